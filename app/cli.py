@@ -1,0 +1,183 @@
+"""The `incident-app` command: serve, receive, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+
+DESCRIPTION = """\
+incident-app runs an incident-response runbook on GitHub issues: label an issue
+`incident` or `sev:P0`…`sev:P3` and it assigns the roster's roles, posts the checklist,
+takes status commands, escalates missed deadlines and opens the post-incident review.
+
+Credentials come from the environment or .env (Probot's names): APP_ID, PRIVATE_KEY or
+PRIVATE_KEY_PATH, WEBHOOK_SECRET. See README.md for the rest."""
+
+
+def _settings() -> Any:
+    from app.settings import Settings
+
+    return Settings()
+
+
+def _configure_logs(settings: Any) -> None:
+    from app.logs import configure
+
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.private_key, settings.webhook_secret, settings.cron_secret)
+        if s is not None
+    ]
+    configure(settings.log_level, settings.log_format, secrets)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.server import create_app
+
+    settings = _settings()
+    _configure_logs(settings)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
+    )
+    return 0
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    return asyncio.run(_receive(args))
+
+
+async def _receive(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from app.github import AppClients, GitHubPort, OfflineGitHub
+    from app.reconcile import Reconciler
+    from app.webhooks import Job, router
+
+    try:
+        payload = json.loads(Path(args.payload).read_text())
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read {args.payload}: {exc}", file=sys.stderr)
+        return 2
+    settings = _settings()
+    _configure_logs(settings)
+    dry_run = args.dry_run or not settings.has_credentials
+    if settings.has_credentials:
+        clients = AppClients(settings).installation
+    else:
+        offline = OfflineGitHub(payload)
+
+        def clients(_id: int) -> GitHubPort:
+            return offline
+
+        print(
+            "No credentials (APP_ID, PRIVATE_KEY): dry run on the delivery alone, "
+            "with the bundled config."
+        )
+    found = router.route(args.event, payload, "local")
+    if not isinstance(found, Job):
+        print(f"Nothing to do: {found}.")
+        return 0
+    reconciler = Reconciler(clients=clients, app_id=settings.app_id, now=lambda: datetime.now(UTC))
+    report = await reconciler.run(found.key, found.hints, dry_run=dry_run)
+    if report.error:
+        print(f"error: {report.error}", file=sys.stderr)
+        return 1
+    verb = "would make" if dry_run else "made"
+    calls = reconciler.describe(found.key, report.planned)
+    print(f"{found.key}: {verb} {len(calls)} GitHub request(s)")
+    for line in calls:
+        print("  " + line.replace("\n", "\\n"))
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from app.policy import ConfigError, check_text
+
+    path = Path(args.path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{path}: cannot read: {exc}", file=sys.stderr)
+        return 2
+    try:
+        policy = check_text(text, source=str(path))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s) in {path}")
+        return 1
+    unmapped = [seat for seat, login in policy.roster.items() if not login]
+    print(f"{path}: valid.")
+    if unmapped:
+        print(f"note: seats without a GitHub login: {', '.join(unmapped)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="incident-app",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"incident-app {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the web server (webhooks, /healthz, /cron/tick)",
+        description="Run the web server: POST $WEBHOOK_PATH for GitHub's deliveries, "
+        "GET /healthz, and POST /cron/tick when CRON_SECRET is set. Without APP_ID it "
+        "serves the setup page at /.",
+    )
+    serve.add_argument("--host", help="address to bind (default: $HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port (default: $PORT or 3000)")
+    serve.set_defaults(func=cmd_serve)
+
+    receive = sub.add_parser(
+        "receive",
+        help="run one recorded delivery through the app",
+        description="Run one webhook delivery (a JSON payload file) through the same path "
+        "the server uses and print the GitHub requests it makes. Without credentials, or "
+        "with --dry-run, nothing is sent: the requests are only printed. Example: "
+        "incident-app receive --event issues --payload webhooks/issues.opened-incident-p0.json",
+    )
+    receive.add_argument("--event", required=True, help="the X-GitHub-Event, e.g. issues")
+    receive.add_argument("--payload", required=True, help="path of the delivery's JSON body")
+    receive.add_argument(
+        "--dry-run", action="store_true", help="print the requests without sending them"
+    )
+    receive.set_defaults(func=cmd_receive)
+
+    check = sub.add_parser(
+        "check-config",
+        help="validate an incident config file",
+        description="Validate a .github/incident.yml (merged over the bundled default) and "
+        "print every problem with its location. Exit status 1 when there are problems.",
+    )
+    check.add_argument("path", help="the YAML file to check")
+    check.set_defaults(func=cmd_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

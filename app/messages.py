@@ -1,0 +1,243 @@
+"""Every text the app writes on GitHub, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from app import markers
+from app.commands import Status
+from app.policy import ConfigIssue, Policy, Severity
+
+COMMANDS_HELP = """\
+| command | effect |
+| --- | --- |
+| `/ack` | acknowledge: stops the response-time escalation |
+| `/status investigating\\|mitigating\\|monitoring\\|resolved [text]` | status update; `resolved` closes the issue |
+| `/sev P0`…`/sev P3` | change the severity |
+| `/assign ic\\|tl\\|comms @login` | hand over incident commander, technical lead or communication lead |
+| `/escalate [reason]` | escalate now to the next level of the chain |
+| `/incident help` | this list |
+
+A comment written in the status update template counts as `/status`. Commands work for \
+people with write access to the repository and for those named in the roster."""
+
+UPDATE_TEMPLATE = """\
+🚨 INCIDENT UPDATE #[number] - [timestamp]
+Severity: {severity}
+Status: [Investigating/Mitigating/Monitoring/Resolved]
+Impact: [Description of user/business impact]
+ETA: [Estimated resolution time]
+Next Update: [When next update will be provided]
+Actions: [Current/planned actions]"""
+
+SECURITY_PUBLIC_WARNING = (
+    "> [!CAUTION]\n"
+    "> **Security incident on a public repository.** Anyone can read this issue: keep "
+    "details (affected data, exploit, indicators) in a private channel and post only "
+    "status here."
+)
+
+
+def when(moment: datetime, policy: Policy) -> str:
+    """`2019-05-15 15:35 UTC`, with the local time too when the calendar is not UTC."""
+    utc = moment.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%d %H:%M UTC")
+    zone = policy.business_calendar.zone
+    if policy.calendar.timezone != "UTC":
+        local = moment.astimezone(zone)
+        text += f" ({local.strftime('%a %H:%M')} {policy.calendar.timezone})"
+    return text
+
+
+def _who(policy: Policy, role: str, holders: list[str]) -> str:
+    if holders:
+        return " ".join(holders)
+    found = policy.roles.get(role)
+    seats = [m for m in (found.members if found else []) if not m.startswith("@")]
+    if seats:
+        return " ".join(f"`{s}`" for s in seats) + " — no GitHub login in the roster"
+    return "nobody named in the config"
+
+
+def checklist(policy: Policy, severity: Severity) -> str:
+    items = policy.for_severity(severity).checklist
+    return f"### Checklist ({severity.value})\n" + "\n".join(f"- [ ] {item}" for item in items)
+
+
+def template_block(severity: Severity) -> str:
+    return (
+        "<details><summary>Status update template</summary>\n\n```\n"
+        + UPDATE_TEMPLATE.format(severity=severity.value)
+        + "\n```\n</details>"
+    )
+
+
+def brief(
+    *,
+    policy: Policy,
+    severity: Severity,
+    declared_at: datetime,
+    respond_by: datetime,
+    next_update: datetime,
+    roles: dict[str, list[str]],
+    defaulted: bool,
+    security: bool,
+    public: bool,
+) -> str:
+    """The one comment that opens an incident (SPEC §2)."""
+    sp = policy.for_severity(severity)
+    lines = [
+        f"## 🚨 {severity.value} {sp.name} incident declared",
+        "",
+        f"Declared {when(declared_at, policy)}.",
+        f"**Respond by {when(respond_by, policy)}** ({sp.respond_within}): "
+        "acknowledge with `/ack`.",
+        f"**Next status update due {when(next_update, policy)}** (every {sp.update_every}).",
+    ]
+    if defaulted:
+        lines += [
+            "",
+            f"Severity defaulted to **{severity.value}** because only `incident` was set: "
+            "confirm it or change it with `/sev P0`…`/sev P3`.",
+        ]
+    lines += ["", "| Role | Who |", "| --- | --- |"]
+    shown = list(
+        dict.fromkeys([*sp.assign, "incident_commander", "technical_lead", "communication_lead"])
+    )
+    for role in shown:
+        if role in policy.roles:
+            lines.append(
+                f"| {policy.role_title(role)} | {_who(policy, role, roles.get(role, []))} |"
+            )
+    if security:
+        sec = policy.holders(policy.security_role)
+        lines += [
+            "",
+            f"**Security incident:** {' '.join(sec) or 'no security role named in the config'}.",
+        ]
+        if public:
+            lines += ["", SECURITY_PUBLIC_WARNING]
+    if sp.notify_all:
+        everyone = _everyone(policy, roles)
+        if everyone:
+            lines += ["", f"**Notifying everyone ({severity.value}):** {' '.join(everyone)}"]
+    lines += [
+        "",
+        checklist(policy, severity),
+        "",
+        template_block(severity),
+        "",
+        "<details><summary>Commands</summary>\n\n" + COMMANDS_HELP + "\n</details>",
+        "",
+        markers.render("brief", sev=severity.value, checklist=severity.value),
+    ]
+    return "\n".join(lines)
+
+
+def _everyone(policy: Policy, roles: dict[str, list[str]]) -> list[str]:
+    found: list[str] = []
+    for role in policy.roles:
+        found += roles.get(role) or policy.holders(role)
+    return list(dict.fromkeys(found))
+
+
+def severity_changed(
+    *,
+    policy: Policy,
+    old: Severity,
+    new: Severity,
+    by: str,
+    respond_by: datetime,
+    next_update: datetime,
+    assigned: list[str],
+    with_checklist: bool,
+) -> str:
+    """The short note on a severity change (SPEC §2)."""
+    sp = policy.for_severity(new)
+    who = f" by @{by}" if by else ""
+    lines = [
+        f"Severity changed {old.value} → **{new.value} {sp.name}**{who}. "
+        f"Respond by {when(respond_by, policy)}; updates every {sp.update_every}, "
+        f"next due {when(next_update, policy)}.",
+    ]
+    if assigned:
+        lines.append(f"Assigned: {' '.join(assigned)}.")
+    if with_checklist:
+        lines += ["", checklist(policy, new)]
+    lines += [
+        "",
+        markers.render("severity", sev=new.value, checklist=new.value if with_checklist else None),
+    ]
+    return "\n".join(lines)
+
+
+def security_flagged(*, policy: Policy, public: bool) -> str:
+    sec = policy.holders(policy.security_role)
+    lines = [f"**Security incident:** {' '.join(sec) or 'no security role named in the config'}."]
+    if public:
+        lines += ["", SECURITY_PUBLIC_WARNING]
+    lines += ["", markers.render("security")]
+    return "\n".join(lines)
+
+
+def help_reply(comment_id: int) -> str:
+    return COMMANDS_HELP + "\n\n" + markers.render("help", c=comment_id)
+
+
+def invalid_reply(comment_id: int, problems: Iterable[tuple[str, str]]) -> str:
+    body = "\n".join(f"`{command}`: {problem}." for command, problem in problems)
+    return body + "\nSee `/incident help`.\n\n" + markers.render("invalid", c=comment_id)
+
+
+def denied_reply(login: str) -> str:
+    return (
+        f"@{login} incident commands work only for people with write access to this "
+        "repository or named in the incident roster, so this one changed nothing.\n\n"
+        + markers.render("denied", u=login.lower())
+    )
+
+
+def manual_escalation(
+    *,
+    policy: Policy,
+    by: str,
+    reason: str,
+    level: int,
+    role: str,
+    holders: list[str],
+    comment_id: int,
+) -> str:
+    title = policy.role_title(role)
+    who = " ".join(holders) or f"nobody is named for {title} in the config"
+    because = f": {_inline(reason)}" if reason else ""
+    return (
+        f"⏫ Escalated by @{by} to **{title}** (level {level + 1} of the chain){because}. "
+        f"{who}, please join.\n\n"
+        + markers.render("escalation", step=f"manual-{comment_id}", level=level, c=comment_id)
+    )
+
+
+def config_problem(problems: Iterable[ConfigIssue], digest: str) -> str:
+    rows = "\n".join(f"| `{p.source}` | `{p.location}` | {_inline(p.message)} |" for p in problems)
+    return (
+        "⚠️ The incident config could not be used, so this incident runs on the last good "
+        "or the bundled default config. Fix it and check with "
+        "`incident-app check-config .github/incident.yml`.\n\n"
+        "| file | where | problem |\n| --- | --- | --- |\n"
+        + rows
+        + "\n\n"
+        + markers.render("config-error", h=digest)
+    )
+
+
+def _inline(text: str, limit: int = 300) -> str:
+    """User text made safe for one table cell or line: no pipes, newlines, mentions, HTML."""
+    text = " ".join(text.split())[:limit]
+    return (
+        text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("@", "@\u200b")
+    )
+
+
+def status_title(status: Status) -> str:
+    return status.value.capitalize()

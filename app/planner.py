@@ -1,0 +1,269 @@
+"""The one place that decides: plan(snapshot, policy, now) -> actions. Pure: no I/O, no clock.
+
+The state machine it follows is drawn in README.md ("State machine"). Every comment it plans
+carries a marker (app/markers.py), and the next snapshot shows it, so planning again after
+executing a plan yields nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from app import commands as cmd
+from app import messages
+from app.actions import (
+    Action,
+    AddAssignees,
+    AddLabels,
+    AddReaction,
+    DeleteComment,
+    PostComment,
+    RemoveAssignees,
+    RemoveLabel,
+    SetState,
+)
+from app.commands import Status
+from app.policy import Policy, Severity
+from app.snapshot import Snapshot
+from app.state import (
+    INCIDENT_LABEL,
+    SECURITY_LABEL,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    IncidentState,
+    derive,
+)
+
+
+def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
+    """The writes that bring the issue in line with the runbook, in a safe order.
+
+    Labels and assignees come before comments: a comment is the record that something was
+    done, so if a run stops half-way the next one repeats only idempotent writes.
+    """
+    state = derive(snapshot, policy)
+    if state is None:
+        return []
+    issue = snapshot.issue
+    briefs = state.notes_of("brief")
+    if issue.state == "closed" and not briefs:
+        return []  # SPEC §2: only an open issue is declared an incident
+    actions: list[Action] = []
+    actions += _labels(snapshot, state)
+    actions += _open_or_closed(snapshot, state)
+    if not briefs:
+        actions += _declare(snapshot, policy, state)
+    else:
+        actions += [DeleteComment(n.comment.id, "duplicate brief") for n in briefs[1:]]
+        actions += _severity_change(snapshot, policy, state)
+        actions += _security(snapshot, policy, state)
+    actions += _commands(snapshot, policy, state)
+    actions += _config_problems(snapshot, state)
+    return actions
+
+
+def _labels(snapshot: Snapshot, state: IncidentState) -> list[Action]:
+    labels = snapshot.issue.labels
+    wanted = {INCIDENT_LABEL, state.severity.label, state.status.label}
+    stale = sorted(
+        label
+        for label in labels
+        if (label in SEVERITY_LABELS or label in STATUS_LABELS) and label not in wanted
+    )
+    missing = tuple(sorted(wanted - labels))
+    actions: list[Action] = [AddLabels(missing)] if missing else []
+    return actions + [RemoveLabel(label) for label in stale]
+
+
+def _open_or_closed(snapshot: Snapshot, state: IncidentState) -> list[Action]:
+    resolved = state.status is Status.RESOLVED
+    if resolved and snapshot.issue.state == "open":
+        return [SetState("closed", "completed")]
+    if not resolved and snapshot.issue.state == "closed":
+        return [SetState("open", "reopened")]
+    return []
+
+
+def _logins(mentions: list[str]) -> list[str]:
+    """Assignable logins among mentions (teams cannot be assigned)."""
+    return [m[1:] for m in mentions if m.startswith("@") and "/" not in m]
+
+
+def _assignees_for(policy: Policy, state: IncidentState, severity: Severity) -> list[str]:
+    found: list[str] = []
+    for role in policy.for_severity(severity).assign:
+        found += _logins(state.roles.get(role, []))
+    return list(dict.fromkeys(found))
+
+
+def _deadlines(policy: Policy, state: IncidentState) -> tuple[datetime, datetime]:
+    sp = policy.for_severity(state.severity)
+    cal = policy.business_calendar
+    respond_by = sp.respond_within.after(state.severity_since, cal)
+    last = max(state.severity_since, state.last_update_at or state.severity_since)
+    return respond_by, sp.update_every.after(last, cal)
+
+
+def _declare(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    actions: list[Action] = []
+    wanted = [
+        login
+        for login in _assignees_for(policy, state, state.severity)
+        if login.lower() not in {a.lower() for a in snapshot.issue.assignees}
+    ]
+    if wanted:
+        actions.append(AddAssignees(tuple(wanted)))
+    respond_by, next_update = _deadlines(policy, state)
+    defaulted = not any(label in SEVERITY_LABELS for label in snapshot.issue.labels) and all(
+        change[2] == "" for change in state.severity_changes
+    )
+    body = messages.brief(
+        policy=policy,
+        severity=state.severity,
+        declared_at=state.declared_at,
+        respond_by=respond_by,
+        next_update=next_update,
+        roles=state.roles,
+        defaulted=defaulted,
+        security=SECURITY_LABEL in snapshot.issue.labels,
+        public=not snapshot.repo.private,
+    )
+    actions.append(PostComment(body, "brief"))
+    return actions
+
+
+def _announced(state: IncidentState) -> tuple[Severity | None, set[str]]:
+    """The severity the app last announced, and the severities whose checklist it posted."""
+    last: Severity | None = None
+    lists: set[str] = set()
+    for note in state.notes:
+        if note.marker.get("k") in {"brief", "severity"}:
+            try:
+                last = Severity(note.marker.get("sev"))
+            except ValueError:
+                continue
+            if note.marker.get("checklist"):
+                lists.add(str(note.marker["checklist"]))
+    return last, lists
+
+
+def _severity_change(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    last, lists = _announced(state)
+    if last is None or last is state.severity:
+        return []
+    assignees = {a.lower() for a in snapshot.issue.assignees}
+    wanted = [
+        login
+        for login in _assignees_for(policy, state, state.severity)
+        if login.lower() not in assignees
+    ]
+    respond_by, next_update = _deadlines(policy, state)
+    body = messages.severity_changed(
+        policy=policy,
+        old=last,
+        new=state.severity,
+        by=state.severity_changes[-1][2],
+        respond_by=respond_by,
+        next_update=next_update,
+        assigned=[f"@{login}" for login in wanted],
+        with_checklist=state.severity.value not in lists,
+    )
+    actions: list[Action] = [AddAssignees(tuple(wanted))] if wanted else []
+    return [*actions, PostComment(body, "severity")]
+
+
+def _security(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    if SECURITY_LABEL not in snapshot.issue.labels or state.notes_of("security"):
+        return []
+    if any("Security incident" in n.comment.body for n in state.notes_of("brief")):
+        return []
+    body = messages.security_flagged(policy=policy, public=not snapshot.repo.private)
+    return [PostComment(body, "security")]
+
+
+def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    actions: list[Action] = []
+    replied = {(n.marker.get("k"), n.marker.get("c")) for n in state.notes}
+    denied = {n.marker.get("u") for n in state.notes_of("denied")}
+    by_comment: dict[int, list[cmd.Command]] = {}
+    holders_before = {role: list(h) for role, h in state.roles.items()}
+    for use in state.uses:
+        comment = use.comment
+        if not use.authorized:
+            login = comment.author.lower()
+            if login not in denied:
+                denied.add(login)
+                actions.append(PostComment(messages.denied_reply(comment.author), "denied"))
+            continue
+        by_comment.setdefault(comment.id, []).append(use.command)
+
+    comments = {u.comment.id: u.comment for u in state.uses}
+    for comment_id, given in by_comment.items():
+        comment = comments[comment_id]
+        invalid = [(c.command, c.problem) for c in given if isinstance(c, cmd.Invalid)]
+        if invalid and ("invalid", comment_id) not in replied:
+            actions.append(PostComment(messages.invalid_reply(comment_id, invalid), "invalid"))
+        if any(isinstance(c, cmd.Help) for c in given) and ("help", comment_id) not in replied:
+            actions.append(PostComment(messages.help_reply(comment_id), "help"))
+        for c in given:
+            if isinstance(c, cmd.Escalate) and ("escalation", comment_id) not in replied:
+                actions.append(_manual_escalation(policy, state, comment.author, c, comment_id))
+        acted = [c for c in given if not isinstance(c, cmd.Invalid | cmd.Help)]
+        if acted and comment.thumbs_up == 0:
+            # The reaction is the record that this comment's one-off effects were done.
+            for c in acted:
+                if isinstance(c, cmd.AssignRole):
+                    actions += _hand_over(snapshot, holders_before, c)
+            actions.append(AddReaction(comment_id, "+1"))
+    return actions
+
+
+def _hand_over(
+    snapshot: Snapshot, holders: dict[str, list[str]], command: cmd.AssignRole
+) -> list[Action]:
+    """Assign the role's new holder; unassign the old one if they hold no other role."""
+    assignees = {a.lower() for a in snapshot.issue.assignees}
+    actions: list[Action] = []
+    if command.login.lower() not in assignees:
+        actions.append(AddAssignees((command.login,)))
+    return actions + [
+        RemoveAssignees((login,))
+        for login in _logins(holders.get(command.role, []))
+        if login.lower() != command.login.lower()
+        and login.lower() in assignees
+        and not any(
+            f"@{login}".lower() in (m.lower() for m in h)
+            for role, h in holders.items()
+            if role != command.role
+        )
+    ]
+
+
+def _manual_escalation(
+    policy: Policy, state: IncidentState, by: str, command: cmd.Escalate, comment_id: int
+) -> PostComment:
+    done = [n for n in state.notes_of("escalation")]
+    level = min(len(done) + 1, len(policy.escalation_chain) - 1)
+    role = policy.escalation_chain[level]
+    holders = state.roles.get(role) or policy.holders(role)
+    body = messages.manual_escalation(
+        policy=policy,
+        by=by,
+        reason=command.reason,
+        level=level,
+        role=role,
+        holders=holders,
+        comment_id=comment_id,
+    )
+    return PostComment(body, "escalation")
+
+
+def _config_problems(snapshot: Snapshot, state: IncidentState) -> list[Action]:
+    if not snapshot.config_problems:
+        return []
+    text = "\n".join(str(p) for p in snapshot.config_problems)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    if any(n.marker.get("h") == digest for n in state.notes_of("config-error")):
+        return []
+    return [PostComment(messages.config_problem(snapshot.config_problems, digest), "config-error")]

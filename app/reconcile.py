@@ -1,0 +1,277 @@
+"""snapshot → plan → execute for one issue: the path every delivery, tick and dry run takes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from app import planner
+from app.actions import Action, PostComment, kind
+from app.config import ConfigLoader
+from app.github import GitHubError, GitHubPort, Outcome, execute, paginate, to_call
+from app.policy import Policy, Severity
+from app.snapshot import Comment, Event, Issue, Repo, Snapshot, split_timeline, ts
+from app.state import INCIDENT_LABEL, SEVERITY_LABELS, STATUS_LABELS, command_uses, is_incident
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IssueKey:
+    installation_id: int
+    owner: str
+    repo: str
+    number: int
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.repo}#{self.number}"
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What the (coalesced) deliveries for an issue tell before anything is read."""
+
+    issue: dict[str, Any] | None = None
+    repo: dict[str, Any] | None = None
+    declared_at: datetime | None = None
+    severity: Severity | None = None
+    delivery_ids: tuple[str, ...] = ()
+
+    def merge(self, newer: Hints) -> Hints:
+        """Combine two bursts' hints: the freshest issue, the earliest declaration."""
+        issue = self.issue
+        if newer.issue is not None and (
+            issue is None or str(newer.issue.get("updated_at")) >= str(issue.get("updated_at"))
+        ):
+            issue = newer.issue
+        times = [t for t in (self.declared_at, newer.declared_at) if t is not None]
+        return Hints(
+            issue=issue,
+            repo=newer.repo or self.repo,
+            declared_at=min(times) if times else None,
+            severity=newer.severity or self.severity,
+            delivery_ids=self.delivery_ids + newer.delivery_ids,
+        )
+
+
+@dataclass
+class RunReport:
+    """What one reconciliation of one issue did."""
+
+    key: IssueKey
+    incident: bool = False
+    planned: list[Action] = field(default_factory=list)
+    outcome: Outcome = field(default_factory=Outcome)
+    capped: int = 0
+    error: str | None = None
+
+
+class TtlCache:
+    """A small in-process cache: a hint, never the record (GitHub is the record)."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self._clock = ttl, clock
+        self._data: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> Any:
+        hit = self._data.get(key)
+        if hit is None or self._clock() - hit[0] >= self.ttl:
+            self._data.pop(key, None)
+            return None
+        return hit[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._data) > 10_000:
+            self._data.clear()
+        self._data[key] = (self._clock(), value)
+
+
+class Reconciler:
+    """Brings one issue in line with the runbook."""
+
+    def __init__(
+        self,
+        *,
+        clients: Callable[[int], GitHubPort],
+        app_id: int | None,
+        now: Callable[[], datetime],
+        config: ConfigLoader | None = None,
+        max_actions: int = 30,
+    ) -> None:
+        self._clients = clients
+        self._app_id = app_id
+        self._now = now
+        self.config = config or ConfigLoader()
+        self._max_actions = max_actions
+        self._permissions = TtlCache(300.0)
+        # Comments this process posted lately: GitHub's reads may lag its writes, and a
+        # payload of the same burst was made before them.
+        self._recent = TtlCache(600.0)
+
+    async def run(
+        self,
+        key: IssueKey,
+        hints: Hints | None = None,
+        *,
+        dry_run: bool = False,
+        repo: Repo | None = None,
+    ) -> RunReport:
+        """Reconcile one issue; never raises for GitHub trouble (the report says it)."""
+        report = RunReport(key)
+        extra = {
+            "issue": str(key),
+            "installation": key.installation_id,
+            "delivery_id": ",".join(hints.delivery_ids) if hints else None,
+        }
+        gh = self._clients(key.installation_id)
+        try:
+            found = await self._snapshot(gh, key, hints, repo)
+            if found is None:
+                return report
+            snapshot, policy = found
+            report.incident = True
+            actions = planner.plan(snapshot, policy, self._now())
+            report.planned = actions
+            if len(actions) > self._max_actions:
+                report.capped = len(actions) - self._max_actions
+                log.warning("capped %d actions", report.capped, extra=extra)
+                actions = actions[: self._max_actions]
+            if dry_run or not actions:
+                return report
+            report.outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
+            self._remember(key, report.outcome)
+            if report.outcome.failed:
+                report.error = report.outcome.failed[0][1]
+        except GitHubError as exc:
+            report.error = str(exc)
+            log.warning("reconcile failed: %s", exc, extra=extra)
+        return report
+
+    def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
+        """The requests a plan would send, one line each (dry runs)."""
+        return [to_call(key.full_name, key.number, a).describe() for a in actions]
+
+    def _remember(self, key: IssueKey, outcome: Outcome) -> None:
+        posted = [
+            Comment(
+                id=int(reply.data.get("id", 0)) if isinstance(reply.data, dict) else 0,
+                author="",
+                author_is_bot=True,
+                association="NONE",
+                created_at=ts(reply.data["created_at"])
+                if isinstance(reply.data, dict) and reply.data.get("created_at")
+                else self._now(),
+                body=action.body,
+                ours=True,
+            )
+            for action, reply in outcome.done
+            if isinstance(action, PostComment)
+        ]
+        if outcome.done:
+            known = self._recent.get(key) or []
+            self._recent.put(key, known + posted)
+
+    async def _snapshot(
+        self, gh: GitHubPort, key: IssueKey, hints: Hints | None, repo: Repo | None
+    ) -> tuple[Snapshot, Policy] | None:
+        issue_data = hints.issue if hints else None
+        recent = self._recent.get(key)
+        light = (
+            hints is not None
+            and issue_data is not None
+            and hints.declared_at is not None
+            and int(issue_data.get("comments") or 0) == 0
+            and recent is None
+        )
+        if not light:
+            issue_data = (
+                await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")
+            ).data
+        issue = Issue.from_api(issue_data or {})
+        if issue.is_pull_request or not is_incident(issue.labels):
+            return None
+        if repo is None:
+            repo = (
+                Repo.from_api(hints.repo)
+                if hints and hints.repo
+                else Repo.from_api((await gh.request("GET", f"/repos/{key.full_name}")).data)
+            )
+        resolved = await self.config.load(gh, key.owner, key.repo)
+        if light:
+            assert hints is not None and hints.declared_at is not None
+            events = _synthetic_events(issue, hints.declared_at, hints.severity)
+            snap = Snapshot(
+                repo=repo,
+                issue=issue,
+                events=events,
+                complete=False,
+                config_problems=resolved.problems,
+            )
+            return snap, resolved.policy
+        items = await paginate(gh, f"/repos/{key.full_name}/issues/{key.number}/timeline")
+        comments, events = split_timeline(items, app_id=self._app_id)
+        seen = {c.id for c in comments}
+        comments += tuple(c for c in recent or [] if c.id not in seen)
+        snap = Snapshot(
+            repo=repo,
+            issue=issue,
+            comments=comments,
+            events=events,
+            config_problems=resolved.problems,
+        )
+        allowed = await self._authorized(gh, key, snap, resolved.policy)
+        return replace(snap, authorized=allowed), resolved.policy
+
+    async def _authorized(
+        self, gh: GitHubPort, key: IssueKey, snap: Snapshot, policy: Policy
+    ) -> frozenset[str]:
+        """Logins among command authors with write access (cached briefly per repository)."""
+        authors = {
+            use.comment.author.lower()
+            for use in command_uses(snap, policy)
+            if use.comment.author.lower() not in policy.roster_logins
+        }
+        allowed = set()
+        for login in sorted(authors):
+            cache_key = (key.full_name.lower(), login)
+            verdict = self._permissions.get(cache_key)
+            if verdict is None:
+                reply = await gh.request(
+                    "GET",
+                    f"/repos/{key.full_name}/collaborators/{login}/permission",
+                    ok=(404, 403),
+                )
+                perm = reply.data.get("permission") if isinstance(reply.data, dict) else None
+                verdict = reply.status == 200 and perm in ("admin", "write")
+                self._permissions.put(cache_key, verdict)
+            if verdict:
+                allowed.add(login)
+        return frozenset(allowed)
+
+
+def _synthetic_events(issue: Issue, at: datetime, severity: Severity | None) -> tuple[Event, ...]:
+    """The labels a fresh incident carries, as if labelled at the declaration time."""
+    labels = [x for x in issue.labels if x == INCIDENT_LABEL or x in STATUS_LABELS]
+    sevs = sorted((x for x in issue.labels if x in SEVERITY_LABELS), reverse=True)
+    if severity is not None and severity.label in sevs:  # the delivery's label wins
+        sevs.remove(severity.label)
+        sevs.append(severity.label)
+    return tuple(
+        Event(id=0, kind="labeled", at=at, actor=issue.author, ours=False, label=label)
+        for label in [*labels, *sevs]
+    )
+
+
+def count_kinds(actions: list[Action]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for action in actions:
+        found[kind(action)] = found.get(kind(action), 0) + 1
+    return found

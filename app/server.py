@@ -1,0 +1,143 @@
+"""The web process: webhook endpoint, health, and the app factory that wires everything."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from app import __version__
+from app.github import AppClients, GitHubPort, OfflineGitHub
+from app.reconcile import Hints, IssueKey, Reconciler
+from app.settings import Settings
+from app.webhooks import Job, router, signature_ok
+from app.work import IssueQueue
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    now: Callable[[], datetime] = utcnow,
+    clients: Callable[[int], GitHubPort] | None = None,
+) -> Starlette:
+    """Build the ASGI app; settings are read here, never at import."""
+    settings = settings or Settings()
+    if clients is None:
+        if settings.has_credentials:
+            factory = AppClients(settings, transport=transport)
+            clients = factory.installation
+        else:
+            offline = OfflineGitHub()
+            clients = lambda _id: offline  # noqa: E731
+    reconciler = Reconciler(
+        clients=clients, app_id=settings.app_id, now=now, max_actions=settings.max_actions_per_run
+    )
+
+    async def run(key: IssueKey, hints: Hints) -> object:
+        return await reconciler.run(key, hints)
+
+    queue = IssueQueue(run, delay=settings.coalesce_seconds)
+    secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
+
+    async def webhook(request: Request) -> Response:
+        try:
+            body = await _read_body(request)
+        except BodyTooLarge:
+            return _error(413, "payload larger than GitHub's 25 MB cap")
+        if not secret:
+            return _error(401, "WEBHOOK_SECRET is not configured; deliveries cannot be verified")
+        if not signature_ok(secret, body, request.headers.get("x-hub-signature-256")):
+            return _error(401, "missing or wrong X-Hub-Signature-256")
+        event = request.headers.get("x-github-event")
+        if not event:
+            return _error(400, "missing X-GitHub-Event header")
+        delivery_id = request.headers.get("x-github-delivery", "")
+        try:
+            payload: Any = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _error(400, "body is not JSON")
+        if not isinstance(payload, dict):
+            return _error(400, "body is not a JSON object")
+        if event == "ping":
+            return JSONResponse({"ok": True, "zen": payload.get("zen")})
+        found = router.route(event, payload, delivery_id)
+        if not isinstance(found, Job):
+            log.debug("ignored %s: %s", event, found, extra={"delivery_id": delivery_id})
+            return JSONResponse({"ignored": found}, status_code=202)
+        if not queue.submit(found.key, found.hints):
+            return _error(503, "shutting down; GitHub will show this delivery as failed")
+        log.info("queued %s", found.key, extra={"delivery_id": delivery_id})
+        return JSONResponse({"queued": str(found.key)}, status_code=202)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def index(request: Request) -> Response:
+        if not settings.has_credentials:
+            return HTMLResponse(
+                "<!doctype html><title>incident-app</title><h1>incident-app</h1>"
+                "<p>Not configured yet: set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET "
+                "(see README).</p>"
+            )
+        return JSONResponse(
+            {"app": "incident-app", "version": __version__, "queued_issues": queue.busy}
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        abandoned = await queue.close(timeout=settings.shutdown_grace_seconds)
+        if abandoned:
+            log.warning("abandoned work for %d issues; the next tick heals it", abandoned)
+
+    app = Starlette(
+        routes=[
+            Route(settings.webhook_path, webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/", index, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.queue = queue
+    app.state.reconciler = reconciler
+    return app

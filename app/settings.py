@@ -1,0 +1,75 @@
+"""Process settings from the environment and `.env`, with Probot's variable names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+class Settings(BaseSettings):
+    """Everything the process reads from its environment; built once by the app factory."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    app_id: int | None = Field(default=None, description="The GitHub App's numeric ID.")
+    private_key: SecretStr | None = Field(
+        default=None, description="The App's PEM private key; literal `\\n` escapes allowed."
+    )
+    private_key_path: Path | None = Field(
+        default=None, description="A file holding the PEM private key (instead of PRIVATE_KEY)."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="The secret GitHub signs deliveries with."
+    )
+    host: str = Field(default="0.0.0.0", description="Address the server binds.")
+    port: int = Field(default=3000, description="Port the server listens on.")
+    webhook_path: str = Field(default="/api/github/webhooks", description="Webhook route.")
+    github_api_url: str = Field(
+        default=DEFAULT_API_URL,
+        description="REST API root; GitHub Enterprise Server: https://HOST/api/v3.",
+    )
+    cron_secret: SecretStr | None = Field(
+        default=None, description="Bearer token POST /cron/tick requires; unset disables it."
+    )
+    log_level: str = Field(default="INFO", description="Python log level name.")
+    log_format: Literal["json", "pretty"] = Field(default="pretty", description="Log format.")
+    coalesce_seconds: float = Field(
+        default=0.5,
+        description="How long work for an issue waits for more deliveries of the same burst.",
+    )
+    http_timeout: float = Field(default=10.0, description="Seconds per GitHub HTTP request.")
+    shutdown_grace_seconds: float = Field(
+        default=10.0, description="On SIGTERM, how long queued work may still run."
+    )
+    max_actions_per_run: int = Field(
+        default=30, description="Cap on GitHub writes one reconciliation of one issue may make."
+    )
+
+    @model_validator(mode="after")
+    def _normalise(self) -> Settings:
+        self.github_api_url = self.github_api_url.rstrip("/")
+        if not self.webhook_path.startswith("/"):
+            self.webhook_path = "/" + self.webhook_path
+        return self
+
+    def private_key_pem(self) -> str | None:
+        """Return the PEM text from PRIVATE_KEY (with `\\n` escapes undone) or PRIVATE_KEY_PATH."""
+        if self.private_key is not None and self.private_key.get_secret_value().strip():
+            return self.private_key.get_secret_value().replace("\\n", "\n")
+        if self.private_key_path is not None:
+            return self.private_key_path.read_text()
+        return None
+
+    @property
+    def has_credentials(self) -> bool:
+        """True when the app can authenticate to GitHub as itself."""
+        return self.app_id is not None and (
+            self.private_key is not None or self.private_key_path is not None
+        )

@@ -1,0 +1,175 @@
+"""What the planner sees of an issue: GitHub's record, read once per reconciliation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.policy import ConfigIssue
+
+
+def ts(value: Any) -> datetime:
+    """GitHub's ISO timestamp (`2019-05-15T15:20:18Z`) as an aware datetime."""
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _login(user: Any) -> str:
+    return str(user.get("login", "")) if isinstance(user, Mapping) else ""
+
+
+def _app_id(item: Mapping[str, Any]) -> int | None:
+    app = item.get("performed_via_github_app")
+    return int(app["id"]) if isinstance(app, Mapping) and "id" in app else None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """An issue comment."""
+
+    id: int
+    author: str
+    author_is_bot: bool
+    association: str
+    created_at: datetime
+    body: str
+    ours: bool
+    thumbs_up: int = 0
+    url: str = ""
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], *, app_id: int | None) -> Comment:
+        user = data.get("user") or {}
+        reactions = data.get("reactions") or {}
+        return cls(
+            id=int(data["id"]),
+            author=_login(user),
+            author_is_bot=str(user.get("type", "")) == "Bot" or _login(user).endswith("[bot]"),
+            association=str(data.get("author_association") or "NONE"),
+            created_at=ts(data["created_at"]),
+            body=str(data.get("body") or ""),
+            ours=app_id is not None and _app_id(data) == app_id,
+            thumbs_up=int(reactions.get("+1") or 0) if isinstance(reactions, Mapping) else 0,
+            url=str(data.get("html_url") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """An issue event that changes incident state: labeled, unlabeled, closed, reopened, …"""
+
+    id: int
+    kind: str
+    at: datetime
+    actor: str
+    ours: bool
+    label: str | None = None
+    assignee: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], *, app_id: int | None) -> Event:
+        label = data.get("label")
+        return cls(
+            id=int(data.get("id") or 0),
+            kind=str(data["event"]),
+            at=ts(data["created_at"]),
+            actor=_login(data.get("actor")),
+            ours=app_id is not None and _app_id(data) == app_id,
+            label=str(label["name"]) if isinstance(label, Mapping) else None,
+            assignee=_login(data.get("assignee")) or None,
+        )
+
+
+TRACKED_EVENTS = frozenset({"labeled", "unlabeled", "closed", "reopened", "assigned", "unassigned"})
+
+
+def split_timeline(
+    items: list[Mapping[str, Any]], *, app_id: int | None
+) -> tuple[tuple[Comment, ...], tuple[Event, ...]]:
+    """Split `GET …/timeline` items into comments and the events the planner uses."""
+    comments: list[Comment] = []
+    events: list[Event] = []
+    for item in items:
+        kind = item.get("event")
+        try:
+            if kind == "commented":
+                comments.append(Comment.from_api(item, app_id=app_id))
+            elif kind in TRACKED_EVENTS:
+                events.append(Event.from_api(item, app_id=app_id))
+        except (KeyError, TypeError, ValueError):
+            continue  # an item of an unexpected shape is no evidence of anything
+    return tuple(comments), tuple(events)
+
+
+@dataclass(frozen=True)
+class Repo:
+    owner: str
+    name: str
+    private: bool = False
+    default_branch: str = "main"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Repo:
+        return cls(
+            owner=_login(data.get("owner")) or str(data["full_name"]).split("/")[0],
+            name=str(data["name"]),
+            private=bool(data.get("private", False)),
+            default_branch=str(data.get("default_branch") or "main"),
+        )
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    title: str
+    state: str
+    labels: frozenset[str]
+    assignees: frozenset[str]
+    created_at: datetime
+    closed_at: datetime | None
+    author: str
+    comments: int
+    url: str = ""
+    is_pull_request: bool = False
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Issue:
+        return cls(
+            number=int(data["number"]),
+            title=str(data.get("title") or ""),
+            state=str(data.get("state") or "open"),
+            labels=frozenset(
+                str(x["name"]) if isinstance(x, Mapping) else str(x)
+                for x in data.get("labels") or []
+            ),
+            assignees=frozenset(_login(a) for a in data.get("assignees") or [] if _login(a)),
+            created_at=ts(data["created_at"]),
+            closed_at=ts(data["closed_at"]) if data.get("closed_at") else None,
+            author=_login(data.get("user")),
+            comments=int(data.get("comments") or 0),
+            url=str(data.get("html_url") or ""),
+            is_pull_request=bool(data.get("pull_request")),
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One issue as GitHub records it, plus what the app needs to judge its comments.
+
+    `complete` is False when the timeline was not read (a fresh declaration decided from the
+    delivery alone); then `events` are synthesised from the current labels at `declared_hint`.
+    """
+
+    repo: Repo
+    issue: Issue
+    comments: tuple[Comment, ...] = ()
+    events: tuple[Event, ...] = ()
+    complete: bool = True
+    authorized: frozenset[str] = frozenset()  # lower-case logins with write access
+    config_problems: tuple[ConfigIssue, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)

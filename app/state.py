@@ -1,0 +1,236 @@
+"""The incident's state, folded from GitHub's record in GitHub's time order (pure).
+
+Facts are label events, closing and reopening, and authorised command comments, each at
+its GitHub timestamp. The app's own label events are consequences of facts, so they count
+only when their cause is gone (a deleted command comment): deleting a command never undoes
+it, and deliveries arriving out of order cannot reorder facts. See README "State machine".
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from app import commands as cmd
+from app import markers
+from app.commands import Status
+from app.policy import Policy, Severity
+from app.snapshot import Comment, Event, Snapshot
+
+INCIDENT_LABEL = "incident"
+SECURITY_LABEL = "security"
+SEVERITY_LABELS = {s.label: s for s in Severity}
+STATUS_LABELS = {s.label: s for s in Status}
+
+T = TypeVar("T")
+
+
+def is_incident(labels: Iterable[str]) -> bool:
+    """An issue is an incident while it carries `incident` or a `sev:` label (SPEC §2)."""
+    return any(label == INCIDENT_LABEL or label in SEVERITY_LABELS for label in labels)
+
+
+@dataclass(frozen=True)
+class CommandUse:
+    """A command as given in a comment, and whether its author may give it."""
+
+    comment: Comment
+    command: cmd.Command
+    authorized: bool
+
+
+@dataclass(frozen=True)
+class Update:
+    """A status update: a `/status` command or a comment in the runbook's template."""
+
+    at: datetime
+    author: str
+    status: Status
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
+class OwnNote:
+    """One of the app's own comments and the marker it carries."""
+
+    marker: dict[str, Any]
+    comment: Comment
+
+
+@dataclass
+class IncidentState:
+    declared_at: datetime
+    severity: Severity
+    severity_since: datetime
+    status: Status
+    status_since: datetime
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+    updates: list[Update] = field(default_factory=list)
+    roles: dict[str, list[str]] = field(default_factory=dict)
+    uses: list[CommandUse] = field(default_factory=list)
+    notes: list[OwnNote] = field(default_factory=list)
+    severity_changes: list[tuple[datetime, Severity, str]] = field(default_factory=list)
+    status_changes: list[tuple[datetime, Status, str]] = field(default_factory=list)
+
+    @property
+    def last_update_at(self) -> datetime | None:
+        return self.updates[-1].at if self.updates else None
+
+    def notes_of(self, kind: str) -> list[OwnNote]:
+        return [n for n in self.notes if n.marker.get("k") == kind]
+
+
+class _Track:
+    """Facts of one dimension (severity or status) in time order."""
+
+    def __init__(self) -> None:
+        self.facts: list[tuple[datetime, int, Any, str]] = []
+
+    def add(self, at: datetime, seq: int, value: Any, who: str) -> None:
+        self.facts.append((at, seq, value, who))
+
+    def sorted(self) -> list[tuple[datetime, int, Any, str]]:
+        return sorted(self.facts, key=lambda f: (f[0], f[1]))
+
+    def value_at(self, at: datetime) -> Any:
+        facts = self.sorted()
+        i = bisect.bisect_right([f[0] for f in facts], at)
+        return facts[i - 1][2] if i else None
+
+
+def authorized(comment: Comment, snapshot: Snapshot, policy: Policy) -> bool:
+    """May this comment's author give commands? (SPEC §3: write access, or in the roster)."""
+    if comment.ours or comment.author_is_bot:
+        return False
+    login = comment.author.lower()
+    return login in snapshot.authorized or login in policy.roster_logins
+
+
+def command_uses(snapshot: Snapshot, policy: Policy) -> list[CommandUse]:
+    """Every command in every human comment, oldest first."""
+    uses = []
+    for comment in sorted(snapshot.comments, key=lambda c: (c.created_at, c.id)):
+        if comment.ours or comment.author_is_bot:
+            continue
+        ok = authorized(comment, snapshot, policy)
+        uses.extend(CommandUse(comment, c, ok) for c in cmd.parse(comment.body))
+    return uses
+
+
+def declared_at(snapshot: Snapshot) -> datetime:
+    """When GitHub recorded the first incident label, or the issue's creation."""
+    times = [
+        e.at
+        for e in snapshot.events
+        if e.kind == "labeled" and not e.ours and e.label is not None and is_incident([e.label])
+    ]
+    return min(times) if times else snapshot.issue.created_at
+
+
+def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
+    """Fold the record into the incident's state; None when the issue is no incident."""
+    issue = snapshot.issue
+    if issue.is_pull_request or not is_incident(issue.labels):
+        return None
+    start = declared_at(snapshot)
+    severity, status = _Track(), _Track()
+    severity.add(start, -2, _seed(snapshot, SEVERITY_LABELS, policy.default_severity), "")
+    status.add(start, -2, _seed(snapshot, STATUS_LABELS, Status.INVESTIGATING), "")
+    acks: list[tuple[datetime, str]] = []
+    own_events: list[Event] = []
+
+    for seq, event in enumerate(snapshot.events):
+        if event.ours:
+            own_events.append(event)
+            continue
+        if event.kind == "labeled" and event.label in SEVERITY_LABELS:
+            severity.add(event.at, seq, SEVERITY_LABELS[event.label], event.actor)
+        elif event.kind == "labeled" and event.label in STATUS_LABELS:
+            status.add(event.at, seq, STATUS_LABELS[event.label], event.actor)
+            acks.append((event.at, event.actor))
+        elif event.kind == "closed":
+            status.add(event.at, seq, Status.RESOLVED, event.actor)
+            acks.append((event.at, event.actor))
+        elif event.kind == "reopened":
+            status.add(event.at, seq, Status.INVESTIGATING, event.actor)
+
+    uses = command_uses(snapshot, policy)
+    roles = {role: policy.holders(role) for role in policy.roles}
+    updates: list[Update] = []
+    base = len(snapshot.events)
+    for seq, use in enumerate(uses, start=base):
+        if not use.authorized:
+            continue
+        c, at, who = use.command, use.comment.created_at, use.comment.author
+        if isinstance(c, cmd.Ack):
+            acks.append((at, who))
+        elif isinstance(c, cmd.SetStatus):
+            status.add(at, seq, c.status, who)
+            acks.append((at, who))
+            updates.append(Update(at, who, c.status, c.text, use.comment.url))
+            if c.severity is not None:
+                severity.add(at, seq, c.severity, who)
+        elif isinstance(c, cmd.SetSeverity):
+            severity.add(at, seq, c.severity, who)
+        elif isinstance(c, cmd.AssignRole):
+            roles[c.role] = [f"@{c.login}"]
+
+    # The app's own label events stand only where no fact explains them (cause deleted).
+    for seq, event in enumerate(own_events, start=base + len(uses)):
+        if event.kind != "labeled":
+            continue
+        if (
+            event.label in SEVERITY_LABELS
+            and severity.value_at(event.at) != SEVERITY_LABELS[event.label]
+        ):
+            severity.add(event.at, seq, SEVERITY_LABELS[event.label], event.actor)
+        if event.label in STATUS_LABELS and status.value_at(event.at) != STATUS_LABELS[event.label]:
+            status.add(event.at, seq, STATUS_LABELS[event.label], event.actor)
+
+    sev_changes = _changes(severity.sorted())
+    status_changes = _changes(status.sorted())
+    first_ack = min(acks, key=lambda a: a[0]) if acks else None
+    notes = [
+        OwnNote(marker, comment)
+        for comment in snapshot.comments
+        if comment.ours
+        for marker in markers.parse(comment.body)
+    ]
+    return IncidentState(
+        declared_at=start,
+        severity=sev_changes[-1][1],
+        severity_since=sev_changes[-1][0],
+        status=status_changes[-1][1],
+        status_since=status_changes[-1][0],
+        acked_at=first_ack[0] if first_ack else None,
+        acked_by=first_ack[1] if first_ack else None,
+        updates=sorted(updates, key=lambda u: u.at),
+        roles=roles,
+        uses=uses,
+        notes=sorted(notes, key=lambda n: (n.comment.created_at, n.comment.id)),
+        severity_changes=sev_changes,
+        status_changes=status_changes,
+    )
+
+
+def _seed(snapshot: Snapshot, labels: dict[str, T], default: T) -> T:
+    """The value at declaration: the default, unless the record has no event for a label the
+    issue carries (a truncated or unread timeline): then the current label, most severe first."""
+    if any(e.label in labels for e in snapshot.events if e.kind == "labeled"):
+        return default
+    current = sorted(label for label in snapshot.issue.labels if label in labels)
+    return labels[current[0]] if current else default
+
+
+def _changes(facts: list[tuple[datetime, int, T, str]]) -> list[tuple[datetime, T, str]]:
+    """The moments the value changed, the first fact included."""
+    out: list[tuple[datetime, T, str]] = []
+    for at, _, value, who in facts:
+        if not out or out[-1][1] != value:
+            out.append((at, value, who))
+    return out

@@ -1,0 +1,130 @@
+"""Webhook deliveries: signature check, and routing by (event, action) to issue work."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.policy import Severity
+from app.reconcile import Hints, IssueKey
+from app.snapshot import ts
+from app.state import SECURITY_LABEL, SEVERITY_LABELS, is_incident
+
+
+def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
+    """`X-Hub-Signature-256: sha256=<hex>` over the raw body, compared in constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.encode("utf-8", "replace"))
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The signature GitHub would send for `body` (tests, benchmarks, replays)."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Job:
+    key: IssueKey
+    hints: Hints
+
+
+Handler = Callable[[Mapping[str, Any], str], "Job | str"]
+
+
+class Router:
+    """Handlers by (event, action), gidgethub style; a handler returns a Job or why not."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[str, str], Handler] = {}
+
+    def register(self, event: str, *actions: str) -> Callable[[Handler], Handler]:
+        def wrap(fn: Handler) -> Handler:
+            for action in actions:
+                self._handlers[(event, action)] = fn
+            return fn
+
+        return wrap
+
+    def route(self, event: str, payload: Mapping[str, Any], delivery_id: str) -> Job | str:
+        """The work a delivery asks for, or the reason it asks for none."""
+        handler = self._handlers.get((event, str(payload.get("action", ""))))
+        if handler is None:
+            return f"{event}.{payload.get('action')} is not handled"
+        installation = payload.get("installation")
+        if not isinstance(installation, Mapping) or not isinstance(installation.get("id"), int):
+            return "no installation"
+        try:
+            return handler(payload, delivery_id)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return f"malformed payload ({type(exc).__name__}: {exc})"
+
+
+router = Router()
+
+
+def _labels(issue: Mapping[str, Any]) -> list[str]:
+    return [str(x.get("name")) for x in issue.get("labels") or [] if isinstance(x, Mapping)]
+
+
+def _key(payload: Mapping[str, Any]) -> IssueKey:
+    repo = payload["repository"]
+    owner = repo.get("owner", {}).get("login") or str(repo["full_name"]).split("/")[0]
+    return IssueKey(
+        int(payload["installation"]["id"]),
+        str(owner),
+        str(repo["name"]),
+        int(payload["issue"]["number"]),
+    )
+
+
+def _declaring(payload: Mapping[str, Any]) -> tuple[Any, Severity | None]:
+    """When this delivery declared the incident (GitHub's time) and the severity it set."""
+    issue = payload["issue"]
+    if payload.get("action") == "opened":
+        return ts(issue["created_at"]), None
+    label = str((payload.get("label") or {}).get("name", ""))
+    if payload.get("action") == "labeled" and is_incident([label]):
+        # The payload is made when the label is added: the issue's updated_at is that moment.
+        return ts(issue.get("updated_at") or issue["created_at"]), SEVERITY_LABELS.get(label)
+    return None, None
+
+
+def _tracked(label: str) -> bool:
+    return is_incident([label]) or label.startswith("status:") or label == SECURITY_LABEL
+
+
+@router.register("issues", "opened", "labeled", "unlabeled", "closed", "reopened")
+def on_issue(payload: Mapping[str, Any], delivery_id: str) -> Job | str:
+    issue = payload["issue"]
+    if not is_incident(_labels(issue)):
+        return "not an incident"
+    label = str((payload.get("label") or {}).get("name", ""))
+    if payload.get("action") in ("labeled", "unlabeled") and not _tracked(label):
+        return f"label {label!r} changes nothing"
+    declared_at, severity = _declaring(payload)
+    hints = Hints(
+        issue=dict(issue),
+        repo=dict(payload["repository"]),
+        declared_at=declared_at,
+        severity=severity,
+        delivery_ids=(delivery_id,),
+    )
+    return Job(_key(payload), hints)
+
+
+@router.register("issue_comment", "created", "edited")
+def on_comment(payload: Mapping[str, Any], delivery_id: str) -> Job | str:
+    issue = payload["issue"]
+    if issue.get("pull_request"):
+        return "a pull request"
+    if not is_incident(_labels(issue)):
+        return "not an incident"
+    comment = payload.get("comment") or {}
+    if (comment.get("user") or {}).get("type") == "Bot":
+        return "a bot's comment"  # the app's own comments and other bots' are never commands
+    return Job(_key(payload), Hints(repo=dict(payload["repository"]), delivery_ids=(delivery_id,)))

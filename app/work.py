@@ -1,0 +1,89 @@
+"""Background work after the webhook answers: serialised and coalesced per issue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from app.reconcile import Hints, IssueKey
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[IssueKey, Hints], Awaitable[object]]
+
+
+@dataclass
+class _Slot:
+    pending: Hints | None = None
+    task: asyncio.Task[None] | None = None
+    runs: int = field(default=0)
+
+
+class IssueQueue:
+    """One worker per issue at a time; deliveries that arrive meanwhile merge into one rerun.
+
+    A burst (opened + labeled + labeled within milliseconds) waits `delay` seconds and then
+    runs once. Work for different issues runs concurrently, up to `concurrency`.
+    """
+
+    def __init__(self, run: Runner, *, delay: float = 0.5, concurrency: int = 8) -> None:
+        self._run = run
+        self._delay = delay
+        self._slots: dict[IssueKey, _Slot] = {}
+        self._limit = asyncio.Semaphore(concurrency)
+        self.accepting = True
+
+    def submit(self, key: IssueKey, hints: Hints) -> bool:
+        """Queue work for an issue; False when shutting down."""
+        if not self.accepting:
+            return False
+        slot = self._slots.setdefault(key, _Slot())
+        slot.pending = hints if slot.pending is None else slot.pending.merge(hints)
+        if slot.task is None:
+            slot.task = asyncio.get_running_loop().create_task(self._worker(key, slot))
+        return True
+
+    async def _worker(self, key: IssueKey, slot: _Slot) -> None:
+        try:
+            while slot.pending is not None:
+                if self._delay:
+                    await asyncio.sleep(self._delay)
+                hints, slot.pending = slot.pending, None
+                async with self._limit:
+                    try:
+                        await self._run(key, hints)
+                    except Exception:
+                        log.exception("work for %s failed", key, extra={"issue": str(key)})
+                slot.runs += 1
+        finally:
+            slot.task = None
+            if self._slots.get(key) is slot and slot.pending is None:
+                del self._slots[key]
+
+    @property
+    def busy(self) -> int:
+        return len(self._slots)
+
+    async def drain(self) -> None:
+        """Wait until every queued and running piece of work is done."""
+        while True:
+            tasks = [s.task for s in self._slots.values() if s.task is not None]
+            if not tasks:
+                return
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self, timeout: float) -> int:
+        """Stop accepting, finish what we can within `timeout`; return how many were abandoned.
+
+        Abandoned work is not lost: the next tick reconciles every open incident.
+        """
+        self.accepting = False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drain(), timeout)
+        left = [s.task for s in self._slots.values() if s.task is not None]
+        for task in left:
+            task.cancel()
+        return len(left)
