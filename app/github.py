@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RequestFailed, RequestTimeout
 
 from app.actions import (
@@ -145,6 +146,9 @@ class AppClients:
         if settings.app_id is None or pem is None:
             raise ValueError("APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required")
         self._app_auth = AppAuthStrategy(settings.app_id, pem)
+        # One token cache per process wiring (not githubkit's module-wide default), so the
+        # tokens of one app never leak into another built in the same process.
+        self._cache = MemCacheStrategy()
 
     def _github(self, auth: Any) -> GitHub[Any]:
         return GitHub(
@@ -154,6 +158,7 @@ class AppClients:
             timeout=httpx.Timeout(self._settings.http_timeout, connect=5.0),
             auto_retry=False,
             http_cache=False,
+            cache_strategy=self._cache,
             async_transport=self._transport,
         )
 

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app import planner
@@ -184,12 +184,16 @@ class Reconciler:
     ) -> tuple[Snapshot, Policy] | None:
         issue_data = hints.issue if hints else None
         recent = self._recent.get(key)
+        # A fresh declaration is decided from the delivery alone (no reads but the config):
+        # only while the payload is fresh, has no comments, and this process wrote nothing
+        # there lately. A redelivered or late payload may be stale: read GitHub's record.
         light = (
             hints is not None
             and issue_data is not None
             and hints.declared_at is not None
             and int(issue_data.get("comments") or 0) == 0
             and recent is None
+            and _fresh(issue_data, self._now())
         )
         if not light:
             issue_data = (
@@ -255,6 +259,18 @@ class Reconciler:
             if verdict:
                 allowed.add(login)
         return frozenset(allowed)
+
+
+LIGHT_WINDOW = timedelta(seconds=60)
+
+
+def _fresh(issue: dict[str, Any], now: datetime) -> bool:
+    """Was this payload made within the last minute (by GitHub's clock, against ours)?"""
+    try:
+        made = ts(issue.get("updated_at") or issue["created_at"])
+    except (KeyError, ValueError):
+        return False
+    return abs(now - made) <= LIGHT_WINDOW
 
 
 def _synthetic_events(issue: Issue, at: datetime, severity: Severity | None) -> tuple[Event, ...]:

@@ -1,0 +1,487 @@
+"""The one GitHub double (respx, at the HTTP layer), a movable clock, and delivery helpers."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import pytest
+import respx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from app.server import create_app
+from app.settings import Settings
+from app.webhooks import sign
+
+WEBHOOKS = Path(__file__).resolve().parent.parent / "webhooks"
+APP_ID = 424242
+APP_SLUG = "incident-app"
+INSTALLATION_ID = 1234567
+SECRET = "wh-secret-for-tests"
+CRON_SECRET = "cron-secret-for-tests"
+API = "https://api.github.com"
+REPO = "Codertocat/Hello-World"
+T0 = datetime(2019, 5, 15, 15, 20, 18, tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def load(name: str) -> dict[str, Any]:
+    """A recorded delivery from webhooks/."""
+    data: dict[str, Any] = json.loads((WEBHOOKS / name).read_text())
+    return data
+
+
+@pytest.fixture(scope="session")
+def private_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Clock:
+    """The app's `now`: tests move it instead of sleeping."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(T0 + timedelta(minutes=1))
+
+
+def user(login: str, kind: str = "User") -> dict[str, Any]:
+    return {"login": login, "id": abs(hash(login)) % 10**8, "type": kind}
+
+
+APP_BOT = {"login": f"{APP_SLUG}[bot]", "id": 99, "type": "Bot"}
+APP_INFO = {"id": APP_ID, "slug": APP_SLUG, "name": "incident-app"}
+
+
+@dataclass
+class IssueState:
+    repo: str
+    number: int
+    title: str
+    labels: list[str]
+    assignees: list[str]
+    state: str
+    created_at: datetime
+    author: str
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    closed_at: datetime | None = None
+
+    def json(self, api: str) -> dict[str, Any]:
+        return {
+            "url": f"{api}/repos/{self.repo}/issues/{self.number}",
+            "html_url": f"https://github.com/{self.repo}/issues/{self.number}",
+            "number": self.number,
+            "title": self.title,
+            "user": user(self.author),
+            "labels": [{"name": n, "color": "ededed"} for n in self.labels],
+            "assignees": [user(a) for a in self.assignees],
+            "assignee": user(self.assignees[0]) if self.assignees else None,
+            "state": self.state,
+            "comments": sum(1 for t in self.timeline if t["event"] == "commented"),
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.created_at),
+            "closed_at": iso(self.closed_at) if self.closed_at else None,
+            "author_association": "OWNER",
+            "body": "",
+        }
+
+    @property
+    def comments(self) -> list[dict[str, Any]]:
+        return [t for t in self.timeline if t["event"] == "commented"]
+
+
+@dataclass
+class Failure:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int
+    apply: bool  # do the write anyway, then fail (a 502 that hid a success)
+    headers: dict[str, str]
+
+
+class GitHubDouble:
+    """A small, stateful GitHub: issues, timelines, files and permissions, behind respx.
+
+    Every request is recorded in `requests` as (method, path, json body).
+    """
+
+    def __init__(self, router: respx.MockRouter, clock: Clock, api: str = API) -> None:
+        self.api = api
+        self.clock = clock
+        self.requests: list[tuple[str, str, Any]] = []
+        self.issues: dict[tuple[str, int], IssueState] = {}
+        self.files: dict[tuple[str, str], str] = {}
+        self.permissions: dict[tuple[str, str], str] = {}
+        self.private: dict[str, bool] = {}
+        self.failures: list[Failure] = []
+        self.tokens_issued = 0
+        self._ids = itertools.count(1000)
+        prefix = re.escape(httpx.URL(api).path.rstrip("/"))
+        router.route(host=httpx.URL(api).host, path__regex=rf"^{prefix}/.*").mock(
+            side_effect=self._handle
+        )
+        self._prefix = httpx.URL(api).path.rstrip("/")
+
+    # --- arranging ---
+
+    def add_issue(
+        self,
+        number: int = 1,
+        *,
+        labels: tuple[str, ...] = (),
+        repo: str = REPO,
+        created_at: datetime = T0,
+        author: str = "Codertocat",
+        state: str = "open",
+        title: str = "Checkout returns 502 for every user",
+    ) -> IssueState:
+        issue = IssueState(repo, number, title, [], [], state, created_at, author)
+        self.issues[(repo, number)] = issue
+        for label in labels:
+            self.label(number, label, at=created_at, by=author, repo=repo)
+        return issue
+
+    def label(
+        self,
+        number: int,
+        name: str,
+        *,
+        at: datetime,
+        by: str = "Codertocat",
+        repo: str = REPO,
+        ours: bool = False,
+    ) -> None:
+        issue = self.issues[(repo, number)]
+        if name not in issue.labels:
+            issue.labels.append(name)
+        issue.timeline.append(self._event("labeled", at, by, ours, label={"name": name}))
+
+    def unlabel(self, number: int, name: str, *, at: datetime, by: str = "Codertocat") -> None:
+        issue = self.issues[(REPO, number)]
+        issue.labels.remove(name)
+        issue.timeline.append(self._event("unlabeled", at, by, False, label={"name": name}))
+
+    def comment(
+        self,
+        number: int,
+        body: str,
+        *,
+        at: datetime,
+        by: str = "Codertocat",
+        association: str = "OWNER",
+        repo: str = REPO,
+        ours: bool = False,
+        bot: bool = False,
+    ) -> dict[str, Any]:
+        issue = self.issues[(repo, number)]
+        cid = next(self._ids)
+        item = {
+            "event": "commented",
+            "id": cid,
+            "node_id": f"IC_{cid}",
+            "url": f"{self.api}/repos/{repo}/issues/comments/{cid}",
+            "html_url": f"https://github.com/{repo}/issues/{number}#issuecomment-{cid}",
+            "issue_url": f"{self.api}/repos/{repo}/issues/{number}",
+            "body": body,
+            "user": APP_BOT if ours else user(by, "Bot" if bot else "User"),
+            "actor": APP_BOT if ours else user(by, "Bot" if bot else "User"),
+            "created_at": iso(at),
+            "updated_at": iso(at),
+            "author_association": "NONE" if ours else association,
+            "performed_via_github_app": APP_INFO if ours else None,
+            "reactions": {"total_count": 0, "+1": 0},
+        }
+        issue.timeline.append(item)
+        return item
+
+    def close(self, number: int, *, at: datetime, by: str = "Codertocat") -> None:
+        issue = self.issues[(REPO, number)]
+        issue.state, issue.closed_at = "closed", at
+        issue.timeline.append(self._event("closed", at, by, False))
+
+    def fail(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        *,
+        times: int = 1,
+        apply: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Make the next `times` matching requests answer `status`."""
+        self.failures.append(
+            Failure(method, re.compile(pattern), status, times, apply, headers or {})
+        )
+
+    def _event(self, kind: str, at: datetime, by: str, ours: bool, **extra: Any) -> dict[str, Any]:
+        eid = next(self._ids)
+        return {
+            "id": eid,
+            "event": kind,
+            "actor": APP_BOT if ours else user(by),
+            "created_at": iso(at),
+            "performed_via_github_app": APP_INFO if ours else None,
+            **extra,
+        }
+
+    # --- observing ---
+
+    @property
+    def writes(self) -> list[tuple[str, str, Any]]:
+        return [r for r in self.requests if r[0] != "GET" and "/access_tokens" not in r[1]]
+
+    def posted_comments(self, number: int = 1, repo: str = REPO) -> list[str]:
+        return [c["body"] for c in self.issues[(repo, number)].comments if c["user"] == APP_BOT]
+
+    def issue(self, number: int = 1, repo: str = REPO) -> IssueState:
+        return self.issues[(repo, number)]
+
+    # --- serving ---
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        path = unquote(request.url.path)[len(self._prefix) :]
+        body = json.loads(request.content) if request.content else None
+        self.requests.append((request.method, path, body))
+        for failure in self.failures:
+            if failure.times and failure.method == request.method and failure.pattern.search(path):
+                failure.times -= 1
+                if failure.apply:
+                    self._serve(request.method, path, body, request)
+                return httpx.Response(
+                    failure.status, json={"message": "injected failure"}, headers=failure.headers
+                )
+        return self._serve(request.method, path, body, request)
+
+    def _serve(self, method: str, path: str, body: Any, request: httpx.Request) -> httpx.Response:
+        now = self.clock.now
+        if method == "POST" and (
+            m := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
+        ):
+            self.tokens_issued += 1
+            return httpx.Response(
+                # githubkit judges expiry by the wall clock, not the test's clock.
+                201,
+                json={
+                    "token": f"ghs_test{m[1]}",
+                    "expires_at": iso(datetime.now(UTC) + timedelta(hours=1)),
+                },
+            )
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path):
+            text = self.files.get((m[1].lower(), m[2]))
+            if text is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            return httpx.Response(200, text=text, headers={"content-type": "text/plain"})
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission", path):
+            perm = self.permissions.get((m[1].lower(), m[2].lower()))
+            if perm is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            return httpx.Response(200, json={"permission": perm, "user": user(m[2])})
+        if m := re.fullmatch(r"/repos/([^/]+)/([^/]+)", path):
+            full = f"{m[1]}/{m[2]}"
+            return httpx.Response(
+                200,
+                json={
+                    "name": m[2],
+                    "full_name": full,
+                    "owner": user(m[1]),
+                    "private": self.private.get(full, False),
+                    "default_branch": "main",
+                },
+            )
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)/reactions", path):
+            item = self._find_comment(int(m[2]))
+            if item is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            content = body["content"]
+            reactors = item.setdefault("_reactors", {}).setdefault(content, set())
+            status = 200 if APP_SLUG in reactors else 201
+            reactors.add(APP_SLUG)
+            item["reactions"][content] = len(reactors)
+            return httpx.Response(status, json={"id": 1, "content": content})
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path):
+            if method == "DELETE":
+                for issue in self.issues.values():
+                    issue.timeline = [
+                        t
+                        for t in issue.timeline
+                        if t.get("id") != int(m[2]) or t["event"] != "commented"
+                    ]
+                return httpx.Response(204)
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)(/.*)?", path)
+        if m is None or (m[1], int(m[2])) not in self.issues:
+            return httpx.Response(404, json={"message": "Not Found"})
+        issue, rest = self.issues[(m[1], int(m[2]))], m[3] or ""
+        if method == "GET" and rest == "":
+            return httpx.Response(200, json=issue.json(self.api))
+        if method == "GET" and rest == "/timeline":
+            return self._page(issue.timeline, request)
+        if method == "POST" and rest == "/labels":
+            for name in body["labels"]:
+                if name not in issue.labels:
+                    self.label(issue.number, name, at=now, repo=issue.repo, ours=True)
+            return httpx.Response(200, json=[{"name": n} for n in issue.labels])
+        if method == "DELETE" and rest.startswith("/labels/"):
+            name = rest[len("/labels/") :]
+            if name not in issue.labels:
+                return httpx.Response(404, json={"message": "Label does not exist"})
+            issue.labels.remove(name)
+            issue.timeline.append(self._event("unlabeled", now, "", True, label={"name": name}))
+            return httpx.Response(200, json=[{"name": n} for n in issue.labels])
+        if rest == "/assignees":
+            for login in body["assignees"]:
+                if method == "POST" and login not in issue.assignees:
+                    issue.assignees.append(login)
+                    issue.timeline.append(
+                        self._event("assigned", now, "", True, assignee=user(login))
+                    )
+                if method == "DELETE" and login in issue.assignees:
+                    issue.assignees.remove(login)
+            return httpx.Response(201, json=issue.json(self.api))
+        if method == "POST" and rest == "/comments":
+            item = self.comment(issue.number, body["body"], at=now, repo=issue.repo, ours=True)
+            out = {k: v for k, v in item.items() if k != "event"}
+            return httpx.Response(201, json=out)
+        if method == "PATCH" and rest == "":
+            if body.get("state") and body["state"] != issue.state:
+                issue.state = body["state"]
+                issue.closed_at = now if issue.state == "closed" else None
+                kind = "closed" if issue.state == "closed" else "reopened"
+                issue.timeline.append(self._event(kind, now, "", True))
+            return httpx.Response(200, json=issue.json(self.api))
+        return httpx.Response(404, json={"message": f"double does not serve {method} {path}"})
+
+    def _page(self, items: list[dict[str, Any]], request: httpx.Request) -> httpx.Response:
+        per_page = int(request.url.params.get("per_page", 30))
+        page = int(request.url.params.get("page", 1))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            headers["link"] = f'<{request.url.copy_set_param("page", page + 1)}>; rel="next"'
+        clean = [{k: v for k, v in x.items() if not k.startswith("_")} for x in chunk]
+        return httpx.Response(200, json=clean, headers=headers)
+
+    def _find_comment(self, cid: int) -> dict[str, Any] | None:
+        for issue in self.issues.values():
+            for item in issue.comments:
+                if item["id"] == cid:
+                    return item
+        return None
+
+
+@pytest.fixture
+def github(clock: Clock) -> Iterator[GitHubDouble]:
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        yield GitHubDouble(router, clock)
+
+
+@pytest.fixture
+def settings(private_key: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        app_id=APP_ID,
+        private_key=private_key,
+        webhook_secret=SECRET,
+        cron_secret=CRON_SECRET,
+        coalesce_seconds=0,
+    )
+
+
+@dataclass
+class Harness:
+    """The ASGI app with its GitHub double: deliver webhooks and drain the work they queue."""
+
+    app: Any
+    client: httpx.AsyncClient
+    github: GitHubDouble
+    clock: Clock
+
+    async def deliver(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        *,
+        delivery: str = "d-1",
+        drain: bool = True,
+        secret: str = SECRET,
+    ) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        response = await self.client.post(
+            "/api/github/webhooks",
+            content=body,
+            headers={
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": sign(secret.encode(), body),
+                "Content-Type": "application/json",
+            },
+        )
+        if drain:
+            await self.drain()
+        return response
+
+    async def drain(self) -> None:
+        await self.app.state.queue.drain()
+
+
+@pytest.fixture
+async def harness(settings: Settings, github: GitHubDouble, clock: Clock) -> AsyncIterator[Harness]:
+    app = create_app(settings, now=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Harness(app, client, github, clock)
+
+
+def delivery_for(
+    github: GitHubDouble,
+    name: str,
+    *,
+    number: int = 1,
+    action: str | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A recorded delivery whose issue matches the double's issue as it is now."""
+    payload = copy.deepcopy(load(name))
+    issue = github.issue(number)
+    payload["issue"].update(issue.json(github.api))
+    payload["issue"].update(overrides)
+    if action:
+        payload["action"] = action
+    payload["installation"] = {"id": INSTALLATION_ID}
+    return payload
+
+
+MakePayload = Callable[..., dict[str, Any]]
