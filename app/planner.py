@@ -187,17 +187,15 @@ def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[
     replied = {(n.marker.get("k"), n.marker.get("c")) for n in state.notes}
     denied = {n.marker.get("u") for n in state.notes_of("denied")}
     by_comment: dict[int, list[cmd.Command]] = {}
-    holders_before = {role: list(h) for role, h in state.roles.items()}
     for use in state.uses:
-        comment = use.comment
-        if not use.authorized:
-            login = comment.author.lower()
-            if login not in denied:
-                denied.add(login)
-                actions.append(PostComment(messages.denied_reply(comment.author), "denied"))
-            continue
-        by_comment.setdefault(comment.id, []).append(use.command)
+        if use.authorized:
+            by_comment.setdefault(use.comment.id, []).append(use.command)
+        elif use.comment.author.lower() not in denied:
+            denied.add(use.comment.author.lower())
+            actions.append(PostComment(messages.denied_reply(use.comment.author), "denied"))
 
+    # Role holders as they were before each comment, to know whom a hand-over replaces.
+    holders = {role: policy.holders(role) for role in policy.roles}
     comments = {u.comment.id: u.comment for u in state.uses}
     for comment_id, given in by_comment.items():
         comment = comments[comment_id]
@@ -210,11 +208,14 @@ def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[
             if isinstance(c, cmd.Escalate) and ("escalation", comment_id) not in replied:
                 actions.append(_manual_escalation(policy, state, comment.author, c, comment_id))
         acted = [c for c in given if not isinstance(c, cmd.Invalid | cmd.Help)]
-        if acted and comment.thumbs_up == 0:
+        fresh = acted and comment.thumbs_up == 0
+        for c in acted:
+            if isinstance(c, cmd.AssignRole):
+                if fresh:
+                    actions += _hand_over(snapshot, holders, c)
+                holders[c.role] = [f"@{c.login}"]
+        if fresh:
             # The reaction is the record that this comment's one-off effects were done.
-            for c in acted:
-                if isinstance(c, cmd.AssignRole):
-                    actions += _hand_over(snapshot, holders_before, c)
             actions.append(AddReaction(comment_id, "+1"))
     return actions
 
@@ -224,20 +225,20 @@ def _hand_over(
 ) -> list[Action]:
     """Assign the role's new holder; unassign the old one if they hold no other role."""
     assignees = {a.lower() for a in snapshot.issue.assignees}
+    others = {
+        m.lower() for role, held in holders.items() if role != command.role for m in held
+    }
     actions: list[Action] = []
     if command.login.lower() not in assignees:
         actions.append(AddAssignees((command.login,)))
-    return actions + [
-        RemoveAssignees((login,))
+    leaving = [
+        login
         for login in _logins(holders.get(command.role, []))
         if login.lower() != command.login.lower()
         and login.lower() in assignees
-        and not any(
-            f"@{login}".lower() in (m.lower() for m in h)
-            for role, h in holders.items()
-            if role != command.role
-        )
+        and f"@{login}".lower() not in others
     ]
+    return actions + ([RemoveAssignees(tuple(leaving))] if leaving else [])
 
 
 def _manual_escalation(
