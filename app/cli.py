@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +76,12 @@ async def _receive(args: argparse.Namespace) -> int:
     settings = _settings()
     _configure_logs(settings)
     dry_run = args.dry_run or not settings.has_credentials
+    clients: Callable[[int], GitHubPort]
     if settings.has_credentials:
         clients = AppClients(settings).installation
     else:
         offline = OfflineGitHub(payload)
-
-        def clients(_id: int) -> GitHubPort:
-            return offline
-
+        clients = lambda _id: offline  # noqa: E731
         print(
             "No credentials (APP_ID, PRIVATE_KEY): dry run on the delivery alone, "
             "with the bundled config."

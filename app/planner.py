@@ -140,7 +140,7 @@ def _announced(state: IncidentState) -> tuple[Severity | None, set[str]]:
     for note in state.notes:
         if note.marker.get("k") in {"brief", "severity"}:
             try:
-                last = Severity(note.marker.get("sev"))
+                last = Severity(str(note.marker.get("sev")))
             except ValueError:
                 continue
             if note.marker.get("checklist"):
@@ -225,9 +225,7 @@ def _hand_over(
 ) -> list[Action]:
     """Assign the role's new holder; unassign the old one if they hold no other role."""
     assignees = {a.lower() for a in snapshot.issue.assignees}
-    others = {
-        m.lower() for role, held in holders.items() if role != command.role for m in held
-    }
+    others = {m.lower() for role, held in holders.items() if role != command.role for m in held}
     actions: list[Action] = []
     if command.login.lower() not in assignees:
         actions.append(AddAssignees((command.login,)))

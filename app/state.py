@@ -113,7 +113,7 @@ def authorized(comment: Comment, snapshot: Snapshot, policy: Policy) -> bool:
 
 def command_uses(snapshot: Snapshot, policy: Policy) -> list[CommandUse]:
     """Every command in every human comment, oldest first."""
-    uses = []
+    uses: list[CommandUse] = []
     for comment in sorted(snapshot.comments, key=lambda c: (c.created_at, c.id)):
         if comment.ours or comment.author_is_bot:
             continue

@@ -332,15 +332,15 @@ class GitHubDouble:
             reactors.add(APP_SLUG)
             item["reactions"][content] = len(reactors)
             return httpx.Response(status, json={"id": 1, "content": content})
-        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path):
-            if method == "DELETE":
-                for issue in self.issues.values():
-                    issue.timeline = [
-                        t
-                        for t in issue.timeline
-                        if t.get("id") != int(m[2]) or t["event"] != "commented"
-                    ]
-                return httpx.Response(204)
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path)
+        if m and method == "DELETE":
+            for issue in self.issues.values():
+                issue.timeline = [
+                    t
+                    for t in issue.timeline
+                    if t.get("id") != int(m[2]) or t["event"] != "commented"
+                ]
+            return httpx.Response(204)
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)(/.*)?", path)
         if m is None or (m[1], int(m[2])) not in self.issues:
             return httpx.Response(404, json={"message": "Not Found"})

@@ -31,7 +31,9 @@ async def declared(harness: Harness, *labels: str) -> None:
     harness.clock.advance(minutes=5)
 
 
-def comment_payload(harness: Harness, item: dict[str, Any], action: str = "created") -> dict[str, Any]:
+def comment_payload(
+    harness: Harness, item: dict[str, Any], action: str = "created"
+) -> dict[str, Any]:
     payload = copy.deepcopy(load("issue_comment.created.json"))
     payload["action"] = action
     payload["issue"] = harness.github.issue().json(harness.github.api)
@@ -43,16 +45,22 @@ def comment_payload(harness: Harness, item: dict[str, Any], action: str = "creat
 
 
 async def say(
-    harness: Harness, body: str, *, by: str = "alice", perm: str | None = "write",
-    association: str = "COLLABORATOR", deliver: bool = True,
+    harness: Harness,
+    body: str,
+    *,
+    by: str = "alice",
+    perm: str | None = "write",
+    association: str = "COLLABORATOR",
+    deliver: bool = True,
 ) -> dict[str, Any]:
     github = harness.github
     if perm is not None:
         github.permissions[(REPO.lower(), by.lower())] = perm
     item = github.comment(1, body, at=harness.clock.now, by=by, association=association)
     if deliver:
-        await harness.deliver("issue_comment", comment_payload(harness, item),
-                              delivery=f"c-{item['id']}")
+        await harness.deliver(
+            "issue_comment", comment_payload(harness, item), delivery=f"c-{item['id']}"
+        )
     harness.clock.advance(minutes=1)
     return item
 
@@ -91,8 +99,11 @@ async def test_status_resolved_closes_the_issue(harness: Harness) -> None:
     issue = harness.github.issue()
     assert issue.state == "closed"
     assert status_labels(harness) == ["sev:P1", "status:resolved"]
-    assert ("PATCH", f"/repos/{REPO}/issues/1",
-            {"state": "closed", "state_reason": "completed"}) in harness.github.writes
+    assert (
+        "PATCH",
+        f"/repos/{REPO}/issues/1",
+        {"state": "closed", "state_reason": "completed"},
+    ) in harness.github.writes
 
 
 async def test_closing_by_hand_counts_as_resolved(harness: Harness) -> None:
@@ -152,7 +163,10 @@ async def test_help_lists_the_commands(harness: Harness) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("/status fixed", "'fixed' is no state; use investigating, mitigating, monitoring, resolved"),
+        (
+            "/status fixed",
+            "'fixed' is no state; use investigating, mitigating, monitoring, resolved",
+        ),
         ("/sev P7", "use /sev P0, /sev P1, /sev P2 or /sev P3"),
         ("/assign boss @bob", "'boss' is no role"),
         ("/incident status", "the only /incident command is /incident help"),
@@ -205,8 +219,9 @@ async def test_a_roster_member_without_write_access_may_command(harness: Harness
 async def test_the_apps_own_comment_quoting_a_command_is_no_command(harness: Harness) -> None:
     await declared(harness)
     writes = len(harness.github.writes)
-    item = harness.github.comment(1, "Reminder: reply\n/status resolved\nwhen done",
-                                  at=harness.clock.now, ours=True)
+    item = harness.github.comment(
+        1, "Reminder: reply\n/status resolved\nwhen done", at=harness.clock.now, ours=True
+    )
     response = await harness.deliver("issue_comment", comment_payload(harness, item))
     assert response.json() == {"ignored": "a bot's comment"}
     # and a later run that reads it from the timeline ignores it too

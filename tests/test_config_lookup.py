@@ -14,9 +14,7 @@ ORG_CFG = ("codertocat/.github", ".github/incident.yml")
 
 async def declare(harness: Harness, *labels: str) -> None:
     harness.github.add_issue(labels=labels or ("incident", "sev:P1"))
-    await harness.deliver(
-        "issues", delivery_for(harness.github, "issues.opened-incident-p0.json")
-    )
+    await harness.deliver("issues", delivery_for(harness.github, "issues.opened-incident-p0.json"))
 
 
 async def test_seat_to_login_from_the_repository_config(harness: Harness) -> None:
@@ -46,9 +44,7 @@ async def test_the_repository_config_wins_over_the_organisations(harness: Harnes
 
 
 async def test_extends_merges_the_base_under_the_file(harness: Harness) -> None:
-    harness.github.files[REPO_CFG] = (
-        "_extends: .github\nroster:\n  architect.morgan-lee: repo-tl\n"
-    )
+    harness.github.files[REPO_CFG] = "_extends: .github\nroster:\n  architect.morgan-lee: repo-tl\n"
     harness.github.files[ORG_CFG] = (
         "roster:\n  release_manager.rohan-patel: org-ic\n  architect.morgan-lee: org-tl\n"
     )

@@ -33,13 +33,36 @@ POLICY = check_text(
     "  team_lead.casey-brooks: casey\n",
     source="test",
 )
-LABELS = ["incident", "sev:P0", "sev:P1", "sev:P2", "sev:P3", "status:investigating",
-          "status:mitigating", "status:monitoring", "status:resolved", "security", "bug"]
-BODIES = ["/ack", "/status mitigating", "/status monitoring", "/status resolved",
-          "/status investigating now", "/sev P0", "/sev P2", "/assign ic @bob",
-          "/assign tl @casey", "/escalate db down", "/incident help", "/status nope",
-          "INCIDENT UPDATE #2\nSeverity: P1\nStatus: Monitoring", "just talking",
-          "> /status resolved (quoted)"]
+LABELS = [
+    "incident",
+    "sev:P0",
+    "sev:P1",
+    "sev:P2",
+    "sev:P3",
+    "status:investigating",
+    "status:mitigating",
+    "status:monitoring",
+    "status:resolved",
+    "security",
+    "bug",
+]
+BODIES = [
+    "/ack",
+    "/status mitigating",
+    "/status monitoring",
+    "/status resolved",
+    "/status investigating now",
+    "/sev P0",
+    "/sev P2",
+    "/assign ic @bob",
+    "/assign tl @casey",
+    "/escalate db down",
+    "/incident help",
+    "/status nope",
+    "INCIDENT UPDATE #2\nSeverity: P1\nStatus: Monitoring",
+    "just talking",
+    "> /status resolved (quoted)",
+]
 PEOPLE = ["alice", "rohan", "mallory"]  # alice has write access, rohan is in the roster
 
 
@@ -85,8 +108,9 @@ class World:
             self.events.append(Event(self._id(), "unlabeled", self.now(), "x", ours, label=name))  # type: ignore[arg-type]
 
     def say(self, body: str, who: str, *, ours: bool = False) -> None:
-        self.comments.append(Comment(self._id(), "app[bot]" if ours else who, ours, "NONE",
-                                     self.now(), body, ours))  # type: ignore[arg-type]
+        self.comments.append(
+            Comment(self._id(), "app[bot]" if ours else who, ours, "NONE", self.now(), body, ours)
+        )  # type: ignore[arg-type]
 
     def set_state(self, state: str, *, ours: bool = False) -> None:
         if state != self.issue.state:
@@ -106,10 +130,12 @@ class World:
                     self.unlabel(name, ours=True)
                 case AddAssignees(logins):
                     self.issue = dataclasses.replace(
-                        self.issue, assignees=self.issue.assignees | set(logins))
+                        self.issue, assignees=self.issue.assignees | set(logins)
+                    )
                 case RemoveAssignees(logins):
                     self.issue = dataclasses.replace(
-                        self.issue, assignees=self.issue.assignees - set(logins))
+                        self.issue, assignees=self.issue.assignees - set(logins)
+                    )
                 case PostComment(body, _):
                     self.say(body, "app", ours=True)
                 case DeleteComment(cid, _):
@@ -144,7 +170,8 @@ def test_planning_after_executing_the_plan_yields_nothing(
 ) -> None:
     world = World(
         Issue(1, "Outage", "open", frozenset(), frozenset(), T0, None, "alice", 0),  # type: ignore[arg-type]
-        [], [],
+        [],
+        [],
     )
     for name in sorted(initial):
         world.label(name)
@@ -173,7 +200,8 @@ def test_mallory_never_changes_state(history: list[tuple[str, ...]]) -> None:
     """Commands of someone without access add at most a reply, never a state change."""
     world = World(
         Issue(1, "Outage", "open", frozenset(), frozenset(), T0, None, "alice", 0),  # type: ignore[arg-type]
-        [], [],
+        [],
+        [],
     )
     world.label("incident")
     world.label("sev:P1")
