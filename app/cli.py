@@ -62,8 +62,6 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 
 async def _receive(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
     from app.github import AppClients, GitHubPort, OfflineGitHub
     from app.reconcile import Reconciler
     from app.webhooks import Job, router
@@ -76,6 +74,8 @@ async def _receive(args: argparse.Namespace) -> int:
     settings = _settings()
     _configure_logs(settings)
     dry_run = args.dry_run or not settings.has_credentials
+    if args.now is None and not settings.has_credentials:
+        args.now = "payload"
     clients: Callable[[int], GitHubPort]
     if settings.has_credentials:
         clients = AppClients(settings).installation
@@ -90,7 +90,8 @@ async def _receive(args: argparse.Namespace) -> int:
     if not isinstance(found, Job):
         print(f"Nothing to do: {found}.")
         return 0
-    reconciler = Reconciler(clients=clients, app_id=settings.app_id, now=lambda: datetime.now(UTC))
+    now = _receive_time(args.now, payload)
+    reconciler = Reconciler(clients=clients, app_id=settings.app_id, now=lambda: now)
     report = await reconciler.run(found.key, found.hints, dry_run=dry_run)
     if report.error:
         print(f"error: {report.error}", file=sys.stderr)
@@ -101,6 +102,23 @@ async def _receive(args: argparse.Namespace) -> int:
     for line in calls:
         print("  " + line.replace("\n", "\\n"))
     return 0
+
+
+def _receive_time(option: str | None, payload: dict[str, Any]) -> Any:
+    """`--now`: an ISO time, `payload` (when GitHub made the delivery), or the real time."""
+    from datetime import UTC, datetime
+
+    from app.snapshot import ts
+
+    if option == "payload":
+        issue = payload.get("issue") or {}
+        comment = payload.get("comment") or {}
+        made = comment.get("created_at") or issue.get("updated_at") or issue.get("created_at")
+        if made:
+            return ts(made)
+    elif option:
+        return ts(option)
+    return datetime.now(UTC)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -158,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     receive.add_argument("--payload", required=True, help="path of the delivery's JSON body")
     receive.add_argument(
         "--dry-run", action="store_true", help="print the requests without sending them"
+    )
+    receive.add_argument(
+        "--now",
+        help="the time to decide at: an ISO time such as 2019-05-15T15:30:00Z, or 'payload' "
+        "for the moment GitHub made the delivery (default: 'payload' without credentials, "
+        "else the real time)",
     )
     receive.set_defaults(func=cmd_receive)
 

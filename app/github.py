@@ -71,6 +71,25 @@ class GitHubPort(Protocol):
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class EtagStore:
+    """Answers to GETs by URL, with their ETags, so rereads are conditional: a 304 costs no
+    rate limit. Bounded; the oldest entries go first."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self._size = size
+        self._data: dict[str, tuple[str, Reply]] = {}
+        self.revalidated = 0
+
+    def get(self, key: str) -> tuple[str, Reply] | None:
+        return self._data.get(key)
+
+    def put(self, key: str, etag: str, reply: Reply) -> None:
+        self._data.pop(key, None)
+        if len(self._data) >= self._size:
+            self._data.pop(next(iter(self._data)))
+        self._data[key] = (etag, reply)
+
+
 class InstallationClient:
     """REST calls as one installation, through githubkit's auth and token cache.
 
@@ -78,10 +97,20 @@ class InstallationClient:
     only idempotent requests, a bounded number of times (SPEC §7).
     """
 
-    def __init__(self, gh: GitHub[Any], *, retries: int = 2, sleep: Sleep = asyncio.sleep):
+    def __init__(
+        self,
+        gh: GitHub[Any],
+        *,
+        retries: int = 2,
+        sleep: Sleep = asyncio.sleep,
+        etags: EtagStore | None = None,
+        scope: str = "",
+    ) -> None:
         self._gh = gh
         self._retries = retries
         self._sleep = sleep
+        self._etags = etags
+        self._scope = scope
         self.requests = 0
 
     async def request(
@@ -96,6 +125,12 @@ class InstallationClient:
     ) -> Reply:
         """Send one request; statuses in `ok` are answers, other errors raise GitHubError."""
         all_headers = {"X-GitHub-Api-Version": API_VERSION, **(headers or {})}
+        cache_key = cached = None
+        if method == "GET" and self._etags is not None:
+            cache_key = f"{self._scope} {path} {sorted((params or {}).items())} {headers}"
+            cached = self._etags.get(cache_key)
+            if cached is not None:
+                all_headers["If-None-Match"] = cached[0]
         attempt = 0
         while True:
             attempt += 1
@@ -104,7 +139,15 @@ class InstallationClient:
                 resp = await self._gh.arequest(
                     method, path.lstrip("/"), params=params, json=json, headers=all_headers
                 )
-                return _reply(resp.raw_response)
+                raw = resp.raw_response
+                if raw.status_code == 304 and cached is not None and self._etags is not None:
+                    self._etags.revalidated += 1
+                    return cached[1]
+                reply = _reply(raw)
+                etag = raw.headers.get("etag")
+                if cache_key is not None and self._etags is not None and etag:
+                    self._etags.put(cache_key, etag, reply)
+                return reply
             except RequestFailed as exc:
                 raw = exc.response.raw_response
                 if raw.status_code in ok:
@@ -149,6 +192,7 @@ class AppClients:
         # One token cache per process wiring (not githubkit's module-wide default), so the
         # tokens of one app never leak into another built in the same process.
         self._cache = MemCacheStrategy()
+        self.etags = EtagStore()
 
     def _github(self, auth: Any) -> GitHub[Any]:
         return GitHub(
@@ -166,11 +210,13 @@ class AppClients:
         auth = AppInstallationAuthStrategy(
             self._app_auth.app_id, self._app_auth.private_key, installation_id
         )
-        return InstallationClient(self._github(auth))
+        return InstallationClient(
+            self._github(auth), etags=self.etags, scope=f"installation:{installation_id}"
+        )
 
     def app(self) -> InstallationClient:
         """Requests as the App itself (JWT): /app, /app/installations, hook deliveries."""
-        return InstallationClient(self._github(self._app_auth))
+        return InstallationClient(self._github(self._app_auth), etags=self.etags, scope="app")
 
 
 class OfflineGitHub:
@@ -288,14 +334,23 @@ async def execute(
 
 
 async def paginate(
-    gh: GitHubPort, path: str, *, params: Mapping[str, Any] | None = None, limit: int = 30
+    gh: GitHubPort,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    key: str | None = None,
+    limit: int = 30,
 ) -> list[Any]:
-    """Every item of a list endpoint, 100 a page, following `Link: rel="next"`."""
+    """Every item of a list endpoint, 100 a page, following `Link: rel="next"`.
+
+    `key` names the list inside an object answer (`/installation/repositories`).
+    """
     items: list[Any] = []
     query: dict[str, Any] = {"per_page": 100, **(params or {})}
     for page in range(1, limit + 1):
         reply = await gh.request("GET", path, params={**query, "page": page})
-        batch = reply.data if isinstance(reply.data, list) else []
+        data = reply.data.get(key) if key and isinstance(reply.data, dict) else reply.data
+        batch = data if isinstance(data, list) else []
         items.extend(batch)
         if 'rel="next"' not in reply.headers.get("link", "") or not batch:
             break

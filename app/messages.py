@@ -241,3 +241,55 @@ def _inline(text: str, limit: int = 300) -> str:
 
 def status_title(status: Status) -> str:
     return status.value.capitalize()
+
+
+def _mentions(holders: list[str], title: str) -> str:
+    return " ".join(holders) if holders else f"(nobody is named for {title} in the config)"
+
+
+def escalation(
+    *,
+    policy: Policy,
+    missed: list[str],
+    role: str,
+    holders: list[str],
+    backups: list[str],
+    steps: list[str],
+    level: int,
+) -> str:
+    """An automatic escalation: which deadlines passed, and who is now called in."""
+    title = policy.role_title(role)
+    lines = ["⏫ **Escalation** — " + "; ".join(missed) + "."]
+    backup = f" (backup: {' '.join(backups)})" if backups else ""
+    lines.append(
+        f"Escalating to **{title}** (level {level + 1} of the chain): "
+        f"{_mentions(holders, title)}{backup}."
+    )
+    lines.append("Reply `/ack` to acknowledge, or `/status …` with an update.")
+    lines += ["", markers.render("escalation", steps=steps, level=level)]
+    return "\n".join(lines)
+
+
+def reminder(
+    *,
+    policy: Policy,
+    severity: Severity,
+    due: datetime,
+    who: list[str],
+    anchor: datetime,
+    number: int,
+) -> str:
+    """A status update is overdue."""
+    sp = policy.for_severity(severity)
+    mention = " ".join(who) if who else "Communication lead"
+    lines = [
+        f"⏰ {mention}: a status update was due {when(due, policy)} "
+        f"({severity.value}: every {sp.update_every}). Post `/status …` or the template:",
+        "",
+        "```",
+        UPDATE_TEMPLATE.format(severity=severity.value),
+        "```",
+        "",
+        markers.render("reminder", a=anchor.isoformat(), n=number),
+    ]
+    return "\n".join(lines)

@@ -23,8 +23,9 @@ from app.actions import (
     RemoveLabel,
     SetState,
 )
+from app.calendar import BusinessCalendar
 from app.commands import Status
-from app.policy import Policy, Severity
+from app.policy import Policy, Severity, Span
 from app.snapshot import Snapshot
 from app.state import (
     INCIDENT_LABEL,
@@ -59,6 +60,9 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
         actions += _severity_change(snapshot, policy, state)
         actions += _security(snapshot, policy, state)
     actions += _commands(snapshot, policy, state)
+    if state.status is not Status.RESOLVED and issue.state == "open":
+        actions += _escalations(policy, state, now)
+        actions += _reminder(snapshot, policy, state, now)
     actions += _config_problems(snapshot, state)
     return actions
 
@@ -242,8 +246,9 @@ def _hand_over(
 def _manual_escalation(
     policy: Policy, state: IncidentState, by: str, command: cmd.Escalate, comment_id: int
 ) -> PostComment:
-    done = [n for n in state.notes_of("escalation")]
-    level = min(len(done) + 1, len(policy.escalation_chain) - 1)
+    reached = max((int(n.marker.get("level") or 0) for n in state.notes_of("escalation")),
+                  default=0)
+    level = min(reached + 1, len(policy.escalation_chain) - 1)
     role = policy.escalation_chain[level]
     holders = state.roles.get(role) or policy.holders(role)
     body = messages.manual_escalation(
@@ -256,6 +261,102 @@ def _manual_escalation(
         comment_id=comment_id,
     )
     return PostComment(body, "escalation")
+
+
+# --- deadlines (SPEC §4) ---------------------------------------------------------------
+
+
+def due_steps(policy: Policy, state: IncidentState) -> list[tuple[datetime, str, str]]:
+    """Every escalation step of the incident as (due, step id, what was missed), in time order.
+
+    Response steps climb while nobody acknowledges: the first at the response deadline, each
+    next one a response interval later. Unresolved steps come every `escalate_after`. Both
+    run from the current severity's start, so a severity change restarts the clocks.
+    """
+    sp = policy.for_severity(state.severity)
+    cal = policy.business_calendar
+    start, sev = state.severity_since, state.severity.value
+    levels = len(policy.escalation_chain) - 1
+    steps: list[tuple[datetime, str, str]] = []
+    if state.acked_at is None:
+        due = sp.respond_within.after(start, cal)
+        for k in range(1, levels + 1):
+            steps.append((due, f"response-{sev}-{k}",
+                          f"not acknowledged within {sp.respond_within} ({sev}), due "
+                          f"{messages.when(due, policy)}"))
+            due = sp.respond_within.after(due, cal)
+    threshold = sp.escalate_after
+    if threshold is not None and threshold.amount > 0:
+        due = threshold.after(start, cal)
+        for k in range(1, levels + 1):
+            steps.append((due, f"unresolved-{sev}-{k}",
+                          f"unresolved after {threshold} ({sev}), since "
+                          f"{messages.when(start, policy)}"))
+            due = threshold.after(due, cal)
+    return sorted(steps)
+
+
+def _escalations(policy: Policy, state: IncidentState, now: datetime) -> list[Action]:
+    """One comment for every step now due and not yet posted, climbing the chain."""
+    posted: set[str] = set()
+    level = 0
+    for note in state.notes_of("escalation"):
+        posted.update(str(s) for s in note.marker.get("steps") or [note.marker.get("step")])
+        level = max(level, int(note.marker.get("level") or 0))
+    missing = [(d, step, why) for d, step, why in due_steps(policy, state)
+               if d <= now and step not in posted]
+    if not missing:
+        return []
+    chain = policy.escalation_chain
+    level = min(level + len(missing), len(chain) - 1)
+    role = chain[level]
+    found = policy.roles.get(role)
+    backups = [m for m in (policy.resolve(x) for x in (found.backup if found else [])) if m]
+    body = messages.escalation(
+        policy=policy,
+        missed=[why for _, _, why in missing],
+        role=role,
+        holders=state.roles.get(role) or policy.holders(role),
+        backups=backups,
+        steps=[step for _, step, _ in missing],
+        level=level,
+    )
+    return [PostComment(body, "escalation")]
+
+
+def _reminder(
+    snapshot: Snapshot, policy: Policy, state: IncidentState, now: datetime
+) -> list[Action]:
+    """One reminder per missed update interval, counted from the last update."""
+    sp = policy.for_severity(state.severity)
+    cal = policy.business_calendar
+    anchor = max(state.severity_since, state.last_update_at or state.severity_since)
+    number, last_due = _intervals_passed(sp.update_every, anchor, now, cal)
+    if number == 0:
+        return []
+    key = anchor.isoformat()
+    if any(n.marker.get("a") == key and int(n.marker.get("n") or 0) >= number
+           for n in state.notes_of("reminder")):
+        return []
+    who = state.roles.get("communication_lead") or policy.holders("communication_lead")
+    who = list(dict.fromkeys([*who, *(f"@{a}" for a in sorted(snapshot.issue.assignees))]))
+    body = messages.reminder(policy=policy, severity=state.severity, due=last_due, who=who,
+                             anchor=anchor, number=number)
+    return [PostComment(body, "reminder")]
+
+
+def _intervals_passed(
+    span: Span, anchor: datetime, now: datetime, cal: BusinessCalendar
+) -> tuple[int, datetime]:
+    """How many whole intervals of `span` passed since `anchor`, and when the last one ended."""
+    if span.unit != "business_days":
+        step = span.after(anchor, cal) - anchor
+        number = max(int((now - anchor) / step), 0)
+        return number, anchor + step * number
+    number, due, last = 0, span.after(anchor, cal), anchor
+    while due <= now and number < 366:
+        number, last, due = number + 1, due, span.after(due, cal)
+    return number, last
 
 
 def _config_problems(snapshot: Snapshot, state: IncidentState) -> list[Action]:

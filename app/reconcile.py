@@ -123,6 +123,7 @@ class Reconciler:
         *,
         dry_run: bool = False,
         repo: Repo | None = None,
+        issue: dict[str, Any] | None = None,
     ) -> RunReport:
         """Reconcile one issue; never raises for GitHub trouble (the report says it)."""
         report = RunReport(key)
@@ -133,7 +134,7 @@ class Reconciler:
         }
         gh = self._clients(key.installation_id)
         try:
-            found = await self._snapshot(gh, key, hints, repo)
+            found = await self._snapshot(gh, key, hints, repo, issue)
             if found is None:
                 return report
             snapshot, policy = found
@@ -180,8 +181,14 @@ class Reconciler:
             self._recent.put(key, known + posted)
 
     async def _snapshot(
-        self, gh: GitHubPort, key: IssueKey, hints: Hints | None, repo: Repo | None
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        hints: Hints | None,
+        repo: Repo | None,
+        listed: dict[str, Any] | None = None,
     ) -> tuple[Snapshot, Policy] | None:
+        """Read what planning needs; `listed` is the issue as a list request just returned."""
         issue_data = hints.issue if hints else None
         recent = self._recent.get(key)
         # A fresh declaration is decided from the delivery alone (no reads but the config):
@@ -195,7 +202,9 @@ class Reconciler:
             and recent is None
             and _fresh(issue_data, self._now())
         )
-        if not light:
+        if listed is not None:
+            issue_data, light = listed, False
+        elif not light:
             issue_data = (
                 await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")
             ).data

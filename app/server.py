@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +21,7 @@ from app import __version__
 from app.github import AppClients, GitHubPort, OfflineGitHub
 from app.reconcile import Hints, IssueKey, Reconciler
 from app.settings import Settings
+from app.tick import Ticker
 from app.webhooks import Job, router, signature_ok
 from app.work import IssueQueue
 
@@ -61,10 +64,11 @@ def create_app(
 ) -> Starlette:
     """Build the ASGI app; settings are read here, never at import."""
     settings = settings or Settings()
+    app_client: Callable[[], GitHubPort] | None = None
     if clients is None:
         if settings.has_credentials:
             factory = AppClients(settings, transport=transport)
-            clients = factory.installation
+            clients, app_client = factory.installation, factory.app
         else:
             offline = OfflineGitHub()
             clients = lambda _id: offline  # noqa: E731
@@ -76,6 +80,12 @@ def create_app(
         return await reconciler.run(key, hints)
 
     queue = IssueQueue(run, delay=settings.coalesce_seconds)
+    ticker = (
+        Ticker(app=app_client, clients=clients, reconciler=reconciler, exclusive=queue.exclusive)
+        if app_client is not None
+        else None
+    )
+    cron_secret = settings.cron_secret.get_secret_value() if settings.cron_secret else ""
     secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
 
     async def webhook(request: Request) -> Response:
@@ -108,6 +118,22 @@ def create_app(
         log.info("queued %s", found.key, extra={"delivery_id": delivery_id})
         return JSONResponse({"queued": str(found.key)}, status_code=202)
 
+    async def tick(request: Request) -> Response:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {cron_secret}"
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+            return _error(401, "missing or wrong Authorization: Bearer $CRON_SECRET")
+        if ticker is None:
+            return _error(503, "no GitHub App credentials: nothing to reconcile")
+        if ticker.busy:
+            return _error(409, "a tick is already running")
+        started = time.monotonic()
+        report = await ticker.run(dry_run=request.query_params.get("dry_run") == "1")
+        body = report.as_json()
+        body["seconds"] = round(time.monotonic() - started, 3)
+        log.info("tick: %s", {k: v for k, v in body.items() if k != "planned"})
+        return JSONResponse(body)
+
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -133,6 +159,8 @@ def create_app(
         routes=[
             Route(settings.webhook_path, webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            # Without CRON_SECRET the tick endpoint does not exist at all.
+            *([Route("/cron/tick", tick, methods=["POST"])] if cron_secret else []),
             Route("/", index, methods=["GET"]),
         ],
         lifespan=lifespan,
@@ -140,4 +168,5 @@ def create_app(
     app.state.settings = settings
     app.state.queue = queue
     app.state.reconciler = reconciler
+    app.state.ticker = ticker
     return app

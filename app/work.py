@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.reconcile import Hints, IssueKey
@@ -34,7 +34,23 @@ class IssueQueue:
         self._delay = delay
         self._slots: dict[IssueKey, _Slot] = {}
         self._limit = asyncio.Semaphore(concurrency)
+        self._locks: dict[IssueKey, tuple[asyncio.Lock, int]] = {}
         self.accepting = True
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: IssueKey) -> AsyncIterator[None]:
+        """Hold the issue: webhook work and the tick never reconcile one issue at once."""
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
     def submit(self, key: IssueKey, hints: Hints) -> bool:
         """Queue work for an issue; False when shutting down."""
@@ -52,7 +68,7 @@ class IssueQueue:
                 if self._delay:
                     await asyncio.sleep(self._delay)
                 hints, slot.pending = slot.pending, None
-                async with self._limit:
+                async with self._limit, self.exclusive(key):
                     try:
                         await self._run(key, hints)
                     except Exception:

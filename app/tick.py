@@ -1,0 +1,123 @@
+"""The tick: reconcile every open incident of every installation (SPEC §4)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.github import GitHubError, GitHubPort, paginate
+from app.reconcile import IssueKey, Reconciler, RunReport
+from app.snapshot import Repo
+from app.state import INCIDENT_LABEL
+
+log = logging.getLogger(__name__)
+
+Exclusive = Callable[[IssueKey], contextlib.AbstractAsyncContextManager[None]]
+
+
+@dataclass
+class TickReport:
+    """What one tick saw and did; the JSON answer of POST /cron/tick."""
+
+    installations: int = 0
+    repositories: int = 0
+    incidents: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[RunReport] = field(default_factory=list)
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        planned: Counter[str] = Counter()
+        for run in self.runs:
+            planned.update(type(a).__name__ for a in run.planned)
+        return {
+            "installations": self.installations,
+            "repositories": self.repositories,
+            "incidents": self.incidents,
+            "actions": dict(sorted(self.actions.items())),
+            "planned": dict(sorted(planned.items())) if self.dry_run else None,
+            "errors": self.errors,
+            "dry_run": self.dry_run,
+        }
+
+
+@contextlib.asynccontextmanager
+async def _nothing(_key: IssueKey) -> AsyncIterator[None]:
+    yield
+
+
+class Ticker:
+    """Walks installations → repositories → open incidents; one failure stops nothing else."""
+
+    def __init__(
+        self,
+        *,
+        app: Callable[[], GitHubPort],
+        clients: Callable[[int], GitHubPort],
+        reconciler: Reconciler,
+        exclusive: Exclusive = _nothing,
+    ) -> None:
+        self._app = app
+        self._clients = clients
+        self._reconciler = reconciler
+        self._exclusive = exclusive
+        self._running = asyncio.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._running.locked()
+
+    async def run(self, *, dry_run: bool = False) -> TickReport:
+        """One tick; ticks never overlap (a second waits for the first)."""
+        async with self._running:
+            report = TickReport(dry_run=dry_run)
+            try:
+                installations = await paginate(self._app(), "/app/installations")
+            except GitHubError as exc:
+                report.errors.append({"scope": "app", "error": str(exc)})
+                return report
+            for installation in installations:
+                report.installations += 1
+                await self._installation(int(installation["id"]), report, dry_run)
+            return report
+
+    async def _installation(self, installation_id: int, report: TickReport, dry_run: bool) -> None:
+        gh = self._clients(installation_id)
+        try:
+            repos = await paginate(gh, "/installation/repositories", key="repositories")
+        except GitHubError as exc:
+            report.errors.append({"installation": installation_id, "error": str(exc)})
+            return
+        for data in repos:
+            # A repository without open issues has no open incident: no request for it.
+            if not data.get("has_issues", True) or data.get("open_issues_count", 1) == 0:
+                continue
+            report.repositories += 1
+            repo = Repo.from_api(data)
+            try:
+                issues = await paginate(
+                    gh, f"/repos/{repo.full_name}/issues",
+                    params={"labels": INCIDENT_LABEL, "state": "open"},
+                )
+            except GitHubError as exc:
+                report.errors.append({"repository": repo.full_name, "error": str(exc)})
+                continue
+            for issue in issues:
+                if issue.get("pull_request"):
+                    continue
+                report.incidents += 1
+                key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
+                async with self._exclusive(key):
+                    run = await self._reconciler.run(
+                        key, dry_run=dry_run, repo=repo, issue=issue
+                    )
+                report.runs.append(run)
+                report.actions.update(run.outcome.counts())
+                if run.error:
+                    report.errors.append({"issue": str(key), "error": run.error})
