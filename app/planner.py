@@ -246,8 +246,9 @@ def _hand_over(
 def _manual_escalation(
     policy: Policy, state: IncidentState, by: str, command: cmd.Escalate, comment_id: int
 ) -> PostComment:
-    reached = max((int(n.marker.get("level") or 0) for n in state.notes_of("escalation")),
-                  default=0)
+    reached = max(
+        (int(n.marker.get("level") or 0) for n in state.notes_of("escalation")), default=0
+    )
     level = min(reached + 1, len(policy.escalation_chain) - 1)
     role = policy.escalation_chain[level]
     holders = state.roles.get(role) or policy.holders(role)
@@ -281,17 +282,26 @@ def due_steps(policy: Policy, state: IncidentState) -> list[tuple[datetime, str,
     if state.acked_at is None:
         due = sp.respond_within.after(start, cal)
         for k in range(1, levels + 1):
-            steps.append((due, f"response-{sev}-{k}",
-                          f"not acknowledged within {sp.respond_within} ({sev}), due "
-                          f"{messages.when(due, policy)}"))
+            steps.append(
+                (
+                    due,
+                    f"response-{sev}-{k}",
+                    f"not acknowledged within {sp.respond_within} ({sev}), due "
+                    f"{messages.when(due, policy)}",
+                )
+            )
             due = sp.respond_within.after(due, cal)
     threshold = sp.escalate_after
     if threshold is not None and threshold.amount > 0:
         due = threshold.after(start, cal)
         for k in range(1, levels + 1):
-            steps.append((due, f"unresolved-{sev}-{k}",
-                          f"unresolved after {threshold} ({sev}), since "
-                          f"{messages.when(start, policy)}"))
+            steps.append(
+                (
+                    due,
+                    f"unresolved-{sev}-{k}",
+                    f"unresolved after {threshold} ({sev}), since {messages.when(start, policy)}",
+                )
+            )
             due = threshold.after(due, cal)
     return sorted(steps)
 
@@ -303,8 +313,11 @@ def _escalations(policy: Policy, state: IncidentState, now: datetime) -> list[Ac
     for note in state.notes_of("escalation"):
         posted.update(str(s) for s in note.marker.get("steps") or [note.marker.get("step")])
         level = max(level, int(note.marker.get("level") or 0))
-    missing = [(d, step, why) for d, step, why in due_steps(policy, state)
-               if d <= now and step not in posted]
+    missing = [
+        (d, step, why)
+        for d, step, why in due_steps(policy, state)
+        if d <= now and step not in posted
+    ]
     if not missing:
         return []
     chain = policy.escalation_chain
@@ -335,13 +348,16 @@ def _reminder(
     if number == 0:
         return []
     key = anchor.isoformat()
-    if any(n.marker.get("a") == key and int(n.marker.get("n") or 0) >= number
-           for n in state.notes_of("reminder")):
+    if any(
+        n.marker.get("a") == key and int(n.marker.get("n") or 0) >= number
+        for n in state.notes_of("reminder")
+    ):
         return []
     who = state.roles.get("communication_lead") or policy.holders("communication_lead")
     who = list(dict.fromkeys([*who, *(f"@{a}" for a in sorted(snapshot.issue.assignees))]))
-    body = messages.reminder(policy=policy, severity=state.severity, due=last_due, who=who,
-                             anchor=anchor, number=number)
+    body = messages.reminder(
+        policy=policy, severity=state.severity, due=last_due, who=who, anchor=anchor, number=number
+    )
     return [PostComment(body, "reminder")]
 
 

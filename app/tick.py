@@ -102,7 +102,8 @@ class Ticker:
             repo = Repo.from_api(data)
             try:
                 issues = await paginate(
-                    gh, f"/repos/{repo.full_name}/issues",
+                    gh,
+                    f"/repos/{repo.full_name}/issues",
                     params={"labels": INCIDENT_LABEL, "state": "open"},
                 )
             except GitHubError as exc:
@@ -114,9 +115,7 @@ class Ticker:
                 report.incidents += 1
                 key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
                 async with self._exclusive(key):
-                    run = await self._reconciler.run(
-                        key, dry_run=dry_run, repo=repo, issue=issue
-                    )
+                    run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
                 report.runs.append(run)
                 report.actions.update(run.outcome.counts())
                 if run.error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import re
@@ -147,6 +148,9 @@ class GitHubDouble:
         self.permissions: dict[tuple[str, str], str] = {}
         self.private: dict[str, bool] = {}
         self.failures: list[Failure] = []
+        self.statuses: list[int] = []
+        self.installations = [INSTALLATION_ID]
+        self.repos: dict[int, list[str]] = {INSTALLATION_ID: [REPO]}
         self.tokens_issued = 0
         self._ids = itertools.count(1000)
         prefix = re.escape(httpx.URL(api).path.rstrip("/"))
@@ -276,6 +280,19 @@ class GitHubDouble:
         path = unquote(request.url.path)[len(self._prefix) :]
         body = json.loads(request.content) if request.content else None
         self.requests.append((request.method, path, body))
+        response = self._faulty(request, path, body) or self._serve(
+            request.method, path, body, request
+        )
+        # Conditional reads, as GitHub answers them: a matching ETag gets an empty 304.
+        if request.method == "GET" and response.status_code == 200:
+            etag = '"' + hashlib.sha1(response.content).hexdigest() + '"'
+            response.headers["etag"] = etag
+            if request.headers.get("if-none-match") == etag:
+                response = httpx.Response(304, headers={"etag": etag})
+        self.statuses.append(response.status_code)
+        return response
+
+    def _faulty(self, request: httpx.Request, path: str, body: Any) -> httpx.Response | None:
         for failure in self.failures:
             if failure.times and failure.method == request.method and failure.pattern.search(path):
                 failure.times -= 1
@@ -284,7 +301,7 @@ class GitHubDouble:
                 return httpx.Response(
                     failure.status, json={"message": "injected failure"}, headers=failure.headers
                 )
-        return self._serve(request.method, path, body, request)
+        return None
 
     def _serve(self, method: str, path: str, body: Any, request: httpx.Request) -> httpx.Response:
         now = self.clock.now
@@ -300,6 +317,28 @@ class GitHubDouble:
                     "expires_at": iso(datetime.now(UTC) + timedelta(hours=1)),
                 },
             )
+        if method == "GET" and path == "/app/installations":
+            items = [{"id": i, "account": user("Codertocat")} for i in self.installations]
+            return self._page(items, request)
+        if method == "GET" and path == "/installation/repositories":
+            token = request.headers.get("authorization", "").removeprefix("token ghs_test")
+            names = self.repos.get(int(token or 0), [])
+            repos = [self._repo_json(n) for n in names]
+            page = self._page(repos, request)
+            return httpx.Response(
+                page.status_code,
+                headers=page.headers,
+                json={"total_count": len(repos), "repositories": json.loads(page.content)},
+            )
+        if method == "GET" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", path)):
+            wanted = set(filter(None, request.url.params.get("labels", "").split(",")))
+            state = request.url.params.get("state", "open")
+            found = [
+                i.json(self.api)
+                for (r, _), i in sorted(self.issues.items())
+                if r == m[1] and (state == "all" or i.state == state) and wanted <= set(i.labels)
+            ]
+            return self._page(found, request)
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path):
             text = self.files.get((m[1].lower(), m[2]))
             if text is None:
@@ -311,17 +350,7 @@ class GitHubDouble:
                 return httpx.Response(404, json={"message": "Not Found"})
             return httpx.Response(200, json={"permission": perm, "user": user(m[2])})
         if m := re.fullmatch(r"/repos/([^/]+)/([^/]+)", path):
-            full = f"{m[1]}/{m[2]}"
-            return httpx.Response(
-                200,
-                json={
-                    "name": m[2],
-                    "full_name": full,
-                    "owner": user(m[1]),
-                    "private": self.private.get(full, False),
-                    "default_branch": "main",
-                },
-            )
+            return httpx.Response(200, json=self._repo_json(f"{m[1]}/{m[2]}"))
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)/reactions", path):
             item = self._find_comment(int(m[2]))
             if item is None:
@@ -383,6 +412,19 @@ class GitHubDouble:
                 issue.timeline.append(self._event(kind, now, "", True))
             return httpx.Response(200, json=issue.json(self.api))
         return httpx.Response(404, json={"message": f"double does not serve {method} {path}"})
+
+    def _repo_json(self, full: str) -> dict[str, Any]:
+        owner, name = full.split("/")
+        open_issues = sum(1 for (r, _), i in self.issues.items() if r == full and i.state == "open")
+        return {
+            "name": name,
+            "full_name": full,
+            "owner": user(owner),
+            "has_issues": True,
+            "private": self.private.get(full, False),
+            "default_branch": "main",
+            "open_issues_count": open_issues,
+        }
 
     def _page(self, items: list[dict[str, Any]], request: httpx.Request) -> httpx.Response:
         per_page = int(request.url.params.get("per_page", 30))
