@@ -144,6 +144,41 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tick(args: argparse.Namespace) -> int:
+    return asyncio.run(_tick(args))
+
+
+async def _tick(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from app.github import AppClients
+    from app.reconcile import Reconciler
+    from app.tick import Ticker
+
+    settings = _settings()
+    _configure_logs(settings)
+    if not settings.has_credentials:
+        print("error: the tick needs APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH)", file=sys.stderr)
+        return 2
+    factory = AppClients(settings)
+    reconciler = Reconciler(
+        clients=factory.installation,
+        app_id=settings.app_id,
+        now=lambda: datetime.now(UTC),
+        max_actions=settings.max_actions_per_run,
+    )
+    ticker = Ticker(app=factory.app, clients=factory.installation, reconciler=reconciler)
+    report = await ticker.run(dry_run=args.dry_run)
+    verb = "would make" if args.dry_run else "made"
+    for run in report.runs:
+        if run.planned:
+            print(f"{run.key}: {verb} {len(run.planned)} request(s)")
+            for line in reconciler.describe(run.key, run.planned):
+                print("  " + line.replace("\n", "\\n")[:300])
+    print(json.dumps(report.as_json(), indent=2))
+    return 1 if report.errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="incident-app",
@@ -184,6 +219,21 @@ def build_parser() -> argparse.ArgumentParser:
         "else the real time)",
     )
     receive.set_defaults(func=cmd_receive)
+
+    tick = sub.add_parser(
+        "tick",
+        help="reconcile every open incident once (what POST /cron/tick does)",
+        description="Reconcile every open incident of every installation once: escalate "
+        "missed response deadlines, remind about overdue status updates, heal what a missed "
+        "delivery left undone. For cron on a host without an HTTP scheduler. Prints what it "
+        "did as JSON; exit status 1 when any repository or issue failed.",
+    )
+    tick.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read GitHub and print what would be done, without writing",
+    )
+    tick.set_defaults(func=cmd_tick)
 
     check = sub.add_parser(
         "check-config",

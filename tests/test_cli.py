@@ -24,7 +24,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["receive"], ["check-config"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["receive"], ["check-config"], ["tick"]])
 def test_every_command_explains_itself(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,3 +102,9 @@ def test_check_config_prints_every_error_with_its_location(
     assert f"{bad}: default_severity: Input should be 'P0', 'P1', 'P2' or 'P3'" in out
     assert f"{bad}: severities.P1.update_every: 'often' is not a duration" in out
     assert "2 problem(s)" in out
+
+
+def test_tick_without_credentials_says_what_is_missing() -> None:
+    result = run("tick")
+    assert result.returncode == 2
+    assert "APP_ID and PRIVATE_KEY" in result.stderr

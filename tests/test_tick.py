@@ -202,3 +202,21 @@ async def test_an_idle_tick_costs_little(harness: Harness, incidents: int, repos
     )
     assert harness.github.writes[-1][0] != "GET"
     assert len(counted) <= repos + pages + 1
+
+
+async def test_cli_tick_dry_run_reads_but_writes_nothing(
+    github: Any, private_key: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import _tick, build_parser
+
+    monkeypatch.setenv("APP_ID", "424242")
+    monkeypatch.setenv("PRIVATE_KEY", private_key.replace("\n", "\\n"))
+    monkeypatch.chdir("/")  # no .env
+    github.add_issue(labels=("incident", "sev:P0"))
+    code = await _tick(build_parser().parse_args(["tick", "--dry-run"]))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Codertocat/Hello-World#1: would make" in out
+    assert '"incidents": 1' in out and '"dry_run": true' in out
+    assert github.writes == []
