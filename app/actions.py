@@ -29,6 +29,7 @@ class RemoveAssignees:
 class PostComment:
     body: str
     kind: str  # the marker's kind, for logs and counts
+    number: int | None = None  # another issue than the incident (the PIR issue)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,37 @@ class SetState:
     reason: str = "completed"
 
 
+@dataclass(frozen=True)
+class OpenIssue:
+    title: str
+    body: str
+    labels: tuple[str, ...]
+    assignees: tuple[str, ...]
+    kind: str
+
+
+@dataclass(frozen=True)
+class CreateBranch:
+    name: str
+    sha: str
+
+
+@dataclass(frozen=True)
+class CreateFile:
+    path: str
+    branch: str
+    content: str
+    message: str
+
+
+@dataclass(frozen=True)
+class OpenPullRequest:
+    title: str
+    head: str
+    base: str
+    body: str
+
+
 Action = (
     AddLabels
     | RemoveLabel
@@ -60,11 +92,19 @@ Action = (
     | DeleteComment
     | AddReaction
     | SetState
+    | OpenIssue
+    | CreateBranch
+    | CreateFile
+    | OpenPullRequest
 )
+
+PIR_ACTIONS = (OpenIssue, CreateBranch, CreateFile, OpenPullRequest)
 
 
 def kind(action: Action) -> str:
     """A short name for counts and logs: `comment:brief`, `labels`, …"""
     if isinstance(action, PostComment):
         return f"comment:{action.kind}"
+    if isinstance(action, OpenIssue):
+        return f"issue:{action.kind}"
     return type(action).__name__

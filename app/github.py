@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,11 @@ from app.actions import (
     AddAssignees,
     AddLabels,
     AddReaction,
+    CreateBranch,
+    CreateFile,
     DeleteComment,
+    OpenIssue,
+    OpenPullRequest,
     PostComment,
     RemoveAssignees,
     RemoveLabel,
@@ -290,14 +295,27 @@ def to_call(repo: str, number: int, action: Action) -> Call:
             return Call("POST", f"{base}/{number}/assignees", {"assignees": list(logins)})
         case RemoveAssignees(logins):
             return Call("DELETE", f"{base}/{number}/assignees", {"assignees": list(logins)})
-        case PostComment(body, _):
-            return Call("POST", f"{base}/{number}/comments", {"body": body})
+        case PostComment(body, _, target):
+            return Call("POST", f"{base}/{target or number}/comments", {"body": body})
         case DeleteComment(comment_id, _):
             return Call("DELETE", f"{base}/comments/{comment_id}", ok=(404,))
         case AddReaction(comment_id, content):
             return Call("POST", f"{base}/comments/{comment_id}/reactions", {"content": content})
         case SetState(state, reason):
             return Call("PATCH", f"{base}/{number}", {"state": state, "state_reason": reason})
+        case OpenIssue(title, body, labels, assignees, _):
+            return Call("POST", base, {"title": title, "body": body, "labels": list(labels),
+                                       "assignees": list(assignees)})
+        case CreateBranch(name, sha):
+            return Call("POST", f"/repos/{repo}/git/refs", {"ref": f"refs/heads/{name}",
+                                                            "sha": sha})
+        case CreateFile(path, branch, content, message):
+            encoded = base64.b64encode(content.encode()).decode()
+            return Call("PUT", f"/repos/{repo}/contents/{quote(path)}",
+                        {"message": message, "content": encoded, "branch": branch})
+        case OpenPullRequest(title, head, base_branch, body):
+            return Call("POST", f"/repos/{repo}/pulls", {"title": title, "head": head,
+                                                         "base": base_branch, "body": body})
     raise TypeError(f"no request for {action!r}")
 
 
@@ -306,7 +324,7 @@ class Outcome:
     """What one execution did."""
 
     done: list[tuple[Action, Reply]] = field(default_factory=list)
-    failed: list[tuple[Action, str]] = field(default_factory=list)
+    failed: list[tuple[Action, GitHubError]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -326,7 +344,7 @@ async def execute(
             reply = await gh.request(call.method, call.path, json=call.body, ok=call.ok)
         except GitHubError as exc:
             log.warning("action failed: %s: %s", kind(action), exc, extra=dict(log_extra))
-            outcome.failed.append((action, str(exc)))
+            outcome.failed.append((action, exc))
             break
         log.info("action %s", kind(action), extra={**log_extra, "status": reply.status})
         outcome.done.append((action, reply))

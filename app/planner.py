@@ -11,13 +11,17 @@ import hashlib
 from datetime import datetime
 
 from app import commands as cmd
-from app import messages
+from app import markers, messages, pir
 from app.actions import (
     Action,
     AddAssignees,
     AddLabels,
     AddReaction,
+    CreateBranch,
+    CreateFile,
     DeleteComment,
+    OpenIssue,
+    OpenPullRequest,
     PostComment,
     RemoveAssignees,
     RemoveLabel,
@@ -64,7 +68,93 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
         actions += _escalations(policy, state, now)
         actions += _reminder(snapshot, policy, state, now)
     actions += _config_problems(snapshot, state)
+    actions += pir_step(snapshot, policy, state)
     return actions
+
+
+# --- the post-incident review (SPEC §5) -------------------------------------------------
+
+
+def pir_round(snapshot: Snapshot, state: IncidentState) -> pir.Round | None:
+    """The resolution that still needs its review, or None (not resolved, or already linked)."""
+    found = pir.current_round(state)
+    if found is None:
+        return None
+    rnd = pir.Round(found.number, found.resolved_at, snapshot.issue.number)
+    linked = any(int(n.marker.get("round") or 0) == rnd.number for n in state.notes_of("pir"))
+    return None if linked else rnd
+
+
+def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    """The next step of the review: issue, branch, document, pull request, link — in order.
+
+    One step at a time, because each needs what the one before created (the PR closes the
+    PIR issue by number). The reconciler runs the steps in a row, re-planning after each.
+    """
+    rnd = pir_round(snapshot, state)
+    record = snapshot.pir
+    if rnd is None or record is None or not briefed(state):
+        return []
+    title = snapshot.issue.title
+    if record.issue is None:
+        ic = _logins(state.roles.get("incident_commander", []))
+        suffix = f" (round {rnd.number})" if rnd.number > 1 else ""
+        return [OpenIssue(f"PIR: {title}{suffix}", pir.issue_body(snapshot, state, policy, rnd),
+                          (policy.pir.label,), tuple(ic[:1]), "pir")]
+    document = pir.document(snapshot, state, policy, rnd, pir_issue=record.issue)
+    if record.blocked is not None:
+        return [
+            PostComment(pir.fallback_comment(reason=record.blocked, body=document),
+                        "pir-fallback", number=record.issue),
+            PostComment(pir.link_comment(pir_issue=record.issue, pull=None,
+                                         reason=record.blocked, rnd=rnd), "pir"),
+        ]
+    if not record.branch_exists:
+        if record.base_sha is None:
+            return []
+        return [CreateBranch(rnd.branch, record.base_sha)]
+    path = pir.document_path(policy, rnd, title)
+    if not record.file_exists:
+        return [CreateFile(path, rnd.branch, document,
+                           f"Add post-incident review of #{snapshot.issue.number}")]
+    if record.pull is None:
+        body = (f"Post-incident review of #{snapshot.issue.number}: `{path}`.\n\n"
+                f"Closes #{record.issue}")
+        return [OpenPullRequest(f"PIR: {title}", rnd.branch, snapshot.repo.default_branch,
+                                body)]
+    return [PostComment(pir.link_comment(pir_issue=record.issue, pull=record.pull, reason=None,
+                                         rnd=rnd), "pir")]
+
+
+def briefed(state: IncidentState) -> bool:
+    return bool(state.notes_of("brief"))
+
+
+def plan_pir_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
+    """An open PIR issue past its due date: one reminder per business day to its assignees."""
+    if snapshot.issue.state != "open":
+        return []
+    found = [m for m in markers.parse(snapshot.issue.body) if m.get("k") == "pir-issue"]
+    if not found:
+        return []
+    try:
+        due_at = datetime.fromisoformat(str(found[0].get("due")))
+    except ValueError:
+        return []
+    cal = policy.business_calendar
+    today = now.astimezone(cal.zone).date()
+    if now <= due_at or not cal.is_business_day(today):
+        return []
+    reminded = {
+        str(m.get("day"))
+        for c in snapshot.comments if c.ours
+        for m in markers.parse(c.body) if m.get("k") == "pir-reminder"
+    }
+    if today.isoformat() in reminded:
+        return []
+    body = pir.overdue_reminder(assignees=sorted(snapshot.issue.assignees), due_at=due_at,
+                                day=today.isoformat(), policy=policy)
+    return [PostComment(body, "pir-reminder")]
 
 
 def _labels(snapshot: Snapshot, state: IncidentState) -> list[Action]:

@@ -150,7 +150,7 @@ class Reconciler:
             report.outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
             self._remember(key, report.outcome)
             if report.outcome.failed:
-                report.error = report.outcome.failed[0][1]
+                report.error = str(report.outcome.failed[0][1])
         except GitHubError as exc:
             report.error = str(exc)
             log.warning("reconcile failed: %s", exc, extra=extra)

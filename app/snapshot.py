@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -136,6 +136,7 @@ class Issue:
     comments: int
     url: str = ""
     is_pull_request: bool = False
+    body: str = ""
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Issue:
@@ -154,7 +155,20 @@ class Issue:
             comments=int(data.get("comments") or 0),
             url=str(data.get("html_url") or ""),
             is_pull_request=bool(data.get("pull_request")),
+            body=str(data.get("body") or "")[:65536],
         )
+
+
+@dataclass(frozen=True)
+class PirRecord:
+    """What exists of the current round's post-incident review (read only when needed)."""
+
+    issue: int | None = None
+    branch_exists: bool = False
+    file_exists: bool = False
+    pull: int | None = None
+    base_sha: str | None = None
+    blocked: str | None = None  # why no pull request can be made, learnt this run
 
 
 @dataclass(frozen=True)
@@ -172,4 +186,4 @@ class Snapshot:
     complete: bool = True
     authorized: frozenset[str] = frozenset()  # lower-case logins with write access
     config_problems: tuple[ConfigIssue, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    pir: PirRecord | None = None

@@ -1,0 +1,365 @@
+"""The post-incident review: its names, its issue and its document, from GitHub's record (pure)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from app import markers, messages
+from app.commands import Status
+from app.policy import Policy
+from app.snapshot import Snapshot
+from app.state import SEVERITY_LABELS, STATUS_LABELS, IncidentState
+
+AGENDA = [
+    ("Incident Summary", 10),
+    ("Timeline Review", 20),
+    ("Root Cause Analysis", 20),
+    ("Response Evaluation", 15),
+    ("Action Items", 15),
+]
+HORIZONS = [
+    ("Immediate", "critical fixes", timedelta(weeks=1), "1 week"),
+    ("Short-term", "improvements", timedelta(days=30), "1 month"),
+    ("Long-term", "strategic improvements", timedelta(days=91), "1 quarter"),
+]
+
+
+@dataclass(frozen=True)
+class Round:
+    """One resolution of an incident; a reopened and re-resolved incident has round 2, …"""
+
+    number: int
+    resolved_at: datetime
+    incident: int
+
+    @property
+    def suffix(self) -> str:
+        return "" if self.number == 1 else f"-r{self.number}"
+
+    @property
+    def branch(self) -> str:
+        return f"pir/{self.incident}{self.suffix}"
+
+
+def current_round(state: IncidentState) -> Round | None:
+    """The latest resolution, if the incident is resolved now."""
+    if state.status is not Status.RESOLVED:
+        return None
+    resolutions = [at for at, status, _ in state.status_changes if status is Status.RESOLVED]
+    return Round(len(resolutions), resolutions[-1], 0)
+
+
+def slug(title: str, limit: int = 50) -> str:
+    """`Checkout returns 502!` → `checkout-returns-502`."""
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return text[:limit].rstrip("-") or "incident"
+
+
+def document_path(policy: Policy, rnd: Round, title: str) -> str:
+    day = rnd.resolved_at.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    folder = policy.pir.path.strip("/")
+    return f"{folder}/{day}-{rnd.incident}-{slug(title)}{rnd.suffix}.md"
+
+
+def due(policy: Policy, rnd: Round) -> datetime:
+    """Resolution + `pir.due_business_days` business days, at close of business."""
+    return policy.business_calendar.business_days_after(
+        rnd.resolved_at, policy.pir.due_business_days
+    )
+
+
+def cell(text: str, limit: int = 200) -> str:
+    """User text made safe for one markdown table cell: no pipes, newlines, HTML or pings."""
+    text = " ".join(str(text).split())[:limit]
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("@", "@\u200b")
+        .replace("`", "'")
+    )
+
+
+def mermaid_text(text: str, limit: int = 60) -> str:
+    """User text safe inside a Mermaid gantt line: letters, digits, spaces, a little punctuation."""
+    text = re.sub(r"[^\w .,()/-]+", " ", str(text), flags=re.UNICODE)
+    return " ".join(text.split())[:limit] or "incident"
+
+
+def _hm(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days}d"] if days else []
+    if hours or days:
+        parts.append(f"{hours}h")
+    parts.append(f"{minutes:02d}m" if (hours or days) else f"{minutes}m")
+    return " ".join(parts)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    event: str
+    who: str
+    link: str
+
+
+def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
+    """What happened, in GitHub's time order: labels, status, assignments, the app's notes."""
+    entries: list[Entry] = [Entry(state.declared_at, "Incident declared", "", snapshot.issue.url)]
+    for event in snapshot.events:
+        who = "incident-app" if event.ours else event.actor
+        if event.kind == "labeled" and event.label in SEVERITY_LABELS and not event.ours:
+            entries.append(Entry(event.at, f"Severity set to {event.label[4:]}", who, ""))
+        elif event.kind == "labeled" and event.label in STATUS_LABELS and not event.ours:
+            entries.append(Entry(event.at, f"Status label {event.label}", who, ""))
+        elif event.kind == "assigned" and event.assignee:
+            entries.append(Entry(event.at, f"Assigned {event.assignee}", who, ""))
+        elif event.kind == "closed":
+            entries.append(Entry(event.at, "Issue closed", who, ""))
+        elif event.kind == "reopened":
+            entries.append(Entry(event.at, "Issue reopened", who, ""))
+    if state.acked_at is not None:
+        entries.append(Entry(state.acked_at, "Acknowledged", state.acked_by or "", ""))
+    for update in state.updates:
+        text = f"Status update: {update.status.value}"
+        if update.text:
+            text += f" — {update.text}"
+        entries.append(Entry(update.at, text, update.author, update.url))
+    for use in state.uses:
+        if use.authorized and type(use.command).__name__ in ("SetSeverity", "AssignRole",
+                                                              "Escalate"):
+            entries.append(Entry(use.comment.created_at, _describe(use.command),
+                                 use.comment.author, use.comment.url))
+    for note in state.notes:
+        kind = note.marker.get("k")
+        if kind in ("escalation", "reminder", "severity"):
+            label = {"escalation": "Escalation posted", "reminder": "Update reminder posted",
+                     "severity": "Severity change announced"}[str(kind)]
+            entries.append(Entry(note.comment.created_at, label, "incident-app", note.comment.url))
+    return sorted(entries, key=lambda e: e.at)
+
+
+def _describe(command: object) -> str:
+    name = type(command).__name__
+    if name == "SetSeverity":
+        return f"/sev {command.severity.value}"  # type: ignore[attr-defined]
+    if name == "AssignRole":
+        return f"/assign {command.role} @{command.login}"  # type: ignore[attr-defined]
+    reason = getattr(command, "reason", "")
+    return "/escalate" + (f" {reason}" if reason else "")
+
+
+def _phases(state: IncidentState, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    phases: list[tuple[str, datetime, datetime]] = []
+    changes = [c for c in state.status_changes if c[0] <= end]
+    for (at, status, _), nxt in zip(changes, [*changes[1:], None], strict=False):
+        if status is Status.RESOLVED:
+            continue
+        stop = nxt[0] if nxt else end
+        if stop > at:
+            phases.append((status.value.capitalize(), at, stop))
+    return phases
+
+
+def mermaid(snapshot: Snapshot, state: IncidentState, rnd: Round) -> str:
+    """A gantt chart GitHub renders: the phases, and the milestones on top."""
+    lines = [
+        "```mermaid",
+        "gantt",
+        f"    title Incident {rnd.incident}: {mermaid_text(snapshot.issue.title)}",
+        "    dateFormat X",
+        "    axisFormat %H:%M",
+        "    section Phases",
+    ]
+    for i, (name, start, stop) in enumerate(_phases(state, rnd.resolved_at)):
+        lines.append(f"    {name} :p{i}, {int(start.timestamp())}, {int(stop.timestamp())}")
+    lines.append("    section Milestones")
+    marks = [("Declared", state.declared_at)]
+    if state.acked_at is not None:
+        marks.append(("Acknowledged", state.acked_at))
+    marks.append(("Resolved", rnd.resolved_at))
+    for i, (name, at) in enumerate(marks):
+        lines.append(f"    {name} :milestone, m{i}, {int(at.timestamp())}, 0s")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def evaluation(policy: Policy, state: IncidentState, rnd: Round) -> list[str]:
+    """Measured response times against the severity's targets."""
+    sp = policy.for_severity(state.severity)
+    cal = policy.business_calendar
+    rows = ["| measure | target | actual | verdict |", "| --- | --- | --- | --- |"]
+    if state.acked_at is not None:
+        target = sp.respond_within.after(state.declared_at, cal)
+        verdict = "met" if state.acked_at <= target else f"missed by {_hm(state.acked_at - target)}"
+        rows.append(f"| time to acknowledge | {sp.respond_within} | "
+                    f"{_hm(state.acked_at - state.declared_at)} | {verdict} |")
+    else:
+        rows.append(f"| time to acknowledge | {sp.respond_within} | never acknowledged | missed |")
+    points = [state.declared_at, *(u.at for u in state.updates if u.at <= rnd.resolved_at),
+              rnd.resolved_at]
+    gaps = [b - a for a, b in zip(points, points[1:], strict=False)]
+    cadence = sp.update_every.after(state.declared_at, cal) - state.declared_at
+    longest = max(gaps) if gaps else timedelta()
+    late = sum(1 for g in gaps if g > cadence)
+    rows.append(f"| longest gap between status updates | {sp.update_every} | {_hm(longest)} | "
+                f"{'met' if late == 0 else f'{late} interval(s) over'} |")
+    rows.append(f"| status updates posted | every {sp.update_every} | {len(state.updates)} | |")
+    rows.append(f"| time to resolve | | {_hm(rnd.resolved_at - state.declared_at)} | |")
+    escalations = state.notes_of("escalation")
+    rows.append(f"| escalations fired | | {len(escalations)} | |")
+    lines = rows
+    if escalations:
+        lines += [""] + [
+            f"- {_utc(n.comment.created_at)} UTC: escalation to level "
+            f"{int(n.marker.get('level') or 0) + 1} "
+            f"({', '.join(str(s) for s in n.marker.get('steps') or [n.marker.get('step')])})"
+            for n in escalations
+        ]
+    return lines
+
+
+def document(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Round,
+             *, pir_issue: int | None = None) -> str:
+    """The PIR document: everything GitHub recorded, and placeholders for what only people know."""
+    issue = snapshot.issue
+    sp = policy.for_severity(state.severity)
+    severities = " → ".join(dict.fromkeys(s.value for _, s, _ in state.severity_changes))
+    title = cell(issue.title)
+    ack = f"{_utc(state.acked_at)} UTC by @{state.acked_by}" if state.acked_at else "never"
+    lines = [
+        f"# PIR: {title}",
+        "",
+        f"Incident: #{issue.number}" + (f" · Review: #{pir_issue}" if pir_issue else "")
+        + (f" · Round {rnd.number}" if rnd.number > 1 else ""),
+        f"Review due: {messages.when(due(policy, rnd), policy)}",
+        "",
+        "## Summary",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| Title | {title} |",
+        f"| Severity | {state.severity.value} {sp.name} (history: {severities}) |",
+        f"| Declared | {_utc(state.declared_at)} UTC |",
+        f"| Acknowledged | {ack} |",
+        f"| Resolved | {_utc(rnd.resolved_at)} UTC |",
+        f"| Duration | {_hm(rnd.resolved_at - state.declared_at)} |",
+    ]
+    for role in ("incident_commander", "technical_lead", "communication_lead"):
+        holders = state.roles.get(role) or []
+        lines.append(f"| {policy.role_title(role)} | {' '.join(h.lstrip('@') for h in holders) or '—'} |")
+    lines += [
+        "",
+        "_What happened, in two or three sentences:_ TODO",
+        "",
+        "## Impact",
+        "",
+        "- Users affected: TODO",
+        "- Business impact: TODO",
+        "- Data or compliance exposure: TODO",
+        "",
+        "## Timeline",
+        "",
+        mermaid(snapshot, state, rnd),
+        "",
+        "| Time (UTC) | Event | Who | Link |",
+        "| --- | --- | --- | --- |",
+    ]
+    for entry in timeline(snapshot, state):
+        if entry.at > rnd.resolved_at + timedelta(minutes=1):
+            continue
+        link = f"[link]({entry.link})" if entry.link.startswith("https://") else ""
+        lines.append(f"| {_utc(entry.at)} | {cell(entry.event)} | {cell(entry.who)} | {link} |")
+    lines += [
+        "",
+        "## Root cause analysis",
+        "",
+        "- Trigger: TODO",
+        "- Root cause: TODO",
+        "- Contributing factors: TODO",
+        "",
+        "## Response evaluation",
+        "",
+        f"Targets for {state.severity.value}: respond within {sp.respond_within}, "
+        f"status updates every {sp.update_every}.",
+        "",
+        *evaluation(policy, state, rnd),
+        "",
+        "- What went well: TODO",
+        "- What could have gone better: TODO",
+        "",
+        "## Action items",
+        "",
+    ]
+    for name, what, horizon, span in HORIZONS:
+        by = (rnd.resolved_at + horizon).astimezone(timezone.utc).strftime("%Y-%m-%d")
+        lines += [f"### {name} ({what}, within {span}: by {by})", "", "- [ ] TODO", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def issue_body(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Round) -> str:
+    """The PIR issue: when, what to bring, the agenda with its time boxes."""
+    total = sum(m for _, m in AGENDA)
+    agenda = "\n".join(f"{i}. **{name}** ({minutes} minutes)"
+                       for i, (name, minutes) in enumerate(AGENDA, start=1))
+    return "\n".join([
+        f"Post-incident review of #{snapshot.issue.number} "
+        f"({state.severity.value}, resolved {_utc(rnd.resolved_at)} UTC).",
+        "",
+        f"**Due: {messages.when(due(policy, rnd), policy)}** "
+        f"(within {policy.pir.due_business_days} business days of resolution).",
+        f"Duration: 60–90 minutes. Participants: all response team members and key "
+        "stakeholders.",
+        "",
+        f"### Agenda ({total} minutes)",
+        agenda,
+        "",
+        "Action items go in three categories: immediate (within 1 week), short-term "
+        "(within 1 month), long-term (within 1 quarter).",
+        "",
+        "The review document is in the pull request linked below; merging it closes this issue.",
+        "",
+        markers.render("pir-issue", incident=snapshot.issue.number, round=rnd.number,
+                       due=due(policy, rnd).isoformat()),
+    ])
+
+
+def link_comment(*, pir_issue: int, pull: int | None, reason: str | None, rnd: Round) -> str:
+    """The incident's comment pointing at its review."""
+    if pull is not None:
+        text = f"📝 Post-incident review: #{pir_issue}, document in #{pull}."
+    else:
+        text = (f"📝 Post-incident review: #{pir_issue}. No pull request could be opened "
+                f"({reason}); the document is pasted in the review issue.")
+    return text + "\n\n" + markers.render("pir", round=rnd.number, issue=pir_issue, pr=pull)
+
+
+def fallback_comment(*, reason: str, body: str) -> str:
+    """On the PIR issue, when no pull request can be made: why, and the document itself."""
+    return (
+        f"No pull request with the review document could be opened: {reason}. "
+        "Here is the document to copy into `ops/docs/incidents/` by hand:\n\n"
+        "<details><summary>PIR document</summary>\n\n" + body + "\n</details>\n\n"
+        + markers.render("pir-fallback")
+    )
+
+
+def overdue_reminder(*, assignees: list[str], due_at: datetime, day: str, policy: Policy) -> str:
+    who = " ".join(f"@{a}" for a in assignees) or "Incident commander"
+    return (
+        f"⏰ {who}: this post-incident review was due {messages.when(due_at, policy)}. "
+        "Schedule it, or close this issue if it took place.\n\n"
+        + markers.render("pir-reminder", day=day)
+    )
+
