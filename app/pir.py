@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app import markers, messages
 from app.commands import Status
@@ -60,7 +61,7 @@ def slug(title: str, limit: int = 50) -> str:
 
 
 def document_path(policy: Policy, rnd: Round, title: str) -> str:
-    day = rnd.resolved_at.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    day = rnd.resolved_at.astimezone(UTC).strftime("%Y-%m-%d")
     folder = policy.pir.path.strip("/")
     return f"{folder}/{day}-{rnd.incident}-{slug(title)}{rnd.suffix}.md"
 
@@ -103,7 +104,7 @@ def _hm(delta: timedelta) -> str:
 
 
 def _utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)
@@ -137,15 +138,27 @@ def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
             text += f" — {update.text}"
         entries.append(Entry(update.at, text, update.author, update.url))
     for use in state.uses:
-        if use.authorized and type(use.command).__name__ in ("SetSeverity", "AssignRole",
-                                                              "Escalate"):
-            entries.append(Entry(use.comment.created_at, _describe(use.command),
-                                 use.comment.author, use.comment.url))
+        if use.authorized and type(use.command).__name__ in (
+            "SetSeverity",
+            "AssignRole",
+            "Escalate",
+        ):
+            entries.append(
+                Entry(
+                    use.comment.created_at,
+                    _describe(use.command),
+                    use.comment.author,
+                    use.comment.url,
+                )
+            )
     for note in state.notes:
         kind = note.marker.get("k")
         if kind in ("escalation", "reminder", "severity"):
-            label = {"escalation": "Escalation posted", "reminder": "Update reminder posted",
-                     "severity": "Severity change announced"}[str(kind)]
+            label = {
+                "escalation": "Escalation posted",
+                "reminder": "Update reminder posted",
+                "severity": "Severity change announced",
+            }[str(kind)]
             entries.append(Entry(note.comment.created_at, label, "incident-app", note.comment.url))
     return sorted(entries, key=lambda e: e.at)
 
@@ -173,24 +186,25 @@ def _phases(state: IncidentState, end: datetime) -> list[tuple[str, datetime, da
 
 
 def mermaid(snapshot: Snapshot, state: IncidentState, rnd: Round) -> str:
-    """A gantt chart GitHub renders: the phases, and the milestones on top."""
+    """A gantt chart GitHub renders: the phases, and the milestones on top (UTC)."""
     lines = [
         "```mermaid",
         "gantt",
-        f"    title Incident {rnd.incident}: {mermaid_text(snapshot.issue.title)}",
-        "    dateFormat X",
+        f"    title Incident {rnd.incident}: {mermaid_text(snapshot.issue.title)} (UTC)",
+        "    dateFormat YYYY-MM-DD HH:mm",
         "    axisFormat %H:%M",
         "    section Phases",
     ]
     for i, (name, start, stop) in enumerate(_phases(state, rnd.resolved_at)):
-        lines.append(f"    {name} :p{i}, {int(start.timestamp())}, {int(stop.timestamp())}")
+        if _utc(start) != _utc(stop):
+            lines.append(f"    {name} :p{i}, {_utc(start)}, {_utc(stop)}")
     lines.append("    section Milestones")
     marks = [("Declared", state.declared_at)]
     if state.acked_at is not None:
         marks.append(("Acknowledged", state.acked_at))
     marks.append(("Resolved", rnd.resolved_at))
     for i, (name, at) in enumerate(marks):
-        lines.append(f"    {name} :milestone, m{i}, {int(at.timestamp())}, 0s")
+        lines.append(f"    {name} :milestone, m{i}, {_utc(at)}, 1m")
     lines.append("```")
     return "\n".join(lines)
 
@@ -203,18 +217,25 @@ def evaluation(policy: Policy, state: IncidentState, rnd: Round) -> list[str]:
     if state.acked_at is not None:
         target = sp.respond_within.after(state.declared_at, cal)
         verdict = "met" if state.acked_at <= target else f"missed by {_hm(state.acked_at - target)}"
-        rows.append(f"| time to acknowledge | {sp.respond_within} | "
-                    f"{_hm(state.acked_at - state.declared_at)} | {verdict} |")
+        rows.append(
+            f"| time to acknowledge | {sp.respond_within} | "
+            f"{_hm(state.acked_at - state.declared_at)} | {verdict} |"
+        )
     else:
         rows.append(f"| time to acknowledge | {sp.respond_within} | never acknowledged | missed |")
-    points = [state.declared_at, *(u.at for u in state.updates if u.at <= rnd.resolved_at),
-              rnd.resolved_at]
-    gaps = [b - a for a, b in zip(points, points[1:], strict=False)]
+    points = [
+        state.declared_at,
+        *(u.at for u in state.updates if u.at <= rnd.resolved_at),
+        rnd.resolved_at,
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(points)]
     cadence = sp.update_every.after(state.declared_at, cal) - state.declared_at
     longest = max(gaps) if gaps else timedelta()
     late = sum(1 for g in gaps if g > cadence)
-    rows.append(f"| longest gap between status updates | {sp.update_every} | {_hm(longest)} | "
-                f"{'met' if late == 0 else f'{late} interval(s) over'} |")
+    rows.append(
+        f"| longest gap between status updates | {sp.update_every} | {_hm(longest)} | "
+        f"{'met' if late == 0 else f'{late} interval(s) over'} |"
+    )
     rows.append(f"| status updates posted | every {sp.update_every} | {len(state.updates)} | |")
     rows.append(f"| time to resolve | | {_hm(rnd.resolved_at - state.declared_at)} | |")
     escalations = state.notes_of("escalation")
@@ -224,14 +245,30 @@ def evaluation(policy: Policy, state: IncidentState, rnd: Round) -> list[str]:
         lines += [""] + [
             f"- {_utc(n.comment.created_at)} UTC: escalation to level "
             f"{int(n.marker.get('level') or 0) + 1} "
-            f"({', '.join(str(s) for s in n.marker.get('steps') or [n.marker.get('step')])})"
+            f"({', '.join(_step(str(s)) for s in n.marker.get('steps') or [n.marker.get('step')])})"
             for n in escalations
         ]
     return lines
 
 
-def document(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Round,
-             *, pir_issue: int | None = None) -> str:
+def _step(step: str) -> str:
+    """`response-P0-1` → `response deadline P0, step 1`; `manual-12` → `/escalate`."""
+    kind, _, rest = step.partition("-")
+    if kind == "manual":
+        return "/escalate"
+    sev, _, number = rest.partition("-")
+    what = "response deadline" if kind == "response" else "unresolved"
+    return f"{what} {sev}, step {number}"
+
+
+def document(
+    snapshot: Snapshot,
+    state: IncidentState,
+    policy: Policy,
+    rnd: Round,
+    *,
+    pir_issue: int | None = None,
+) -> str:
     """The PIR document: everything GitHub recorded, and placeholders for what only people know."""
     issue = snapshot.issue
     sp = policy.for_severity(state.severity)
@@ -241,7 +278,8 @@ def document(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Roun
     lines = [
         f"# PIR: {title}",
         "",
-        f"Incident: #{issue.number}" + (f" · Review: #{pir_issue}" if pir_issue else "")
+        f"Incident: #{issue.number}"
+        + (f" · Review: #{pir_issue}" if pir_issue else "")
         + (f" · Round {rnd.number}" if rnd.number > 1 else ""),
         f"Review due: {messages.when(due(policy, rnd), policy)}",
         "",
@@ -258,7 +296,9 @@ def document(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Roun
     ]
     for role in ("incident_commander", "technical_lead", "communication_lead"):
         holders = state.roles.get(role) or []
-        lines.append(f"| {policy.role_title(role)} | {' '.join(h.lstrip('@') for h in holders) or '—'} |")
+        lines.append(
+            f"| {policy.role_title(role)} | {' '.join(h.lstrip('@') for h in holders) or '—'} |"
+        )
     lines += [
         "",
         "_What happened, in two or three sentences:_ TODO",
@@ -303,7 +343,7 @@ def document(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Roun
         "",
     ]
     for name, what, horizon, span in HORIZONS:
-        by = (rnd.resolved_at + horizon).astimezone(timezone.utc).strftime("%Y-%m-%d")
+        by = (rnd.resolved_at + horizon).astimezone(UTC).strftime("%Y-%m-%d")
         lines += [f"### {name} ({what}, within {span}: by {by})", "", "- [ ] TODO", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -311,28 +351,36 @@ def document(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Roun
 def issue_body(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Round) -> str:
     """The PIR issue: when, what to bring, the agenda with its time boxes."""
     total = sum(m for _, m in AGENDA)
-    agenda = "\n".join(f"{i}. **{name}** ({minutes} minutes)"
-                       for i, (name, minutes) in enumerate(AGENDA, start=1))
-    return "\n".join([
-        f"Post-incident review of #{snapshot.issue.number} "
-        f"({state.severity.value}, resolved {_utc(rnd.resolved_at)} UTC).",
-        "",
-        f"**Due: {messages.when(due(policy, rnd), policy)}** "
-        f"(within {policy.pir.due_business_days} business days of resolution).",
-        f"Duration: 60–90 minutes. Participants: all response team members and key "
-        "stakeholders.",
-        "",
-        f"### Agenda ({total} minutes)",
-        agenda,
-        "",
-        "Action items go in three categories: immediate (within 1 week), short-term "
-        "(within 1 month), long-term (within 1 quarter).",
-        "",
-        "The review document is in the pull request linked below; merging it closes this issue.",
-        "",
-        markers.render("pir-issue", incident=snapshot.issue.number, round=rnd.number,
-                       due=due(policy, rnd).isoformat()),
-    ])
+    agenda = "\n".join(
+        f"{i}. **{name}** ({minutes} minutes)" for i, (name, minutes) in enumerate(AGENDA, start=1)
+    )
+    return "\n".join(
+        [
+            f"Post-incident review of #{snapshot.issue.number} "
+            f"({state.severity.value}, resolved {_utc(rnd.resolved_at)} UTC).",
+            "",
+            f"**Due: {messages.when(due(policy, rnd), policy)}** "
+            f"(within {policy.pir.due_business_days} business days of resolution).",
+            "Duration: 60–90 minutes. Participants: all response team members and key "
+            "stakeholders.",
+            "",
+            f"### Agenda ({total} minutes)",
+            agenda,
+            "",
+            "Action items go in three categories: immediate (within 1 week), short-term "
+            "(within 1 month), long-term (within 1 quarter).",
+            "",
+            "The review document is in the pull request linked below;"
+            " merging it closes this issue.",
+            "",
+            markers.render(
+                "pir-issue",
+                incident=snapshot.issue.number,
+                round=rnd.number,
+                due=due(policy, rnd).isoformat(),
+            ),
+        ]
+    )
 
 
 def link_comment(*, pir_issue: int, pull: int | None, reason: str | None, rnd: Round) -> str:
@@ -340,8 +388,10 @@ def link_comment(*, pir_issue: int, pull: int | None, reason: str | None, rnd: R
     if pull is not None:
         text = f"📝 Post-incident review: #{pir_issue}, document in #{pull}."
     else:
-        text = (f"📝 Post-incident review: #{pir_issue}. No pull request could be opened "
-                f"({reason}); the document is pasted in the review issue.")
+        text = (
+            f"📝 Post-incident review: #{pir_issue}. No pull request could be opened "
+            f"({reason}); the document is pasted in the review issue."
+        )
     return text + "\n\n" + markers.render("pir", round=rnd.number, issue=pir_issue, pr=pull)
 
 
@@ -350,7 +400,9 @@ def fallback_comment(*, reason: str, body: str) -> str:
     return (
         f"No pull request with the review document could be opened: {reason}. "
         "Here is the document to copy into `ops/docs/incidents/` by hand:\n\n"
-        "<details><summary>PIR document</summary>\n\n" + body + "\n</details>\n\n"
+        "<details><summary>PIR document</summary>\n\n"
+        + body
+        + "\n</details>\n\n"
         + markers.render("pir-fallback")
     )
 
@@ -362,4 +414,3 @@ def overdue_reminder(*, assignees: list[str], due_at: datetime, day: str, policy
         "Schedule it, or close this issue if it took place.\n\n"
         + markers.render("pir-reminder", day=day)
     )
-

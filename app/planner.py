@@ -99,15 +99,27 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
     if record.issue is None:
         ic = _logins(state.roles.get("incident_commander", []))
         suffix = f" (round {rnd.number})" if rnd.number > 1 else ""
-        return [OpenIssue(f"PIR: {title}{suffix}", pir.issue_body(snapshot, state, policy, rnd),
-                          (policy.pir.label,), tuple(ic[:1]), "pir")]
+        return [
+            OpenIssue(
+                f"PIR: {title}{suffix}",
+                pir.issue_body(snapshot, state, policy, rnd),
+                (policy.pir.label,),
+                tuple(ic[:1]),
+                "pir",
+            )
+        ]
     document = pir.document(snapshot, state, policy, rnd, pir_issue=record.issue)
     if record.blocked is not None:
         return [
-            PostComment(pir.fallback_comment(reason=record.blocked, body=document),
-                        "pir-fallback", number=record.issue),
-            PostComment(pir.link_comment(pir_issue=record.issue, pull=None,
-                                         reason=record.blocked, rnd=rnd), "pir"),
+            PostComment(
+                pir.fallback_comment(reason=record.blocked, body=document),
+                "pir-fallback",
+                number=record.issue,
+            ),
+            PostComment(
+                pir.link_comment(pir_issue=record.issue, pull=None, reason=record.blocked, rnd=rnd),
+                "pir",
+            ),
         ]
     if not record.branch_exists:
         if record.base_sha is None:
@@ -115,15 +127,21 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
         return [CreateBranch(rnd.branch, record.base_sha)]
     path = pir.document_path(policy, rnd, title)
     if not record.file_exists:
-        return [CreateFile(path, rnd.branch, document,
-                           f"Add post-incident review of #{snapshot.issue.number}")]
+        return [
+            CreateFile(
+                path, rnd.branch, document, f"Add post-incident review of #{snapshot.issue.number}"
+            )
+        ]
     if record.pull is None:
-        body = (f"Post-incident review of #{snapshot.issue.number}: `{path}`.\n\n"
-                f"Closes #{record.issue}")
-        return [OpenPullRequest(f"PIR: {title}", rnd.branch, snapshot.repo.default_branch,
-                                body)]
-    return [PostComment(pir.link_comment(pir_issue=record.issue, pull=record.pull, reason=None,
-                                         rnd=rnd), "pir")]
+        body = (
+            f"Post-incident review of #{snapshot.issue.number}: `{path}`.\n\nCloses #{record.issue}"
+        )
+        return [OpenPullRequest(f"PIR: {title}", rnd.branch, snapshot.repo.default_branch, body)]
+    return [
+        PostComment(
+            pir.link_comment(pir_issue=record.issue, pull=record.pull, reason=None, rnd=rnd), "pir"
+        )
+    ]
 
 
 def briefed(state: IncidentState) -> bool:
@@ -147,13 +165,19 @@ def plan_pir_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list
         return []
     reminded = {
         str(m.get("day"))
-        for c in snapshot.comments if c.ours
-        for m in markers.parse(c.body) if m.get("k") == "pir-reminder"
+        for c in snapshot.comments
+        if c.ours
+        for m in markers.parse(c.body)
+        if m.get("k") == "pir-reminder"
     }
     if today.isoformat() in reminded:
         return []
-    body = pir.overdue_reminder(assignees=sorted(snapshot.issue.assignees), due_at=due_at,
-                                day=today.isoformat(), policy=policy)
+    body = pir.overdue_reminder(
+        assignees=sorted(snapshot.issue.assignees),
+        due_at=due_at,
+        day=today.isoformat(),
+        policy=policy,
+    )
     return [PostComment(body, "pir-reminder")]
 
 

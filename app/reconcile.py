@@ -8,14 +8,41 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
-from app import planner
-from app.actions import Action, PostComment, kind
+from app import markers, pir, planner
+from app.actions import (
+    PIR_ACTIONS,
+    Action,
+    CreateBranch,
+    CreateFile,
+    OpenIssue,
+    OpenPullRequest,
+    PostComment,
+    kind,
+)
 from app.config import ConfigLoader
-from app.github import GitHubError, GitHubPort, Outcome, execute, paginate, to_call
+from app.github import GitHubError, GitHubPort, Outcome, Reply, execute, paginate, to_call
 from app.policy import Policy, Severity
-from app.snapshot import Comment, Event, Issue, Repo, Snapshot, split_timeline, ts
-from app.state import INCIDENT_LABEL, SEVERITY_LABELS, STATUS_LABELS, command_uses, is_incident
+from app.snapshot import (
+    Comment,
+    Event,
+    Issue,
+    PirRecord,
+    Repo,
+    Snapshot,
+    split_timeline,
+    ts,
+)
+from app.state import (
+    INCIDENT_LABEL,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    IncidentState,
+    command_uses,
+    derive,
+    is_incident,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +178,146 @@ class Reconciler:
             self._remember(key, report.outcome)
             if report.outcome.failed:
                 report.error = str(report.outcome.failed[0][1])
+            elif any(isinstance(a, PIR_ACTIONS) for a in actions) or snapshot.pir is not None:
+                await self._finish_pir(gh, key, snapshot, policy, report, extra)
         except GitHubError as exc:
             report.error = str(exc)
             log.warning("reconcile failed: %s", exc, extra=extra)
+        return report
+
+    async def _finish_pir(
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        snapshot: Snapshot,
+        policy: Policy,
+        report: RunReport,
+        extra: dict[str, Any],
+    ) -> None:
+        """Run the review's remaining steps in a row, each planned on what the last created."""
+        state = derive(snapshot, policy)
+        if snapshot.pir is not None:
+            record = snapshot.pir
+            for action, reply in report.outcome.done:
+                record = _advance(record, action, reply)
+            snapshot = replace(snapshot, pir=record)
+        for _ in range(8):
+            if state is None or snapshot.pir is None:
+                return
+            step = planner.pir_step(snapshot, policy, state)
+            if not step:
+                return
+            outcome = await execute(gh, key.full_name, key.number, step, log_extra=extra)
+            report.outcome.done += outcome.done
+            self._remember(key, outcome)
+            record = snapshot.pir
+            for action, reply in outcome.done:
+                record = _advance(record, action, reply)
+                if isinstance(action, PostComment) and action.number is None:
+                    return  # the link comment: the round is done
+            for action, exc in outcome.failed:
+                if exc.status == 422:  # maybe it exists already (a racing run): look again
+                    fresh = await self._pir_record(gh, key, snapshot, policy, state)
+                    if fresh is None:
+                        return
+                    unchanged = fresh == record
+                    record = (
+                        replace(fresh, blocked=f"GitHub refused it ({exc})") if unchanged else fresh
+                    )
+                elif exc.status in (403, 404) and isinstance(action, PIR_ACTIONS):
+                    record = replace(record, blocked=_why_blocked(exc))
+                else:
+                    report.outcome.failed.append((action, exc))
+                    report.error = str(exc)
+                    return
+            snapshot = replace(snapshot, pir=record)
+
+    async def _pir_record(
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        snapshot: Snapshot,
+        policy: Policy,
+        state: IncidentState,
+    ) -> PirRecord | None:
+        """Find what a previous run already made of this round's review (it may have crashed)."""
+        rnd = planner.pir_round(snapshot, state)
+        if rnd is None:
+            return None
+        repo = key.full_name
+        issues = await paginate(
+            gh,
+            f"/repos/{repo}/issues",
+            params={"labels": policy.pir.label, "state": "all"},
+            limit=3,
+        )
+        pir_issue = next(
+            (
+                int(item["number"])
+                for item in issues
+                for m in markers.parse(str(item.get("body") or ""))
+                if m.get("k") == "pir-issue"
+                and m.get("incident") == key.number
+                and m.get("round") == rnd.number
+            ),
+            None,
+        )
+        branch = await gh.request("GET", f"/repos/{repo}/git/ref/heads/{rnd.branch}", ok=(404,))
+        record = PirRecord(issue=pir_issue, branch_exists=branch.status == 200)
+        if branch.status == 200:
+            path = pir.document_path(policy, rnd, snapshot.issue.title)
+            found = await gh.request(
+                "GET",
+                f"/repos/{repo}/contents/{quote(path)}",
+                params={"ref": rnd.branch},
+                ok=(404,),
+            )
+            pulls = await gh.request(
+                "GET",
+                f"/repos/{repo}/pulls",
+                params={"head": f"{key.owner}:{rnd.branch}", "state": "all"},
+            )
+            numbers = [int(p["number"]) for p in pulls.data or [] if isinstance(p, dict)]
+            return replace(
+                record, file_exists=found.status == 200, pull=numbers[0] if numbers else None
+            )
+        base = await gh.request(
+            "GET", f"/repos/{repo}/git/ref/heads/{snapshot.repo.default_branch}", ok=(404, 409)
+        )
+        sha = (base.data or {}).get("object", {}).get("sha") if base.status == 200 else None
+        if sha is None:
+            return replace(record, blocked="the default branch has no commits")
+        return replace(record, base_sha=str(sha))
+
+    def now(self) -> datetime:
+        return self._now()
+
+    async def remind_review(
+        self, key: IssueKey, issue: dict[str, Any], *, repo: Repo, dry_run: bool = False
+    ) -> RunReport:
+        """An open PIR issue: remind its assignee once per business day when it is overdue."""
+        report = RunReport(key)
+        gh = self._clients(key.installation_id)
+        extra = {"issue": str(key), "installation": key.installation_id}
+        try:
+            snap = Snapshot(repo=repo, issue=Issue.from_api(issue))
+            resolved = await self.config.load(gh, key.owner, key.repo)
+            # Only an overdue review is worth reading the comments of.
+            if not planner.plan_pir_reminder(snap, resolved.policy, self._now()):
+                return report
+            items = await paginate(gh, f"/repos/{key.full_name}/issues/{key.number}/timeline")
+            comments, _ = split_timeline(items, app_id=self._app_id)
+            seen = {c.id for c in comments}
+            recent = tuple(c for c in self._recent.get(key) or [] if c.id not in seen)
+            snap = replace(snap, comments=comments + recent)
+            report.planned = planner.plan_pir_reminder(snap, resolved.policy, self._now())
+            if report.planned and not dry_run:
+                report.outcome = await execute(
+                    gh, key.full_name, key.number, report.planned, log_extra=extra
+                )
+                self._remember(key, report.outcome)
+        except GitHubError as exc:
+            report.error = str(exc)
         return report
 
     def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
@@ -241,7 +405,11 @@ class Reconciler:
             config_problems=resolved.problems,
         )
         allowed = await self._authorized(gh, key, snap, resolved.policy)
-        return replace(snap, authorized=allowed), resolved.policy
+        snap = replace(snap, authorized=allowed)
+        state = derive(snap, resolved.policy)
+        if state is not None and planner.pir_round(snap, state) is not None:
+            snap = replace(snap, pir=await self._pir_record(gh, key, snap, resolved.policy, state))
+        return snap, resolved.policy
 
     async def _authorized(
         self, gh: GitHubPort, key: IssueKey, snap: Snapshot, policy: Policy
@@ -293,6 +461,26 @@ def _synthetic_events(issue: Issue, at: datetime, severity: Severity | None) -> 
         Event(id=0, kind="labeled", at=at, actor=issue.author, ours=False, label=label)
         for label in [*labels, *sevs]
     )
+
+
+def _advance(record: PirRecord, action: Action, reply: Reply) -> PirRecord:
+    """The review's record after one of its steps succeeded."""
+    data = reply.data if isinstance(reply.data, dict) else {}
+    if isinstance(action, OpenIssue):
+        return replace(record, issue=int(data.get("number", 0)) or None)
+    if isinstance(action, CreateBranch):
+        return replace(record, branch_exists=True)
+    if isinstance(action, CreateFile):
+        return replace(record, file_exists=True)
+    if isinstance(action, OpenPullRequest):
+        return replace(record, pull=int(data.get("number", 0)) or None)
+    return record
+
+
+def _why_blocked(exc: GitHubError) -> str:
+    if exc.status == 403:
+        return "the app may not write to this repository's contents or the branch is protected"
+    return f"GitHub answered {exc.status}"
 
 
 def count_kinds(actions: list[Action]) -> dict[str, int]:

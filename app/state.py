@@ -231,6 +231,8 @@ def _changes(facts: list[tuple[datetime, int, T, str]]) -> list[tuple[datetime, 
     """The moments the value changed, the first fact included."""
     out: list[tuple[datetime, T, str]] = []
     for at, _, value, who in facts:
+        if out and out[-1][0] == at:
+            out.pop()  # facts of the same instant: the last one is what GitHub shows
         if not out or out[-1][1] != value:
             out.append((at, value, who))
     return out

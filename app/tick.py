@@ -8,6 +8,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from app.github import GitHubError, GitHubPort, paginate
@@ -16,6 +17,8 @@ from app.snapshot import Repo
 from app.state import INCIDENT_LABEL
 
 log = logging.getLogger(__name__)
+
+REVIEW_WINDOW = timedelta(days=30)
 
 Exclusive = Callable[[IssueKey], contextlib.AbstractAsyncContextManager[None]]
 
@@ -62,7 +65,9 @@ class Ticker:
         clients: Callable[[int], GitHubPort],
         reconciler: Reconciler,
         exclusive: Exclusive = _nothing,
+        pir_label: str = "pir",
     ) -> None:
+        self._pir_label = pir_label
         self._app = app
         self._clients = clients
         self._reconciler = reconciler
@@ -95,28 +100,70 @@ class Ticker:
             report.errors.append({"installation": installation_id, "error": str(exc)})
             return
         for data in repos:
-            # A repository without open issues has no open incident: no request for it.
-            if not data.get("has_issues", True) or data.get("open_issues_count", 1) == 0:
+            if not data.get("has_issues", True):
                 continue
             report.repositories += 1
-            repo = Repo.from_api(data)
-            try:
-                issues = await paginate(
-                    gh,
-                    f"/repos/{repo.full_name}/issues",
-                    params={"labels": INCIDENT_LABEL, "state": "open"},
-                )
-            except GitHubError as exc:
-                report.errors.append({"repository": repo.full_name, "error": str(exc)})
+            await self._repository(
+                gh,
+                installation_id,
+                Repo.from_api(data),
+                bool(data.get("open_issues_count", 1)),
+                report,
+                dry_run,
+            )
+
+    async def _repository(
+        self,
+        gh: GitHubPort,
+        installation_id: int,
+        repo: Repo,
+        has_open: bool,
+        report: TickReport,
+        dry_run: bool,
+    ) -> None:
+        """Open incidents, incidents resolved lately (their review), and overdue reviews."""
+        path = f"/repos/{repo.full_name}/issues"
+        try:
+            # A repository without open issues has no open incident and no open review.
+            incidents = (
+                await paginate(gh, path, params={"labels": INCIDENT_LABEL, "state": "open"})
+                if has_open
+                else []
+            )
+            incidents += await paginate(
+                gh,
+                path,
+                params={"labels": INCIDENT_LABEL, "state": "closed", "since": self._since()},
+            )
+            reviews = (
+                await paginate(gh, path, params={"labels": self._pir_label, "state": "open"})
+                if has_open
+                else []
+            )
+        except GitHubError as exc:
+            report.errors.append({"repository": repo.full_name, "error": str(exc)})
+            return
+        for issue in incidents:
+            if issue.get("pull_request"):
                 continue
-            for issue in issues:
-                if issue.get("pull_request"):
-                    continue
-                report.incidents += 1
-                key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
-                async with self._exclusive(key):
-                    run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
-                report.runs.append(run)
-                report.actions.update(run.outcome.counts())
-                if run.error:
-                    report.errors.append({"issue": str(key), "error": run.error})
+            report.incidents += issue.get("state") == "open"
+            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
+            async with self._exclusive(key):
+                run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
+            self._count(report, key, run)
+        for issue in reviews:
+            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
+            run = await self._reconciler.remind_review(key, issue, repo=repo, dry_run=dry_run)
+            self._count(report, key, run)
+
+    def _since(self) -> str:
+        """Closed incidents are looked at for this long after their last change."""
+        moment = self._reconciler.now() - REVIEW_WINDOW
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @staticmethod
+    def _count(report: TickReport, key: IssueKey, run: RunReport) -> None:
+        report.runs.append(run)
+        report.actions.update(run.outcome.counts())
+        if run.error:
+            report.errors.append({"issue": str(key), "error": run.error})

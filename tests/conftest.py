@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import itertools
@@ -98,6 +99,7 @@ class IssueState:
     author: str
     timeline: list[dict[str, Any]] = field(default_factory=list)
     closed_at: datetime | None = None
+    body: str = ""
 
     def json(self, api: str) -> dict[str, Any]:
         return {
@@ -115,7 +117,7 @@ class IssueState:
             "updated_at": iso(self.created_at),
             "closed_at": iso(self.closed_at) if self.closed_at else None,
             "author_association": "OWNER",
-            "body": "",
+            "body": self.body,
         }
 
     @property
@@ -150,6 +152,10 @@ class GitHubDouble:
         self.failures: list[Failure] = []
         self.statuses: list[int] = []
         self.installations = [INSTALLATION_ID]
+        self.refs: dict[tuple[str, str], str] = {}
+        self.branch_files: dict[tuple[str, str, str], str] = {}
+        self.pulls: list[dict[str, Any]] = []
+        self.protected: set[str] = set()
         self.repos: dict[int, list[str]] = {INSTALLATION_ID: [REPO]}
         self.tokens_issued = 0
         self._ids = itertools.count(1000)
@@ -339,6 +345,53 @@ class GitHubDouble:
                 if r == m[1] and (state == "all" or i.state == state) and wanted <= set(i.labels)
             ]
             return self._page(found, request)
+        if method == "POST" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", path)):
+            number = max([n for (r, n) in self.issues if r == m[1]] + [0]) + 1
+            issue = IssueState(m[1], number, body["title"], list(body.get("labels", [])),
+                               list(body.get("assignees", [])), "open", now, APP_BOT["login"],
+                               body=body.get("body", ""))
+            self.issues[(m[1], number)] = issue
+            return httpx.Response(201, json=issue.json(self.api))
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/git/ref/heads/(.+)", path):
+            default = m[2] in ("main", "master")  # the recorded payloads' default is master
+            sha = self.refs.get((m[1], m[2])) or ("sha-main" if default else None)
+            if sha is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            return httpx.Response(200, json={"ref": f"refs/heads/{m[2]}", "object": {"sha": sha}})
+        if method == "POST" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/git/refs", path)):
+            if m[1] in self.protected:
+                return httpx.Response(403, json={"message": "Resource not accessible by integration"})
+            name = body["ref"].removeprefix("refs/heads/")
+            if (m[1], name) in self.refs:
+                return httpx.Response(422, json={"message": "Reference already exists"})
+            self.refs[(m[1], name)] = body["sha"]
+            return httpx.Response(201, json={"ref": body["ref"], "object": {"sha": body["sha"]}})
+        if (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path)) and (
+            method == "PUT" or "ref" in request.url.params
+        ):
+            branch = body["branch"] if method == "PUT" else request.url.params["ref"]
+            key = (m[1], branch, m[2])
+            if method == "GET":
+                if key not in self.branch_files:
+                    return httpx.Response(404, json={"message": "Not Found"})
+                return httpx.Response(200, json={"path": m[2], "sha": "f1"})
+            if m[1] in self.protected:
+                return httpx.Response(403, json={"message": "Resource not accessible by integration"})
+            if key in self.branch_files:
+                return httpx.Response(422, json={"message": "sha wasn't supplied"})
+            self.branch_files[key] = base64.b64decode(body["content"]).decode()
+            return httpx.Response(201, json={"content": {"path": m[2]}})
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls", path):
+            if method == "GET":
+                head = request.url.params.get("head", "")
+                found = [p for p in self.pulls if p["repo"] == m[1]
+                         and f"{m[1].split('/')[0]}:{p['head']}" == head]
+                return httpx.Response(200, json=[{"number": p["number"]} for p in found])
+            number = max([n for (r, n) in self.issues if r == m[1]] + [0]) + 1
+            self.issues[(m[1], number)] = IssueState(m[1], number, body["title"], [], [], "open",
+                                                     now, APP_BOT["login"], body=body["body"])
+            self.pulls.append({"repo": m[1], "number": number, **body})
+            return httpx.Response(201, json={"number": number, **body})
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path):
             text = self.files.get((m[1].lower(), m[2]))
             if text is None:
