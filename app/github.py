@@ -304,18 +304,33 @@ def to_call(repo: str, number: int, action: Action) -> Call:
         case SetState(state, reason):
             return Call("PATCH", f"{base}/{number}", {"state": state, "state_reason": reason})
         case OpenIssue(title, body, labels, assignees, _):
-            return Call("POST", base, {"title": title, "body": body, "labels": list(labels),
-                                       "assignees": list(assignees)})
+            return Call(
+                "POST",
+                base,
+                {
+                    "title": title,
+                    "body": body,
+                    "labels": list(labels),
+                    "assignees": list(assignees),
+                },
+            )
         case CreateBranch(name, sha):
-            return Call("POST", f"/repos/{repo}/git/refs", {"ref": f"refs/heads/{name}",
-                                                            "sha": sha})
+            return Call(
+                "POST", f"/repos/{repo}/git/refs", {"ref": f"refs/heads/{name}", "sha": sha}
+            )
         case CreateFile(path, branch, content, message):
             encoded = base64.b64encode(content.encode()).decode()
-            return Call("PUT", f"/repos/{repo}/contents/{quote(path)}",
-                        {"message": message, "content": encoded, "branch": branch})
+            return Call(
+                "PUT",
+                f"/repos/{repo}/contents/{quote(path)}",
+                {"message": message, "content": encoded, "branch": branch},
+            )
         case OpenPullRequest(title, head, base_branch, body):
-            return Call("POST", f"/repos/{repo}/pulls", {"title": title, "head": head,
-                                                         "base": base_branch, "body": body})
+            return Call(
+                "POST",
+                f"/repos/{repo}/pulls",
+                {"title": title, "head": head, "base": base_branch, "body": body},
+            )
     raise TypeError(f"no request for {action!r}")
 
 
