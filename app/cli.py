@@ -1,4 +1,4 @@
-"""The `incident-app` command: serve, receive, check-config."""
+"""The `incident-app` command: serve, receive, tick, check-config, doctor."""
 
 from __future__ import annotations
 
@@ -21,10 +21,24 @@ Credentials come from the environment or .env (Probot's names): APP_ID, PRIVATE_
 PRIVATE_KEY_PATH, WEBHOOK_SECRET. See README.md for the rest."""
 
 
-def _settings() -> Any:
+def _settings(**overrides: Any) -> Any:
+    """Settings from the environment and .env; options given on the command line win."""
     from app.settings import Settings
 
-    return Settings()
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _settings_or_exit(**overrides: Any) -> Any:
+    """Like _settings, but a bad value is one clear line and exit status 2, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return _settings(**overrides)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]).upper() or "settings"
+            print(f"error: {where}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _configure_logs(settings: Any) -> None:
@@ -43,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app.server import create_app
 
-    settings = _settings()
+    settings = _settings_or_exit(public_url=args.public_url, gh_org=args.org)
     _configure_logs(settings)
     app = create_app(settings)
     uvicorn.run(
@@ -179,6 +193,28 @@ async def _tick(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    return asyncio.run(_doctor())
+
+
+async def _doctor() -> int:
+    from app.doctor import diagnose
+
+    settings = _settings_or_exit()
+    _configure_logs(settings)
+    failed = warned = 0
+    async for check in diagnose(settings):
+        failed += check.verdict == "FAIL"
+        warned += check.verdict == "warn"
+        for line in check.lines():
+            print(line, flush=True)
+    if failed:
+        print(f"{failed} check(s) failed, {warned} warning(s).")
+        return 1
+    print(f"All checks passed, {warned} warning(s)." if warned else "All checks passed.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="incident-app",
@@ -192,11 +228,23 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the web server (webhooks, /healthz, /cron/tick)",
         description="Run the web server: POST $WEBHOOK_PATH for GitHub's deliveries, "
-        "GET /healthz, and POST /cron/tick when CRON_SECRET is set. Without APP_ID it "
-        "serves the setup page at /.",
+        "GET /healthz, and POST /cron/tick when CRON_SECRET is set. Without APP_ID or a "
+        "private key it serves the setup page at /, which registers the GitHub App and saves "
+        "its credentials to .env; with them, / shows a short status page.",
     )
     serve.add_argument("--host", help="address to bind (default: $HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (default: $PORT or 3000)")
+    serve.add_argument(
+        "--public-url",
+        help="this server's address as GitHub reaches it, e.g. https://incidents.example.com; "
+        "the setup page builds the webhook URL from it (default: $PUBLIC_URL, else the "
+        "address the browser used)",
+    )
+    serve.add_argument(
+        "--org",
+        help="register the GitHub App for this organisation instead of your account "
+        "(default: $GH_ORG)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     receive = sub.add_parser(
@@ -243,6 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("path", help="the YAML file to check")
     check.set_defaults(func=cmd_check_config)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the settings and the App's access to GitHub",
+        description="Check the settings (APP_ID, the private key, WEBHOOK_SECRET, "
+        "CRON_SECRET), that GitHub accepts the App's JWT, the installations, and each "
+        "installed repository's .github/incident.yml. Prints ok, warn or FAIL with a reason "
+        "per check; exit status 1 when any check fails.",
+    )
+    doctor.set_defaults(func=cmd_doctor)
     return parser
 
 

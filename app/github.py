@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -13,7 +15,12 @@ from urllib.parse import quote
 import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
-from githubkit.exception import GitHubException, RequestFailed, RequestTimeout
+from githubkit.exception import (
+    GitHubException,
+    RateLimitExceeded,
+    RequestFailed,
+    RequestTimeout,
+)
 
 from app.actions import (
     Action,
@@ -51,11 +58,28 @@ class Reply:
 
 
 class GitHubError(Exception):
-    """A GitHub answer the caller did not expect; carries the status."""
+    """A GitHub answer the caller did not expect.
 
-    def __init__(self, method: str, path: str, status: int, message: str = "") -> None:
+    `deferred`: rate limited for longer than worth waiting; the next tick goes on.
+    `uncertain`: a write that may have happened (5xx or timeout): re-read before retrying.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        message: str = "",
+        *,
+        deferred: bool = False,
+        uncertain: bool = False,
+        retry_after: float = 0.0,
+    ) -> None:
         super().__init__(f"{method} {path} → {status} {message}".strip())
         self.status = status
+        self.deferred = deferred
+        self.uncertain = uncertain
+        self.retry_after = retry_after
 
 
 class GitHubPort(Protocol):
@@ -70,6 +94,7 @@ class GitHubPort(Protocol):
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (),
+        idempotent: bool | None = None,
     ) -> Reply: ...
 
 
@@ -95,27 +120,63 @@ class EtagStore:
         self._data[key] = (etag, reply)
 
 
+class Pacer:
+    """Spaces one installation's content-creating requests (GitHub's advice: about a second
+    apart; its secondary limit: 80 a minute), so a tick over many incidents spreads its writes."""
+
+    def __init__(
+        self,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._last = -1e9
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if self.interval <= 0:
+            return
+        async with self._lock:
+            delay = self._last + self.interval - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+            self._last = self._clock()
+
+
 class InstallationClient:
     """REST calls as one installation, through githubkit's auth and token cache.
 
-    githubkit's own retries are off: it would retry a POST whose 502 hid a success. We retry
-    only idempotent requests, a bounded number of times (SPEC §7).
+    githubkit's own retries are off: it retries a POST whose 502 may hide a success, sleeps a
+    minute on `Retry-After: 0` and up to an hour for a primary rate limit. Ours (SPEC §7):
+    - idempotent requests are retried on 5xx and timeouts, with bounded backoff and jitter;
+    - a non-idempotent POST is retried only when it certainly did not happen (the token or
+      the connection failed first); otherwise the caller re-reads GitHub and re-plans;
+    - rate limits are waited out when the wait is short (`Retry-After`, `x-ratelimit-reset`);
+      a longer wait is not slept here: the error says `deferred` and the next tick goes on.
     """
 
     def __init__(
         self,
         gh: GitHub[Any],
         *,
-        retries: int = 2,
+        retries: int = 3,
+        max_wait: float = 30.0,
         sleep: Sleep = asyncio.sleep,
         etags: EtagStore | None = None,
         scope: str = "",
+        pacer: Pacer | None = None,
     ) -> None:
         self._gh = gh
         self._retries = retries
+        self._max_wait = max_wait
         self._sleep = sleep
         self._etags = etags
         self._scope = scope
+        self._pacer = pacer
         self.requests = 0
 
     async def request(
@@ -127,8 +188,10 @@ class InstallationClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (),
+        idempotent: bool | None = None,
     ) -> Reply:
         """Send one request; statuses in `ok` are answers, other errors raise GitHubError."""
+        safe = method in IDEMPOTENT if idempotent is None else idempotent
         all_headers = {"X-GitHub-Api-Version": API_VERSION, **(headers or {})}
         cache_key = cached = None
         if method == "GET" and self._etags is not None:
@@ -140,6 +203,8 @@ class InstallationClient:
         while True:
             attempt += 1
             self.requests += 1
+            if method != "GET" and self._pacer is not None:
+                await self._pacer.wait()
             try:
                 resp = await self._gh.arequest(
                     method, path.lstrip("/"), params=params, json=json, headers=all_headers
@@ -153,19 +218,50 @@ class InstallationClient:
                 if cache_key is not None and self._etags is not None and etag:
                     self._etags.put(cache_key, etag, reply)
                 return reply
+            except RateLimitExceeded as exc:
+                # GitHub did not carry out a rate-limited request: any method may be retried.
+                wait = max(exc.retry_after.total_seconds(), 1.0)
+                if wait > self._max_wait or attempt > self._retries:
+                    raise GitHubError(
+                        method,
+                        path,
+                        exc.response.status_code,
+                        f"rate limited for {wait:.0f}s",
+                        deferred=True,
+                        retry_after=wait,
+                    ) from None
+                log.warning("rate limited: waiting %.0fs before %s %s", wait, method, path)
+                await self._sleep(wait)
+                continue
             except RequestFailed as exc:
                 raw = exc.response.raw_response
-                if raw.status_code in ok:
+                token_failed = raw.request.url.path.endswith("/access_tokens")
+                if raw.status_code in ok and not token_failed:
                     return _reply(raw)
-                retry = method in IDEMPOTENT and raw.status_code >= 500
-                if not retry or attempt > self._retries:
-                    raise GitHubError(method, path, raw.status_code, _message(raw)) from None
-            except (RequestTimeout, httpx.TransportError) as exc:
-                if method not in IDEMPOTENT or attempt > self._retries:
-                    raise GitHubError(method, path, 0, type(exc).__name__) from None
-            except GitHubException as exc:  # rate limits and auth failures
+                transient = raw.status_code >= 500 and (safe or token_failed)
+                if not transient or attempt > self._retries:
+                    raise GitHubError(
+                        method,
+                        path,
+                        raw.status_code,
+                        _message(raw),
+                        uncertain=raw.status_code >= 500 and not safe and not token_failed,
+                    ) from None
+            except (RequestTimeout, httpx.TimeoutException, httpx.TransportError) as exc:
+                origin = getattr(exc, "exc", exc)
+                unsent = isinstance(origin, httpx.ConnectError | httpx.ConnectTimeout)
+                if not (safe or unsent) or attempt > self._retries:
+                    raise GitHubError(
+                        method, path, 0, type(origin).__name__, uncertain=not unsent
+                    ) from None
+            except GitHubException as exc:  # e.g. credentials githubkit refused
                 raise GitHubError(method, path, 0, type(exc).__name__) from None
-            await self._sleep(min(2.0**attempt / 4, 4.0))
+            await self._sleep(_backoff(attempt))
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: up to 0.5 s, 1 s, 2 s, … capped at 8 s."""
+    return random.uniform(0.1, min(0.25 * 2**attempt, 8.0))
 
 
 def _reply(raw: httpx.Response) -> Reply:
@@ -198,6 +294,7 @@ class AppClients:
         # tokens of one app never leak into another built in the same process.
         self._cache = MemCacheStrategy()
         self.etags = EtagStore()
+        self._pacers: dict[int, Pacer] = {}
 
     def _github(self, auth: Any) -> GitHub[Any]:
         return GitHub(
@@ -215,8 +312,13 @@ class AppClients:
         auth = AppInstallationAuthStrategy(
             self._app_auth.app_id, self._app_auth.private_key, installation_id
         )
+        pacer = self._pacers.setdefault(installation_id, Pacer(self._settings.write_interval))
         return InstallationClient(
-            self._github(auth), etags=self.etags, scope=f"installation:{installation_id}"
+            self._github(auth),
+            etags=self.etags,
+            scope=f"installation:{installation_id}",
+            pacer=pacer,
+            max_wait=self._settings.max_rate_limit_wait,
         )
 
     def app(self) -> InstallationClient:
@@ -241,6 +343,7 @@ class OfflineGitHub:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (),
+        idempotent: bool | None = None,
     ) -> Reply:
         self.calls.append((method, path, json))
         issue, repo = self._payload.get("issue"), self._payload.get("repository")
@@ -275,6 +378,7 @@ class Call:
     path: str
     body: Any = None
     ok: tuple[int, ...] = ()
+    idempotent: bool = True  # False: repeating it may create a second thing
 
     def describe(self) -> str:
         import json
@@ -296,7 +400,9 @@ def to_call(repo: str, number: int, action: Action) -> Call:
         case RemoveAssignees(logins):
             return Call("DELETE", f"{base}/{number}/assignees", {"assignees": list(logins)})
         case PostComment(body, _, target):
-            return Call("POST", f"{base}/{target or number}/comments", {"body": body})
+            return Call(
+                "POST", f"{base}/{target or number}/comments", {"body": body}, idempotent=False
+            )
         case DeleteComment(comment_id, _):
             return Call("DELETE", f"{base}/comments/{comment_id}", ok=(404,))
         case AddReaction(comment_id, content):
@@ -313,10 +419,14 @@ def to_call(repo: str, number: int, action: Action) -> Call:
                     "labels": list(labels),
                     "assignees": list(assignees),
                 },
+                idempotent=False,
             )
         case CreateBranch(name, sha):
             return Call(
-                "POST", f"/repos/{repo}/git/refs", {"ref": f"refs/heads/{name}", "sha": sha}
+                "POST",
+                f"/repos/{repo}/git/refs",
+                {"ref": f"refs/heads/{name}", "sha": sha},
+                idempotent=False,
             )
         case CreateFile(path, branch, content, message):
             encoded = base64.b64encode(content.encode()).decode()
@@ -330,6 +440,7 @@ def to_call(repo: str, number: int, action: Action) -> Call:
                 "POST",
                 f"/repos/{repo}/pulls",
                 {"title": title, "head": head, "base": base_branch, "body": body},
+                idempotent=False,
             )
     raise TypeError(f"no request for {action!r}")
 
@@ -356,7 +467,9 @@ async def execute(
     for action in actions:
         call = to_call(repo, number, action)
         try:
-            reply = await gh.request(call.method, call.path, json=call.body, ok=call.ok)
+            reply = await gh.request(
+                call.method, call.path, json=call.body, ok=call.ok, idempotent=call.idempotent
+            )
         except GitHubError as exc:
             log.warning("action failed: %s: %s", kind(action), exc, extra=dict(log_extra))
             outcome.failed.append((action, exc))

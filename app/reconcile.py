@@ -99,6 +99,7 @@ class RunReport:
     outcome: Outcome = field(default_factory=Outcome)
     capped: int = 0
     error: str | None = None
+    deferred: bool = False
 
 
 class TtlCache:
@@ -161,28 +162,44 @@ class Reconciler:
         }
         gh = self._clients(key.installation_id)
         try:
-            found = await self._snapshot(gh, key, hints, repo, issue)
-            if found is None:
-                return report
-            snapshot, policy = found
-            report.incident = True
-            actions = planner.plan(snapshot, policy, self._now())
-            report.planned = actions
-            if len(actions) > self._max_actions:
-                report.capped = len(actions) - self._max_actions
-                log.warning("capped %d actions", report.capped, extra=extra)
-                actions = actions[: self._max_actions]
-            if dry_run or not actions:
-                return report
-            report.outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
-            self._remember(key, report.outcome)
-            if report.outcome.failed:
-                report.error = str(report.outcome.failed[0][1])
-            elif any(isinstance(a, PIR_ACTIONS) for a in actions) or snapshot.pir is not None:
-                await self._finish_pir(gh, key, snapshot, policy, report, extra)
+            for attempt in (1, 2):
+                found = await self._snapshot(gh, key, hints, repo, issue)
+                if found is None:
+                    return report
+                snapshot, policy = found
+                report.incident = True
+                actions = planner.plan(snapshot, policy, self._now())
+                report.planned = actions
+                if len(actions) > self._max_actions:
+                    report.capped = len(actions) - self._max_actions
+                    log.warning("capped %d actions", report.capped, extra=extra)
+                    actions = actions[: self._max_actions]
+                if dry_run or not actions:
+                    return report
+                outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
+                report.outcome.done += outcome.done
+                self._remember(key, outcome)
+                if not outcome.failed:
+                    if any(isinstance(a, PIR_ACTIONS) for a in actions) or snapshot.pir:
+                        await self._finish_pir(gh, key, snapshot, policy, report, extra)
+                    return report
+                failure = outcome.failed[0][1]
+                if failure.uncertain and attempt == 1:
+                    # A write that may have happened: read GitHub's record again, re-plan,
+                    # and let the markers decide what is still to do.
+                    log.info(
+                        "uncertain write (%s): re-reading and re-planning", failure, extra=extra
+                    )
+                    hints, issue = None, None
+                    continue
+                report.outcome.failed += outcome.failed
+                raise failure
         except GitHubError as exc:
             report.error = str(exc)
-            log.warning("reconcile failed: %s", exc, extra=extra)
+            report.deferred = exc.deferred
+            log.warning(
+                "reconcile %s: %s", "deferred" if exc.deferred else "failed", exc, extra=extra
+            )
         return report
 
     async def _finish_pir(

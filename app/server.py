@@ -14,13 +14,14 @@ import httpx
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app import __version__
 from app.github import AppClients, GitHubPort, OfflineGitHub
 from app.reconcile import Hints, IssueKey, Reconciler
 from app.settings import Settings
+from app.setup import CALLBACK_PATH, Setup, status_page
 from app.tick import Ticker
 from app.webhooks import Job, router, signature_ok
 from app.work import IssueQueue
@@ -49,6 +50,10 @@ async def _read_body(request: Request) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -107,6 +112,8 @@ def create_app(
             return _error(400, "body is not JSON")
         if not isinstance(payload, dict):
             return _error(400, "body is not a JSON object")
+        request.app.state.deliveries += 1
+        request.app.state.last_delivery_at = now()
         if event == "ping":
             return JSONResponse({"ok": True, "zen": payload.get("zen")})
         found = router.route(event, payload, delivery_id)
@@ -129,6 +136,7 @@ def create_app(
             return _error(409, "a tick is already running")
         started = time.monotonic()
         report = await ticker.run(dry_run=request.query_params.get("dry_run") == "1")
+        request.app.state.last_tick_at = now()
         body = report.as_json()
         body["seconds"] = round(time.monotonic() - started, 3)
         log.info("tick: %s", {k: v for k, v in body.items() if k != "planned"})
@@ -137,15 +145,28 @@ def create_app(
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    setup = None if settings.has_credentials else Setup(settings, transport=transport)
+
     async def index(request: Request) -> Response:
-        if not settings.has_credentials:
-            return HTMLResponse(
-                "<!doctype html><title>incident-app</title><h1>incident-app</h1>"
-                "<p>Not configured yet: set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET "
-                "(see README).</p>"
+        if setup is not None:
+            return await setup.form(request)
+        state = request.app.state
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse(
+                {
+                    "app": settings.app_name or "incident-app",
+                    "version": __version__,
+                    "queued_issues": queue.busy,
+                    "deliveries": state.deliveries,
+                    "last_delivery_at": _iso(state.last_delivery_at),
+                    "last_tick_at": _iso(state.last_tick_at),
+                }
             )
-        return JSONResponse(
-            {"app": "incident-app", "version": __version__, "queued_issues": queue.busy}
+        return status_page(
+            settings,
+            deliveries=state.deliveries,
+            last_delivery_at=state.last_delivery_at,
+            last_tick_at=state.last_tick_at,
         )
 
     @contextlib.asynccontextmanager
@@ -162,6 +183,8 @@ def create_app(
             # Without CRON_SECRET the tick endpoint does not exist at all.
             *([Route("/cron/tick", tick, methods=["POST"])] if cron_secret else []),
             Route("/", index, methods=["GET"]),
+            # Setup mode only: once the App has credentials these routes do not exist.
+            *([Route(CALLBACK_PATH, setup.callback, methods=["GET"])] if setup else []),
         ],
         lifespan=lifespan,
     )
@@ -169,4 +192,8 @@ def create_app(
     app.state.queue = queue
     app.state.reconciler = reconciler
     app.state.ticker = ticker
+    app.state.setup = setup
+    app.state.deliveries = 0
+    app.state.last_delivery_at = None
+    app.state.last_tick_at = None
     return app

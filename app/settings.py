@@ -48,8 +48,34 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         default=10.0, description="On SIGTERM, how long queued work may still run."
     )
+    write_interval: float = Field(
+        default=1.0,
+        description="Seconds between one installation's content-creating requests "
+        "(GitHub's secondary rate limits).",
+    )
+    max_rate_limit_wait: float = Field(
+        default=30.0,
+        description="A rate limit that resets later than this is not waited out in a request: "
+        "the work is left for the next tick.",
+    )
     max_actions_per_run: int = Field(
         default=30, description="Cap on GitHub writes one reconciliation of one issue may make."
+    )
+    app_name: str | None = Field(
+        default=None,
+        description="The App's name: proposed by the setup page, shown on the status page.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="This server's address as GitHub reaches it, e.g. https://incidents.example.com;"
+        " the setup page builds the webhook and redirect URLs from it (default: the request's).",
+    )
+    gh_org: str | None = Field(
+        default=None,
+        description="Register the App for this organisation instead of the user's account.",
+    )
+    env_file_path: Path = Field(
+        default=Path(".env"), description="Where the setup page saves the App's credentials."
     )
 
     @model_validator(mode="after")
@@ -57,6 +83,10 @@ class Settings(BaseSettings):
         self.github_api_url = self.github_api_url.rstrip("/")
         if not self.webhook_path.startswith("/"):
             self.webhook_path = "/" + self.webhook_path
+        if self.public_url is not None:
+            self.public_url = self.public_url.strip().rstrip("/") or None
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError("PUBLIC_URL must start with https:// (or http://)")
         return self
 
     def private_key_pem(self) -> str | None:

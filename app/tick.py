@@ -46,6 +46,7 @@ class TickReport:
             "actions": dict(sorted(self.actions.items())),
             "planned": dict(sorted(planned.items())) if self.dry_run else None,
             "errors": self.errors,
+            "deferred": [str(run.key) for run in self.runs if run.deferred],
             "dry_run": self.dry_run,
         }
 

@@ -512,6 +512,7 @@ def settings(private_key: str) -> Settings:
         webhook_secret=SECRET,
         cron_secret=CRON_SECRET,
         coalesce_seconds=0,
+        write_interval=0,
     )
 
 

@@ -1,0 +1,161 @@
+"""`incident-app doctor`: checks the settings, the App's access to GitHub, and repo configs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from app.config import read_file
+from app.github import AppClients, GitHubError, GitHubPort, paginate
+from app.policy import CONFIG_PATH, ConfigError, check_text
+from app.settings import Settings
+
+Verdict = Literal["ok", "warn", "FAIL"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report; `details` are printed indented below it."""
+
+    verdict: Verdict
+    subject: str
+    reason: str
+    details: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.verdict:<5} {self.subject}: {self.reason}",
+            *(f"        {d}" for d in self.details),
+        ]
+
+
+def key_problem(settings: Settings) -> str | None:
+    """Why the private key is unusable, or None when it is an RSA private key."""
+    try:
+        pem = settings.private_key_pem()
+    except OSError as exc:
+        return f"cannot read PRIVATE_KEY_PATH {settings.private_key_path}: {exc.strerror}"
+    if pem is None:
+        return "neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set"
+    try:
+        key = load_pem_private_key(pem.strip().encode(), password=None)
+    except (ValueError, TypeError):
+        return "not a PEM private key (expected -----BEGIN RSA PRIVATE KEY-----)"
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return "not an RSA key: GitHub Apps sign with RSA"
+    return None
+
+
+def check_settings(settings: Settings) -> list[Check]:
+    """The settings alone, without the network."""
+    checks = [
+        Check("ok", "APP_ID", str(settings.app_id))
+        if settings.app_id is not None
+        else Check("FAIL", "APP_ID", "not set")
+    ]
+    problem = key_problem(settings)
+    checks.append(
+        Check("FAIL", "private key", problem)
+        if problem
+        else Check("ok", "private key", "an RSA private key")
+    )
+    checks.append(
+        Check("ok", "WEBHOOK_SECRET", "set")
+        if settings.webhook_secret and settings.webhook_secret.get_secret_value()
+        else Check("FAIL", "WEBHOOK_SECRET", "not set: every delivery would be refused")
+    )
+    checks.append(
+        Check("ok", "CRON_SECRET", "set")
+        if settings.cron_secret and settings.cron_secret.get_secret_value()
+        else Check(
+            "warn",
+            "CRON_SECRET",
+            "not set: POST /cron/tick is off, so run `incident-app tick` from cron",
+        )
+    )
+    return checks
+
+
+def _failure(exc: GitHubError, api_url: str) -> str:
+    if exc.status == 0:
+        return f"no answer from GitHub at {api_url} (network error or timeout)"
+    return f"GitHub answered {exc}"
+
+
+async def diagnose(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[Check]:
+    """Every check, in order, as soon as it is known."""
+    settings_checks = check_settings(settings)
+    for check in settings_checks:
+        yield check
+    if any(c.verdict == "FAIL" for c in settings_checks[:2]):
+        yield Check("FAIL", "GitHub", "not tried: needs APP_ID and a usable private key")
+        return
+    api = settings.github_api_url
+    clients = AppClients(settings, transport=transport)
+    try:
+        app = (await clients.app().request("GET", "/app")).data
+    except GitHubError as exc:
+        reason = _failure(exc, api)
+        if exc.status == 401:
+            reason = "GitHub refused the App's JWT (401): are APP_ID and the key the same App's?"
+        yield Check("FAIL", "App authentication", reason)
+        return
+    app = app if isinstance(app, dict) else {}
+    yield Check("ok", "App authentication", f"{app.get('name') or app.get('slug')} at {api}")
+    try:
+        installations = await paginate(clients.app(), "/app/installations")
+    except GitHubError as exc:
+        yield Check("FAIL", "installations", _failure(exc, api))
+        return
+    if not installations:
+        where = f"{app['html_url']}/installations/new" if app.get("html_url") else "on GitHub"
+        yield Check("warn", "installations", f"none yet: install the App {where}")
+        return
+    yield Check("ok", "installations", str(len(installations)))
+    for installation in installations:
+        async for check in _installation(clients, installation, api):
+            yield check
+
+
+async def _installation(
+    clients: AppClients, installation: dict[str, Any], api: str
+) -> AsyncIterator[Check]:
+    account = (installation.get("account") or {}).get("login", "?")
+    subject = f"installation {installation.get('id')} ({account})"
+    gh = clients.installation(int(installation["id"]))
+    try:
+        repos = await paginate(gh, "/installation/repositories", key="repositories")
+    except GitHubError as exc:
+        yield Check("FAIL", subject, _failure(exc, api))
+        return
+    yield Check("ok", subject, f"{len(repos)} repositor{'y' if len(repos) == 1 else 'ies'}")
+    for repo in repos:
+        yield await _repo_config(gh, str(repo.get("full_name", "?")), api)
+
+
+async def _repo_config(gh: GitHubPort, full_name: str, api: str) -> Check:
+    subject = f"{full_name} {CONFIG_PATH}"
+    owner, _, name = full_name.partition("/")
+    try:
+        text = await read_file(gh, owner, name, CONFIG_PATH)
+    except GitHubError as exc:
+        return Check("FAIL", subject, "cannot read: " + _failure(exc, api))
+    if text is None:
+        return Check("ok", subject, "none: the organisation's or the bundled default applies")
+    try:
+        check_text(text, source=CONFIG_PATH)
+    except ConfigError as exc:
+        return Check(
+            "FAIL",
+            subject,
+            f"{len(exc.problems)} problem(s); incidents run on the fallback config",
+            tuple(f"{p.location}: {p.message}" for p in exc.problems),
+        )
+    return Check("ok", subject, "valid")

@@ -1,0 +1,242 @@
+"""`incident-app doctor` against respx: verdicts per check, reasons, exit status."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from app.cli import main
+from tests.conftest import API, APP_ID, CRON_SECRET, SECRET
+
+GOOD_CONFIG = "roster:\n  release_manager.rohan-patel: octocat\n"
+BAD_CONFIG = "default_severity: P9\nseverities:\n  P1:\n    update_every: often\n"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The command configures the root logger; put it back for the tests after this one."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, private_key: str) -> None:
+    """The process environment of a configured App, and no .env."""
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "APP_ID": str(APP_ID),
+        "PRIVATE_KEY": private_key.replace("\n", "\\n"),
+        "WEBHOOK_SECRET": SECRET,
+        "CRON_SECRET": CRON_SECRET,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def router() -> Iterator[respx.MockRouter]:
+    """GitHub with one installation of two repositories: one without a config, one with."""
+    with respx.mock(base_url=API, assert_all_mocked=True, assert_all_called=False) as mock:
+        mock.get("/app", name="app").respond(
+            200,
+            json={
+                "id": APP_ID,
+                "slug": "incident-app",
+                "name": "incident-app",
+                "html_url": "https://github.com/apps/incident-app",
+            },
+        )
+        mock.get("/app/installations").respond(200, json=[{"id": 11, "account": {"login": "acme"}}])
+        mock.post("/app/installations/11/access_tokens").respond(
+            201, json={"token": "ghs_doctor", "expires_at": "2099-01-01T00:00:00Z"}
+        )
+        mock.get("/installation/repositories").respond(
+            200,
+            json={
+                "total_count": 2,
+                "repositories": [{"full_name": "acme/web"}, {"full_name": "acme/api"}],
+            },
+        )
+        mock.get("/repos/acme/web/contents/.github/incident.yml").respond(
+            404, json={"message": "Not Found"}
+        )
+        mock.get("/repos/acme/api/contents/.github/incident.yml", name="api-config").respond(
+            200, text=GOOD_CONFIG, headers={"content-type": "text/plain"}
+        )
+        yield mock
+
+
+def doctor(capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], str]:
+    status = main(["doctor"])
+    captured = capsys.readouterr()
+    return status, captured.out.splitlines(), captured.err
+
+
+@pytest.mark.usefixtures("env")
+def test_all_good(router: respx.MockRouter, capsys: pytest.CaptureFixture[str]) -> None:
+    status, lines, _ = doctor(capsys)
+    assert lines == [
+        f"ok    APP_ID: {APP_ID}",
+        "ok    private key: an RSA private key",
+        "ok    WEBHOOK_SECRET: set",
+        "ok    CRON_SECRET: set",
+        f"ok    App authentication: incident-app at {API}",
+        "ok    installations: 1",
+        "ok    installation 11 (acme): 2 repositories",
+        "ok    acme/web .github/incident.yml: none: the organisation's or the bundled default applies",
+        "ok    acme/api .github/incident.yml: valid",
+        "All checks passed.",
+    ]
+    assert status == 0
+    assert router["app"].calls.last.request.headers["authorization"].startswith("Bearer ")
+
+
+@pytest.mark.usefixtures("env")
+def test_a_missing_cron_secret_is_a_warning_only(
+    router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CRON_SECRET")
+    status, lines, _ = doctor(capsys)
+    assert (
+        "warn  CRON_SECRET: not set: POST /cron/tick is off, so run `incident-app tick` from cron"
+        in lines
+    )
+    assert lines[-1] == "All checks passed, 1 warning(s)."
+    assert status == 0
+
+
+@pytest.mark.usefixtures("env")
+def test_a_rejected_jwt_fails(router: respx.MockRouter, capsys: pytest.CaptureFixture[str]) -> None:
+    router["app"].respond(401, json={"message": "A JSON web token could not be decoded"})
+    status, lines, _ = doctor(capsys)
+    assert (
+        "FAIL  App authentication: GitHub refused the App's JWT (401): "
+        "are APP_ID and the key the same App's?"
+    ) in lines
+    assert not any("installation" in line for line in lines)
+    assert lines[-1] == "1 check(s) failed, 0 warning(s)."
+    assert status == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_a_repository_with_an_invalid_config_is_reported(
+    router: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    router["api-config"].respond(200, text=BAD_CONFIG, headers={"content-type": "text/plain"})
+    status, lines, _ = doctor(capsys)
+    at = lines.index(
+        "FAIL  acme/api .github/incident.yml: 2 problem(s); incidents run on the fallback config"
+    )
+    assert lines[at + 1] == "        default_severity: Input should be 'P0', 'P1', 'P2' or 'P3'"
+    assert lines[at + 2].startswith("        severities.P1.update_every: 'often' is not a duration")
+    assert (
+        "ok    acme/web .github/incident.yml: none: the organisation's or the bundled default applies"
+        in lines
+    )
+    assert status == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_without_network_each_check_fails_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with respx.mock(assert_all_mocked=True) as mock:
+        mock.route().mock(side_effect=httpx.ConnectError("Name or service not known"))
+        status, lines, err = doctor(capsys)
+    assert (
+        f"FAIL  App authentication: no answer from GitHub at {API} (network error or timeout)"
+        in lines
+    )
+    assert "Traceback" not in "\n".join(lines) + err
+    assert status == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_an_unreachable_repository_fails_alone(
+    router: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    router["api-config"].side_effect = httpx.ConnectError("connection reset")
+    status, lines, err = doctor(capsys)
+    assert (
+        "FAIL  acme/api .github/incident.yml: cannot read: no answer from GitHub at "
+        f"{API} (network error or timeout)"
+    ) in lines
+    assert (
+        "ok    acme/web .github/incident.yml: none: the organisation's or the bundled default applies"
+        in lines
+    )
+    assert "Traceback" not in err
+    assert status == 1
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("not a key", "not a PEM private key (expected -----BEGIN RSA PRIVATE KEY-----)"),
+        ("ec", "not an RSA key: GitHub Apps sign with RSA"),
+    ],
+)
+def test_an_unusable_key_fails_and_github_is_not_asked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], key: str, reason: str
+) -> None:
+    if key == "ec":
+        key = (
+            ec.generate_private_key(ec.SECP256R1())
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            .decode()
+        )
+    monkeypatch.setenv("PRIVATE_KEY", key)
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
+        status, lines, _ = doctor(capsys)
+    assert f"FAIL  private key: {reason}" in lines
+    assert "FAIL  GitHub: not tried: needs APP_ID and a usable private key" in lines
+    assert not mock.calls
+    assert status == 1
+
+
+def test_nothing_configured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "CRON_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    status, lines, _ = doctor(capsys)
+    assert lines[:4] == [
+        "FAIL  APP_ID: not set",
+        "FAIL  private key: neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set",
+        "FAIL  WEBHOOK_SECRET: not set: every delivery would be refused",
+        "warn  CRON_SECRET: not set: POST /cron/tick is off, so run `incident-app tick` from cron",
+    ]
+    assert status == 1
+
+
+def test_a_bad_setting_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("APP_ID", "twelve")
+    with pytest.raises(SystemExit) as exit_:
+        main(["doctor"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: APP_ID: ")
+    assert "Traceback" not in err
+
+
+def test_doctor_explains_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["doctor", "--help"])
+    assert exit_.value.code == 0
+    assert "exit status 1 when any check fails" in capsys.readouterr().out
