@@ -18,6 +18,7 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.exception import (
     GitHubException,
     RateLimitExceeded,
+    RequestError,
     RequestFailed,
     RequestTimeout,
 )
@@ -218,44 +219,52 @@ class InstallationClient:
                 if cache_key is not None and self._etags is not None and etag:
                     self._etags.put(cache_key, etag, reply)
                 return reply
-            except RateLimitExceeded as exc:
-                # GitHub did not carry out a rate-limited request: any method may be retried.
-                wait = max(exc.retry_after.total_seconds(), 1.0)
-                if wait > self._max_wait or attempt > self._retries:
-                    raise GitHubError(
-                        method,
-                        path,
-                        exc.response.status_code,
-                        f"rate limited for {wait:.0f}s",
-                        deferred=True,
-                        retry_after=wait,
-                    ) from None
-                log.warning("rate limited: waiting %.0fs before %s %s", wait, method, path)
-                await self._sleep(wait)
-                continue
-            except RequestFailed as exc:
-                raw = exc.response.raw_response
-                token_failed = raw.request.url.path.endswith("/access_tokens")
-                if raw.status_code in ok and not token_failed:
-                    return _reply(raw)
-                transient = raw.status_code >= 500 and (safe or token_failed)
-                if not transient or attempt > self._retries:
-                    raise GitHubError(
-                        method,
-                        path,
-                        raw.status_code,
-                        _message(raw),
-                        uncertain=raw.status_code >= 500 and not safe and not token_failed,
-                    ) from None
-            except (RequestTimeout, httpx.TimeoutException, httpx.TransportError) as exc:
-                origin = getattr(exc, "exc", exc)
-                unsent = isinstance(origin, httpx.ConnectError | httpx.ConnectTimeout)
-                if not (safe or unsent) or attempt > self._retries:
-                    raise GitHubError(
-                        method, path, 0, type(origin).__name__, uncertain=not unsent
-                    ) from None
-            except GitHubException as exc:  # e.g. credentials githubkit refused
-                raise GitHubError(method, path, 0, type(exc).__name__) from None
+            except GitHubException as exc:
+                # githubkit wraps what fails inside the auth flow (the token request) and
+                # httpx's own errors in a plain RequestError: unwrap them.
+                inner: BaseException = exc
+                token_failed = False
+                if type(exc) is RequestError:
+                    inner = exc.exc
+                    token_failed = isinstance(inner, GitHubException)
+                if isinstance(inner, RateLimitExceeded):
+                    # GitHub did not carry out a rate-limited request: any method may be retried.
+                    wait = max(inner.retry_after.total_seconds(), 1.0)
+                    if wait > self._max_wait or attempt > self._retries:
+                        raise GitHubError(
+                            method,
+                            path,
+                            inner.response.status_code,
+                            f"rate limited for {wait:.0f}s",
+                            deferred=True,
+                            retry_after=wait,
+                        ) from None
+                    log.warning("rate limited: waiting %.0fs before %s %s", wait, method, path)
+                    await self._sleep(wait)
+                    continue
+                if isinstance(inner, RequestFailed):
+                    raw = inner.response.raw_response
+                    token_failed = token_failed or raw.request.url.path.endswith("/access_tokens")
+                    if raw.status_code in ok and not token_failed:
+                        return _reply(raw)
+                    transient = raw.status_code >= 500 and (safe or token_failed)
+                    if not transient or attempt > self._retries:
+                        raise GitHubError(
+                            method,
+                            path,
+                            raw.status_code,
+                            _message(raw),
+                            uncertain=raw.status_code >= 500 and not safe and not token_failed,
+                        ) from None
+                elif isinstance(inner, RequestTimeout | httpx.TransportError):
+                    origin = inner.exc if isinstance(inner, RequestTimeout) else inner
+                    unsent = isinstance(origin, httpx.ConnectError | httpx.ConnectTimeout)
+                    if not (safe or unsent) or attempt > self._retries:
+                        raise GitHubError(
+                            method, path, 0, type(origin).__name__, uncertain=not unsent
+                        ) from None
+                else:  # e.g. credentials githubkit refused
+                    raise GitHubError(method, path, 0, type(inner).__name__) from None
             await self._sleep(_backoff(attempt))
 
 
@@ -283,9 +292,16 @@ def _message(raw: httpx.Response) -> str:
 class AppClients:
     """Builds installation clients from the settings; tokens are reused until near expiry."""
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ):
         self._settings = settings
         self._transport = transport
+        self._sleep = sleep
         pem = settings.private_key_pem()
         if settings.app_id is None or pem is None:
             raise ValueError("APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required")
@@ -312,18 +328,27 @@ class AppClients:
         auth = AppInstallationAuthStrategy(
             self._app_auth.app_id, self._app_auth.private_key, installation_id
         )
-        pacer = self._pacers.setdefault(installation_id, Pacer(self._settings.write_interval))
+        pacer = self._pacers.setdefault(
+            installation_id, Pacer(self._settings.write_interval, sleep=self._sleep)
+        )
         return InstallationClient(
             self._github(auth),
             etags=self.etags,
             scope=f"installation:{installation_id}",
             pacer=pacer,
             max_wait=self._settings.max_rate_limit_wait,
+            sleep=self._sleep,
         )
 
     def app(self) -> InstallationClient:
         """Requests as the App itself (JWT): /app, /app/installations, hook deliveries."""
-        return InstallationClient(self._github(self._app_auth), etags=self.etags, scope="app")
+        return InstallationClient(
+            self._github(self._app_auth),
+            etags=self.etags,
+            scope="app",
+            sleep=self._sleep,
+            max_wait=self._settings.max_rate_limit_wait,
+        )
 
 
 class OfflineGitHub:

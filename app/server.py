@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from starlette.routing import Route
 from app import __version__
 from app.github import AppClients, GitHubPort, OfflineGitHub
 from app.reconcile import Hints, IssueKey, Reconciler
+from app.redeliver import Redeliverer
 from app.settings import Settings
 from app.setup import CALLBACK_PATH, Setup, status_page
 from app.tick import Ticker
@@ -66,13 +68,14 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     now: Callable[[], datetime] = utcnow,
     clients: Callable[[int], GitHubPort] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Starlette:
     """Build the ASGI app; settings are read here, never at import."""
     settings = settings or Settings()
     app_client: Callable[[], GitHubPort] | None = None
     if clients is None:
         if settings.has_credentials:
-            factory = AppClients(settings, transport=transport)
+            factory = AppClients(settings, transport=transport, sleep=sleep)
             clients, app_client = factory.installation, factory.app
         else:
             offline = OfflineGitHub()
@@ -85,8 +88,15 @@ def create_app(
         return await reconciler.run(key, hints)
 
     queue = IssueQueue(run, delay=settings.coalesce_seconds)
+    redeliverer = Redeliverer(app=app_client, now=now) if app_client is not None else None
     ticker = (
-        Ticker(app=app_client, clients=clients, reconciler=reconciler, exclusive=queue.exclusive)
+        Ticker(
+            app=app_client,
+            clients=clients,
+            reconciler=reconciler,
+            exclusive=queue.exclusive,
+            redeliverer=redeliverer,
+        )
         if app_client is not None
         else None
     )
@@ -171,7 +181,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # On start-up, ask GitHub again for what failed while we were away (in the background).
+        startup = asyncio.create_task(redeliverer.run()) if redeliverer is not None else None
         yield
+        if startup is not None and not startup.done():
+            startup.cancel()
         abandoned = await queue.close(timeout=settings.shutdown_grace_seconds)
         if abandoned:
             log.warning("abandoned work for %d issues; the next tick heals it", abandoned)

@@ -13,6 +13,7 @@ from typing import Any
 
 from app.github import GitHubError, GitHubPort, paginate
 from app.reconcile import IssueKey, Reconciler, RunReport
+from app.redeliver import Redeliverer
 from app.snapshot import Repo
 from app.state import INCIDENT_LABEL
 
@@ -34,6 +35,7 @@ class TickReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     runs: list[RunReport] = field(default_factory=list)
     dry_run: bool = False
+    redelivered: int = 0
 
     def as_json(self) -> dict[str, Any]:
         planned: Counter[str] = Counter()
@@ -48,6 +50,7 @@ class TickReport:
             "errors": self.errors,
             "deferred": [str(run.key) for run in self.runs if run.deferred],
             "dry_run": self.dry_run,
+            "redelivered": self.redelivered,
         }
 
 
@@ -67,8 +70,10 @@ class Ticker:
         reconciler: Reconciler,
         exclusive: Exclusive = _nothing,
         pir_label: str = "pir",
+        redeliverer: Redeliverer | None = None,
     ) -> None:
         self._pir_label = pir_label
+        self._redeliverer = redeliverer
         self._app = app
         self._clients = clients
         self._reconciler = reconciler
@@ -83,6 +88,10 @@ class Ticker:
         """One tick; ticks never overlap (a second waits for the first)."""
         async with self._running:
             report = TickReport(dry_run=dry_run)
+            if self._redeliverer is not None and not dry_run:
+                again = await self._redeliverer.run()
+                report.redelivered = len(again.redelivered)
+                report.errors += [{"scope": "redelivery", "error": e} for e in again.errors]
             try:
                 installations = await paginate(self._app(), "/app/installations")
             except GitHubError as exc:

@@ -133,6 +133,7 @@ class Failure:
     times: int
     apply: bool  # do the write anyway, then fail (a 502 that hid a success)
     headers: dict[str, str]
+    exception: type[Exception] | None = None
 
 
 class GitHubDouble:
@@ -156,6 +157,8 @@ class GitHubDouble:
         self.branch_files: dict[tuple[str, str, str], str] = {}
         self.pulls: list[dict[str, Any]] = []
         self.protected: set[str] = set()
+        self.deliveries: list[dict[str, Any]] = []
+        self.redelivered: list[int] = []
         self.repos: dict[int, list[str]] = {INSTALLATION_ID: [REPO]}
         self.tokens_issued = 0
         self._ids = itertools.count(1000)
@@ -246,15 +249,16 @@ class GitHubDouble:
         self,
         method: str,
         pattern: str,
-        status: int,
+        status: int = 0,
         *,
         times: int = 1,
         apply: bool = False,
         headers: dict[str, str] | None = None,
+        exception: type[Exception] | None = None,
     ) -> None:
-        """Make the next `times` matching requests answer `status`."""
+        """Make the next `times` matching requests answer `status` (or raise `exception`)."""
         self.failures.append(
-            Failure(method, re.compile(pattern), status, times, apply, headers or {})
+            Failure(method, re.compile(pattern), status, times, apply, headers or {}, exception)
         )
 
     def _event(self, kind: str, at: datetime, by: str, ours: bool, **extra: Any) -> dict[str, Any]:
@@ -304,6 +308,8 @@ class GitHubDouble:
                 failure.times -= 1
                 if failure.apply:
                     self._serve(request.method, path, body, request)
+                if failure.exception is not None:
+                    raise failure.exception("injected", request=request)  # type: ignore[call-arg]
                 return httpx.Response(
                     failure.status, json={"message": "injected failure"}, headers=failure.headers
                 )
@@ -323,6 +329,18 @@ class GitHubDouble:
                     "expires_at": iso(datetime.now(UTC) + timedelta(hours=1)),
                 },
             )
+        if method == "GET" and path == "/app/hook/deliveries":
+            cursor = int(request.url.params.get("cursor", 0))
+            per_page = int(request.url.params.get("per_page", 30))
+            chunk = self.deliveries[cursor : cursor + per_page]
+            headers = {}
+            if cursor + per_page < len(self.deliveries):
+                nxt = request.url.copy_set_param("cursor", cursor + per_page)
+                headers["link"] = f'<{nxt}>; rel="next"'
+            return httpx.Response(200, json=chunk, headers=headers)
+        if method == "POST" and (m := re.fullmatch(r"/app/hook/deliveries/(\d+)/attempts", path)):
+            self.redelivered.append(int(m[1]))
+            return httpx.Response(202, json={})
         if method == "GET" and path == "/app/installations":
             items = [{"id": i, "account": user("Codertocat")} for i in self.installations]
             return self._page(items, request)
@@ -347,9 +365,17 @@ class GitHubDouble:
             return self._page(found, request)
         if method == "POST" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", path)):
             number = max([n for (r, n) in self.issues if r == m[1]] + [0]) + 1
-            issue = IssueState(m[1], number, body["title"], list(body.get("labels", [])),
-                               list(body.get("assignees", [])), "open", now, APP_BOT["login"],
-                               body=body.get("body", ""))
+            issue = IssueState(
+                m[1],
+                number,
+                body["title"],
+                list(body.get("labels", [])),
+                list(body.get("assignees", [])),
+                "open",
+                now,
+                APP_BOT["login"],
+                body=body.get("body", ""),
+            )
             self.issues[(m[1], number)] = issue
             return httpx.Response(201, json=issue.json(self.api))
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/git/ref/heads/(.+)", path):
@@ -360,7 +386,9 @@ class GitHubDouble:
             return httpx.Response(200, json={"ref": f"refs/heads/{m[2]}", "object": {"sha": sha}})
         if method == "POST" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/git/refs", path)):
             if m[1] in self.protected:
-                return httpx.Response(403, json={"message": "Resource not accessible by integration"})
+                return httpx.Response(
+                    403, json={"message": "Resource not accessible by integration"}
+                )
             name = body["ref"].removeprefix("refs/heads/")
             if (m[1], name) in self.refs:
                 return httpx.Response(422, json={"message": "Reference already exists"})
@@ -376,7 +404,9 @@ class GitHubDouble:
                     return httpx.Response(404, json={"message": "Not Found"})
                 return httpx.Response(200, json={"path": m[2], "sha": "f1"})
             if m[1] in self.protected:
-                return httpx.Response(403, json={"message": "Resource not accessible by integration"})
+                return httpx.Response(
+                    403, json={"message": "Resource not accessible by integration"}
+                )
             if key in self.branch_files:
                 return httpx.Response(422, json={"message": "sha wasn't supplied"})
             self.branch_files[key] = base64.b64decode(body["content"]).decode()
@@ -384,12 +414,24 @@ class GitHubDouble:
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls", path):
             if method == "GET":
                 head = request.url.params.get("head", "")
-                found = [p for p in self.pulls if p["repo"] == m[1]
-                         and f"{m[1].split('/')[0]}:{p['head']}" == head]
+                found = [
+                    p
+                    for p in self.pulls
+                    if p["repo"] == m[1] and f"{m[1].split('/')[0]}:{p['head']}" == head
+                ]
                 return httpx.Response(200, json=[{"number": p["number"]} for p in found])
             number = max([n for (r, n) in self.issues if r == m[1]] + [0]) + 1
-            self.issues[(m[1], number)] = IssueState(m[1], number, body["title"], [], [], "open",
-                                                     now, APP_BOT["login"], body=body["body"])
+            self.issues[(m[1], number)] = IssueState(
+                m[1],
+                number,
+                body["title"],
+                [],
+                [],
+                "open",
+                now,
+                APP_BOT["login"],
+                body=body["body"],
+            )
             self.pulls.append({"repo": m[1], "number": number, **body})
             return httpx.Response(201, json={"number": number, **body})
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path):
@@ -516,6 +558,16 @@ def settings(private_key: str) -> Settings:
     )
 
 
+class Sleeps:
+    """The app's sleep: records how long it would have waited, and returns at once."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
 @dataclass
 class Harness:
     """The ASGI app with its GitHub double: deliver webhooks and drain the work they queue."""
@@ -524,6 +576,7 @@ class Harness:
     client: httpx.AsyncClient
     github: GitHubDouble
     clock: Clock
+    sleeps: Sleeps = field(default_factory=Sleeps)
 
     async def deliver(
         self,
@@ -555,10 +608,11 @@ class Harness:
 
 @pytest.fixture
 async def harness(settings: Settings, github: GitHubDouble, clock: Clock) -> AsyncIterator[Harness]:
-    app = create_app(settings, now=clock)
+    sleeps = Sleeps()
+    app = create_app(settings, now=clock, sleep=sleeps)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Harness(app, client, github, clock)
+        yield Harness(app, client, github, clock, sleeps)
 
 
 def delivery_for(

@@ -27,8 +27,9 @@ DOC = "ops/docs/incidents/2019-05-15-1-checkout-returns-502-for-every-user.md"
 def comment_payload(harness: Harness, item: dict[str, Any]) -> dict[str, Any]:
     payload = copy.deepcopy(load("issue_comment.created.json"))
     payload["issue"] = harness.github.issue().json(harness.github.api)
-    payload["comment"] = {k: v for k, v in item.items()
-                          if k not in ("event", "actor") and not k.startswith("_")}
+    payload["comment"] = {
+        k: v for k, v in item.items() if k not in ("event", "actor") and not k.startswith("_")
+    }
     payload["installation"] = {"id": INSTALLATION_ID}
     return payload
 
@@ -50,9 +51,13 @@ async def p0_history(harness: Harness, *, resolve: bool = True) -> None:
     await say(harness, 8, "/ack", by="rohan")
     await say(harness, 10, "/escalate need a DBA | now", by="rohan")
     await say(harness, 15, "/status investigating DB connection pool exhausted")
-    await say(harness, 40, "🚨 INCIDENT UPDATE #2 - 16:00 UTC\nSeverity: P0\nStatus: Mitigating\n"
-                           "Impact: checkout down\nETA: 16:30\nNext Update: 16:30\n"
-                           "Actions: raised pool size")
+    await say(
+        harness,
+        40,
+        "🚨 INCIDENT UPDATE #2 - 16:00 UTC\nSeverity: P0\nStatus: Mitigating\n"
+        "Impact: checkout down\nETA: 16:30\nNext Update: 16:30\n"
+        "Actions: raised pool size",
+    )
     await say(harness, 70, "/status monitoring error rate back to normal")
     if resolve:
         await say(harness, 100, "/status resolved", by="rohan")
@@ -94,9 +99,13 @@ async def test_resolution_opens_the_review_issue_branch_document_and_pull_reques
     assert review.labels == ["pir"] and review.assignees == ["rohan"]
     assert "Post-incident review of #1" in review.body
     assert "**Due: 2019-05-20 17:00 UTC**" in review.body  # Wed + 3 business days → Mon
-    for item in ("Incident Summary** (10 minutes)", "Timeline Review** (20 minutes)",
-                 "Root Cause Analysis** (20 minutes)", "Response Evaluation** (15 minutes)",
-                 "Action Items** (15 minutes)"):
+    for item in (
+        "Incident Summary** (10 minutes)",
+        "Timeline Review** (20 minutes)",
+        "Root Cause Analysis** (20 minutes)",
+        "Response Evaluation** (15 minutes)",
+        "Action Items** (15 minutes)",
+    ):
         assert item in review.body
     assert github.refs[(REPO, "pir/1")] == "sha-main"
     (pull,) = github.pulls
@@ -148,8 +157,10 @@ async def test_reopened_and_resolved_again_starts_a_second_round(harness: Harnes
     assert (REPO, "pir/1-r2", second) in github.branch_files
     assert len(github.pulls) == 2
     titles = [i.title for (_, n), i in github.issues.items() if "pir" in i.labels]
-    assert titles == ["PIR: Checkout returns 502 for every user",
-                      "PIR: Checkout returns 502 for every user (round 2)"]
+    assert titles == [
+        "PIR: Checkout returns 502 for every user",
+        "PIR: Checkout returns 502 for every user (round 2)",
+    ]
 
 
 async def test_a_protected_repository_gets_the_document_in_the_review_issue(
@@ -198,8 +209,10 @@ async def test_an_overdue_review_reminds_its_assignee_once_per_business_day(
 async def test_a_minimal_p3_document(harness: Harness) -> None:
     github = harness.github
     github.add_issue(labels=("sev:P3",), title="Typo in the status page footer")
-    await harness.deliver("issues", delivery_for(github, "issues.labeled-sev-p1.json",
-                                                 updated_at="2019-05-15T15:20:18Z"))
+    await harness.deliver(
+        "issues",
+        delivery_for(github, "issues.labeled-sev-p1.json", updated_at="2019-05-15T15:20:18Z"),
+    )
     harness.clock.now = T0 + timedelta(days=1)
     github.close(1, at=harness.clock.now, by="alice")
     await harness.deliver("issues", delivery_for(github, "issues.closed-incident.json"))

@@ -205,7 +205,9 @@ async def test_an_idle_tick_costs_little(harness: Harness, incidents: int, repos
 
 
 async def test_cli_tick_dry_run_reads_but_writes_nothing(
-    github: Any, private_key: str, monkeypatch: pytest.MonkeyPatch,
+    github: Any,
+    private_key: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from app.cli import _tick, build_parser
