@@ -46,7 +46,12 @@ def _configure_logs(settings: Any) -> None:
 
     secrets = [
         s.get_secret_value()
-        for s in (settings.private_key, settings.webhook_secret, settings.cron_secret)
+        for s in (
+            settings.private_key,
+            settings.webhook_secret,
+            settings.cron_secret,
+            settings.metrics_token,
+        )
         if s is not None
     ]
     configure(settings.log_level, settings.log_format, secrets)

@@ -100,6 +100,8 @@ class GitHubPort(Protocol):
 
 
 Sleep = Callable[[float], Awaitable[None]]
+# (scope, method, status, headers) of every answer, for metrics
+Observer = Callable[[str, str, int, Mapping[str, str]], None]
 
 
 class EtagStore:
@@ -170,8 +172,10 @@ class InstallationClient:
         etags: EtagStore | None = None,
         scope: str = "",
         pacer: Pacer | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._gh = gh
+        self._observer = observer
         self._retries = retries
         self._max_wait = max_wait
         self._sleep = sleep
@@ -211,6 +215,7 @@ class InstallationClient:
                     method, path.lstrip("/"), params=params, json=json, headers=all_headers
                 )
                 raw = resp.raw_response
+                self._observe(method, raw)
                 if raw.status_code == 304 and cached is not None and self._etags is not None:
                     self._etags.revalidated += 1
                     return cached[1]
@@ -227,6 +232,8 @@ class InstallationClient:
                 if type(exc) is RequestError:
                     inner = exc.exc
                     token_failed = isinstance(inner, GitHubException)
+                if isinstance(inner, RequestFailed):
+                    self._observe(method, inner.response.raw_response)
                 if isinstance(inner, RateLimitExceeded):
                     # GitHub did not carry out a rate-limited request: any method may be retried.
                     wait = max(inner.retry_after.total_seconds(), 1.0)
@@ -267,6 +274,10 @@ class InstallationClient:
                     raise GitHubError(method, path, 0, type(inner).__name__) from None
             await self._sleep(_backoff(attempt))
 
+    def _observe(self, method: str, raw: httpx.Response) -> None:
+        if self._observer is not None:
+            self._observer(self._scope, method, raw.status_code, raw.headers)
+
 
 def _backoff(attempt: int) -> float:
     """Exponential backoff with full jitter: up to 0.5 s, 1 s, 2 s, … capped at 8 s."""
@@ -298,10 +309,12 @@ class AppClients:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        observer: Observer | None = None,
     ):
         self._settings = settings
         self._transport = transport
         self._sleep = sleep
+        self._observer = observer
         pem = settings.private_key_pem()
         if settings.app_id is None or pem is None:
             raise ValueError("APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required")
@@ -338,6 +351,7 @@ class AppClients:
             pacer=pacer,
             max_wait=self._settings.max_rate_limit_wait,
             sleep=self._sleep,
+            observer=self._observer,
         )
 
     def app(self) -> InstallationClient:
@@ -348,6 +362,7 @@ class AppClients:
             scope="app",
             sleep=self._sleep,
             max_wait=self._settings.max_rate_limit_wait,
+            observer=self._observer,
         )
 
 

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from app import __version__
 from app.github import AppClients, GitHubPort, OfflineGitHub
+from app.metrics import CONTENT_TYPE_LATEST, Metrics
 from app.reconcile import Hints, IssueKey, Reconciler
 from app.redeliver import Redeliverer
 from app.settings import Settings
@@ -31,6 +32,9 @@ from app.work import IssueQueue
 log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+KNOWN_EVENTS = frozenset(
+    {"issues", "issue_comment", "ping", "installation", "installation_repositories"}
+)
 
 
 def utcnow() -> datetime:
@@ -72,10 +76,13 @@ def create_app(
 ) -> Starlette:
     """Build the ASGI app; settings are read here, never at import."""
     settings = settings or Settings()
+    metrics = Metrics()
     app_client: Callable[[], GitHubPort] | None = None
     if clients is None:
         if settings.has_credentials:
-            factory = AppClients(settings, transport=transport, sleep=sleep)
+            factory = AppClients(
+                settings, transport=transport, sleep=sleep, observer=metrics.observe_github
+            )
             clients, app_client = factory.installation, factory.app
         else:
             offline = OfflineGitHub()
@@ -85,7 +92,9 @@ def create_app(
     )
 
     async def run(key: IssueKey, hints: Hints) -> object:
-        return await reconciler.run(key, hints)
+        report = await reconciler.run(key, hints)
+        metrics.count_actions(report.outcome.counts())
+        return report
 
     queue = IssueQueue(run, delay=settings.coalesce_seconds)
     redeliverer = Redeliverer(app=app_client, now=now) if app_client is not None else None
@@ -104,6 +113,15 @@ def create_app(
     secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
 
     async def webhook(request: Request) -> Response:
+        response = await _webhook(request)
+        outcome = {202: "queued", 200: "ok"}.get(response.status_code, str(response.status_code))
+        if response.status_code == 202 and b'"ignored"' in bytes(response.body):
+            outcome = "ignored"
+        event = request.headers.get("x-github-event", "")
+        metrics.deliveries.labels(event if event in KNOWN_EVENTS else "other", outcome).inc()
+        return response
+
+    async def _webhook(request: Request) -> Response:
         try:
             body = await _read_body(request)
         except BodyTooLarge:
@@ -146,11 +164,25 @@ def create_app(
             return _error(409, "a tick is already running")
         started = time.monotonic()
         report = await ticker.run(dry_run=request.query_params.get("dry_run") == "1")
+        metrics.tick_duration.observe(time.monotonic() - started)
+        metrics.ticks.labels("errors" if report.errors else "ok").inc()
+        metrics.count_actions(report.actions)
+        if not report.dry_run:
+            metrics.set_open_incidents(report.severities)
         request.app.state.last_tick_at = now()
         body = report.as_json()
         body["seconds"] = round(time.monotonic() - started, 3)
         log.info("tick: %s", {k: v for k, v in body.items() if k != "planned"})
         return JSONResponse(body)
+
+    async def metrics_page(request: Request) -> Response:
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+        given = request.headers.get("authorization", "")
+        if token and not hmac.compare_digest(
+            given.encode("utf-8", "replace"), f"Bearer {token}".encode()
+        ):
+            return _error(401, "missing or wrong Authorization: Bearer $METRICS_TOKEN")
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -189,11 +221,13 @@ def create_app(
         abandoned = await queue.close(timeout=settings.shutdown_grace_seconds)
         if abandoned:
             log.warning("abandoned work for %d issues; the next tick heals it", abandoned)
+        log.info("shut down cleanly")
 
     app = Starlette(
         routes=[
             Route(settings.webhook_path, webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
             # Without CRON_SECRET the tick endpoint does not exist at all.
             *([Route("/cron/tick", tick, methods=["POST"])] if cron_secret else []),
             Route("/", index, methods=["GET"]),
@@ -206,6 +240,7 @@ def create_app(
     app.state.queue = queue
     app.state.reconciler = reconciler
     app.state.ticker = ticker
+    app.state.metrics = metrics
     app.state.setup = setup
     app.state.deliveries = 0
     app.state.last_delivery_at = None

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         default=DEFAULT_API_URL,
         description="REST API root; GitHub Enterprise Server: https://HOST/api/v3.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token GET /metrics requires; unset: open."
+    )
     cron_secret: SecretStr | None = Field(
         default=None, description="Bearer token POST /cron/tick requires; unset disables it."
     )

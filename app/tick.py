@@ -36,6 +36,7 @@ class TickReport:
     runs: list[RunReport] = field(default_factory=list)
     dry_run: bool = False
     redelivered: int = 0
+    severities: list[str] = field(default_factory=list)  # of the open incidents seen
 
     def as_json(self) -> dict[str, Any]:
         planned: Counter[str] = Counter()
@@ -52,6 +53,12 @@ class TickReport:
             "dry_run": self.dry_run,
             "redelivered": self.redelivered,
         }
+
+
+def _severity(issue: dict[str, Any]) -> str:
+    names = sorted(str(x.get("name")) for x in issue.get("labels") or [] if isinstance(x, dict))
+    found = [n[4:] for n in names if n.startswith("sev:")]
+    return found[0] if found else "unknown"
 
 
 @contextlib.asynccontextmanager
@@ -156,7 +163,9 @@ class Ticker:
         for issue in incidents:
             if issue.get("pull_request"):
                 continue
-            report.incidents += issue.get("state") == "open"
+            if issue.get("state") == "open":
+                report.incidents += 1
+                report.severities.append(_severity(issue))
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
             async with self._exclusive(key):
                 run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)

@@ -97,9 +97,11 @@ class IssueQueue:
         Abandoned work is not lost: the next tick reconciles every open incident.
         """
         self.accepting = False
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.drain(), timeout)
-        left = [s.task for s in self._slots.values() if s.task is not None]
-        for task in left:
+        tasks = [s.task for s in self._slots.values() if s.task is not None]
+        if not tasks:
+            return 0
+        # asyncio.wait, unlike wait_for, does not cancel what is still running at the timeout.
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
             task.cancel()
-        return len(left)
+        return len(pending)

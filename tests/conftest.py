@@ -300,6 +300,8 @@ class GitHubDouble:
             if request.headers.get("if-none-match") == etag:
                 response = httpx.Response(304, headers={"etag": etag})
         self.statuses.append(response.status_code)
+        if not path.startswith("/app"):
+            response.headers["x-ratelimit-remaining"] = str(4999 - len(self.requests))
         return response
 
     def _faulty(self, request: httpx.Request, path: str, body: Any) -> httpx.Response | None:
