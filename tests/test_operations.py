@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,19 +16,16 @@ from pydantic import SecretStr
 
 from app.server import create_app
 from app.settings import Settings
-from tests.conftest import CRON_SECRET, REPO, Clock, GitHubDouble, Harness, Sleeps, delivery_for
+from tests.conftest import CRON_SECRET, Clock, GitHubDouble, Harness, Sleeps, delivery_for
 
 pytestmark = pytest.mark.anyio
 AUTH = {"Authorization": f"Bearer {CRON_SECRET}"}
 
 
 def metric(text: str, name: str) -> float:
+    """The value of one sample line of the Prometheus text, by its full name and labels."""
     for line in text.splitlines():
-        if (
-            line.startswith(name + " ")
-            or line.startswith(name + "{")
-            and line.split(" ")[0] == name
-        ):
+        if line.split(" ")[0] == name:
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in /metrics")
 
