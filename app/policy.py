@@ -393,6 +393,8 @@ def validate(data: dict[str, Any], *, source: str) -> Policy:
     """Build a Policy from merged data, or raise ConfigError listing every problem."""
     try:
         return Policy.model_validate(data)
+    except UnicodeError:  # e.g. a lone surrogate from a "\uD800" escape
+        raise ConfigError([ConfigIssue(source, "file", "text that is not valid Unicode")]) from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -389,7 +389,15 @@ class Reconciler:
             issue_data = (
                 await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")
             ).data
-        issue = Issue.from_api(issue_data or {})
+        try:
+            issue = Issue.from_api(issue_data or {})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise GitHubError(
+                "GET",
+                f"/repos/{key.full_name}/issues/{key.number}",
+                200,
+                f"an issue GitHub's answer does not describe ({exc!r})",
+            ) from None
         if issue.is_pull_request or not is_incident(issue.labels):
             return None
         if repo is None:

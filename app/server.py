@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import orjson
@@ -134,10 +135,17 @@ def create_app(
         if not event:
             return _error(400, "missing X-GitHub-Event header")
         delivery_id = request.headers.get("x-github-delivery", "")
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        if ctype == "application/x-www-form-urlencoded":
+            # A webhook set to the form content type sends the JSON as `payload=`.
+            form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+            body = form.get("payload", [""])[0].encode()
+        elif ctype not in ("application/json", ""):
+            return _error(415, f"content type {ctype!r}: send application/json")
         try:
             payload: Any = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _error(400, "body is not JSON")
+            return _error(400, "body is not JSON (or not UTF-8, or nested too deeply)")
         if not isinstance(payload, dict):
             return _error(400, "body is not a JSON object")
         request.app.state.deliveries += 1

@@ -19,6 +19,11 @@ def _login(user: Any) -> str:
     return str(user.get("login", "")) if isinstance(user, Mapping) else ""
 
 
+def _items(value: Any) -> list[Any]:
+    """A JSON list, or nothing: payload fields of the wrong type count as empty."""
+    return value if isinstance(value, list) else []
+
+
 def _app_id(item: Mapping[str, Any]) -> int | None:
     app = item.get("performed_via_github_app")
     return int(app["id"]) if isinstance(app, Mapping) and "id" in app else None
@@ -146,9 +151,9 @@ class Issue:
             state=str(data.get("state") or "open"),
             labels=frozenset(
                 str(x["name"]) if isinstance(x, Mapping) else str(x)
-                for x in data.get("labels") or []
+                for x in _items(data.get("labels"))
             ),
-            assignees=frozenset(_login(a) for a in data.get("assignees") or [] if _login(a)),
+            assignees=frozenset(_login(a) for a in _items(data.get("assignees")) if _login(a)),
             created_at=ts(data["created_at"]),
             closed_at=ts(data["closed_at"]) if data.get("closed_at") else None,
             author=_login(data.get("user")),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from app.policy import Severity
 from app.reconcile import Hints, IssueKey
-from app.snapshot import ts
+from app.snapshot import Issue, ts
 from app.state import SECURITY_LABEL, SEVERITY_LABELS, is_incident
 
 
@@ -71,15 +72,21 @@ def _labels(issue: Mapping[str, Any]) -> list[str]:
     return [str(x.get("name")) for x in issue.get("labels") or [] if isinstance(x, Mapping)]
 
 
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
 def _key(payload: Mapping[str, Any]) -> IssueKey:
+    """The issue a delivery is about; ValueError for anything not shaped like GitHub's."""
     repo = payload["repository"]
-    owner = repo.get("owner", {}).get("login") or str(repo["full_name"]).split("/")[0]
-    return IssueKey(
-        int(payload["installation"]["id"]),
-        str(owner),
-        str(repo["name"]),
-        int(payload["issue"]["number"]),
-    )
+    owner = (repo.get("owner") or {}).get("login") or str(repo["full_name"]).split("/")[0]
+    number = payload["issue"]["number"]
+    if not (_NAME.match(str(owner)) and _NAME.match(str(repo["name"]))):
+        raise ValueError("repository name")
+    if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+        raise ValueError("issue number")
+    # The work queue reads these later: refuse a payload whose issue it could not read.
+    Issue.from_api(payload["issue"])
+    return IssueKey(int(payload["installation"]["id"]), str(owner), str(repo["name"]), number)
 
 
 def _declaring(payload: Mapping[str, Any]) -> tuple[Any, Severity | None]:

@@ -7,6 +7,7 @@ import copy
 import hashlib
 import itertools
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,11 +50,55 @@ def load(name: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def private_key() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
+    pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+    # Every line of the key's body is a secret the logs must never show.
+    SECRETS.extend(line for line in pem.splitlines() if not line.startswith("-----"))
+    return pem
+
+
+# --- every log line of the whole suite, checked for secrets at the end ------------------
+
+SECRETS: list[str] = [SECRET, CRON_SECRET, "ghs_test", "m-token-123"]
+
+
+class AllLogs(logging.Handler):
+    """Keeps every formatted log line (tracebacks included) of the test session."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a record that cannot be formatted is no secret
+            self.lines.append(str(record.msg))
+
+    def leaks(self) -> list[tuple[str, str]]:
+        return [
+            (secret[:6] + "…", line[:200])
+            for line in self.lines
+            for secret in SECRETS
+            if secret and secret in line
+        ]
+
+
+ALL_LOGS = AllLogs()
+logging.getLogger().addHandler(ALL_LOGS)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = ALL_LOGS.leaks()
+    print(f"\nlog lines checked for secrets: {len(ALL_LOGS.lines)}, leaks: {len(leaks)}")
+    if leaks:
+        for secret, line in leaks[:20]:
+            print(f"SECRET {secret} IN LOG LINE: {line}")
+        session.exitstatus = 1
 
 
 @pytest.fixture
@@ -300,7 +345,7 @@ class GitHubDouble:
             if request.headers.get("if-none-match") == etag:
                 response = httpx.Response(304, headers={"etag": etag})
         self.statuses.append(response.status_code)
-        if not path.startswith("/app"):
+        if not path.startswith("/app") and "x-ratelimit-remaining" not in response.headers:
             response.headers["x-ratelimit-remaining"] = str(4999 - len(self.requests))
         return response
 
