@@ -158,6 +158,7 @@ class Reconciler:
         extra = {
             "issue": str(key),
             "installation": key.installation_id,
+            "repository": key.full_name,
             "delivery_id": ",".join(hints.delivery_ids) if hints else None,
         }
         gh = self._clients(key.installation_id)
@@ -315,7 +316,11 @@ class Reconciler:
         """An open PIR issue: remind its assignee once per business day when it is overdue."""
         report = RunReport(key)
         gh = self._clients(key.installation_id)
-        extra = {"issue": str(key), "installation": key.installation_id}
+        extra = {
+            "issue": str(key),
+            "installation": key.installation_id,
+            "repository": key.full_name,
+        }
         try:
             snap = Snapshot(repo=repo, issue=Issue.from_api(issue))
             resolved = await self.config.load(gh, key.owner, key.repo)

@@ -135,3 +135,26 @@ def test_sigterm_stops_the_server_within_the_grace_period(tmp_path: Path) -> Non
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+async def test_one_structured_log_line_per_action(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    import logging
+
+    from app.logs import JsonFormatter
+
+    caplog.set_level(logging.INFO)
+    github = harness.github
+    github.add_issue(labels=("incident", "sev:P1"))
+    await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"),
+                          delivery="guid-42")
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records
+             if r.getMessage().startswith("action ")]
+    assert [line["message"] for line in lines] == ["action AddLabels", "action comment:brief"]
+    for line in lines:
+        assert line["delivery_id"] == "guid-42"
+        assert line["installation"] == 1234567
+        assert line["repository"] == "Codertocat/Hello-World"
+        assert line["issue"] == "Codertocat/Hello-World#1"
