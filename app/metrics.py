@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -15,6 +16,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._delivery_children: dict[tuple[str, str], Any] = {}
         self.deliveries = Counter(
             "incident_app_deliveries",
             "Webhook deliveries by event and outcome.",
@@ -57,6 +59,15 @@ class Metrics:
             ["severity"],
             registry=self.registry,
         )
+
+    def delivery(self, event: str, outcome: str) -> None:
+        """Count a delivery; the labelled child is cached (this runs for every delivery)."""
+        child = self._delivery_children.get((event, outcome))
+        if child is None:
+            child = self._delivery_children[(event, outcome)] = self.deliveries.labels(
+                event, outcome
+            )
+        child.inc()
 
     def observe_github(
         self, scope: str, method: str, status: int, headers: Mapping[str, str]

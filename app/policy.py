@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
@@ -406,12 +406,15 @@ def validate(data: dict[str, Any], *, source: str) -> Policy:
         raise ConfigError(problems) from None
 
 
+@cache
 def bundled_data() -> dict[str, Any]:
+    """The bundled default, parsed once per process (callers merge over it, never mutate it)."""
     return parse_yaml(bundled_text(), source="bundled config")
 
 
+@cache
 def bundled_policy() -> Policy:
-    """The bundled default policy (the runbook's numbers)."""
+    """The bundled default policy (the runbook's numbers); policies are frozen models."""
     return validate(bundled_data(), source="bundled config")
 
 

@@ -9,54 +9,31 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
-import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app import __version__
 from app.github import AppClients, GitHubPort, OfflineGitHub
+from app.ingest import WebhookEndpoint
 from app.metrics import CONTENT_TYPE_LATEST, Metrics
 from app.reconcile import Hints, IssueKey, Reconciler
 from app.redeliver import Redeliverer
 from app.settings import Settings
 from app.setup import CALLBACK_PATH, Setup, status_page
 from app.tick import Ticker
-from app.webhooks import Job, router, signature_ok
+from app.webhooks import Job
 from app.work import IssueQueue
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
-KNOWN_EVENTS = frozenset(
-    {"issues", "issue_comment", "ping", "installation", "installation_repositories"}
-)
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -111,55 +88,15 @@ def create_app(
         else None
     )
     cron_secret = settings.cron_secret.get_secret_value() if settings.cron_secret else ""
+
+    def submit(job: Job) -> bool:
+        return queue.submit(job.key, job.hints)
+
+    def seen() -> None:
+        app.state.deliveries += 1
+        app.state.last_delivery_at = now()
+
     secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
-
-    async def webhook(request: Request) -> Response:
-        response = await _webhook(request)
-        outcome = {202: "queued", 200: "ok"}.get(response.status_code, str(response.status_code))
-        if response.status_code == 202 and b'"ignored"' in bytes(response.body):
-            outcome = "ignored"
-        event = request.headers.get("x-github-event", "")
-        metrics.deliveries.labels(event if event in KNOWN_EVENTS else "other", outcome).inc()
-        return response
-
-    async def _webhook(request: Request) -> Response:
-        try:
-            body = await _read_body(request)
-        except BodyTooLarge:
-            return _error(413, "payload larger than GitHub's 25 MB cap")
-        if not secret:
-            return _error(401, "WEBHOOK_SECRET is not configured; deliveries cannot be verified")
-        if not signature_ok(secret, body, request.headers.get("x-hub-signature-256")):
-            return _error(401, "missing or wrong X-Hub-Signature-256")
-        event = request.headers.get("x-github-event")
-        if not event:
-            return _error(400, "missing X-GitHub-Event header")
-        delivery_id = request.headers.get("x-github-delivery", "")
-        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
-        if ctype == "application/x-www-form-urlencoded":
-            # A webhook set to the form content type sends the JSON as `payload=`.
-            form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
-            body = form.get("payload", [""])[0].encode()
-        elif ctype not in ("application/json", ""):
-            return _error(415, f"content type {ctype!r}: send application/json")
-        try:
-            payload: Any = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return _error(400, "body is not JSON (or not UTF-8, or nested too deeply)")
-        if not isinstance(payload, dict):
-            return _error(400, "body is not a JSON object")
-        request.app.state.deliveries += 1
-        request.app.state.last_delivery_at = now()
-        if event == "ping":
-            return JSONResponse({"ok": True, "zen": payload.get("zen")})
-        found = router.route(event, payload, delivery_id)
-        if not isinstance(found, Job):
-            log.debug("ignored %s: %s", event, found, extra={"delivery_id": delivery_id})
-            return JSONResponse({"ignored": found}, status_code=202)
-        if not queue.submit(found.key, found.hints):
-            return _error(503, "shutting down; GitHub will show this delivery as failed")
-        log.info("queued %s", found.key, extra={"delivery_id": delivery_id})
-        return JSONResponse({"queued": str(found.key)}, status_code=202)
 
     async def tick(request: Request) -> Response:
         given = request.headers.get("authorization", "")
@@ -233,7 +170,6 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route(settings.webhook_path, webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_page, methods=["GET"]),
             # Without CRON_SECRET the tick endpoint does not exist at all.
@@ -243,6 +179,16 @@ def create_app(
             *([Route(CALLBACK_PATH, setup.callback, methods=["GET"])] if setup else []),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                WebhookEndpoint,
+                path=settings.webhook_path,
+                secret=secret,
+                submit=submit if settings.has_credentials else None,
+                metrics=metrics,
+                seen=seen,
+            )
+        ],
     )
     app.state.settings = settings
     app.state.queue = queue

@@ -57,7 +57,7 @@ class Router:
         if handler is None:
             return f"{event}.{payload.get('action')} is not handled"
         installation = payload.get("installation")
-        if not isinstance(installation, Mapping) or not isinstance(installation.get("id"), int):
+        if type(installation) is not dict or type(installation.get("id")) is not int:
             return "no installation"
         try:
             return handler(payload, delivery_id)
@@ -69,7 +69,7 @@ router = Router()
 
 
 def _labels(issue: Mapping[str, Any]) -> list[str]:
-    return [str(x.get("name")) for x in issue.get("labels") or [] if isinstance(x, Mapping)]
+    return [str(x.get("name")) for x in issue.get("labels") or [] if type(x) is dict]
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")

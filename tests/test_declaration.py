@@ -386,3 +386,18 @@ async def test_github_enterprise_server_requests_use_the_api_v3_prefix(
         if "access_tokens" not in str(call.request.url)
     )
     assert len(briefs(github)) == 1
+
+
+async def test_without_app_credentials_incident_deliveries_are_acknowledged_not_queued(
+    settings: Settings, github: GitHubDouble, clock: object
+) -> None:
+    """Setup mode: nothing could act on them, so nothing is queued."""
+    bare = settings.model_copy(update={"app_id": None, "private_key": None})
+    app = create_app(bare, now=clock)  # type: ignore[arg-type]
+    github.add_issue(labels=("incident", "sev:P0"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        h = Harness(app, c, github, clock)  # type: ignore[arg-type]
+        response = await h.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
+    assert response.status_code == 202
+    assert response.json() == {"ignored": "no GitHub App credentials yet (setup mode)"}
+    assert app.state.queue.busy == 0 and github.requests == []

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from app import commands
 from app.actions import PostComment
+from app.ingest import MAX_BODY
 from app.planner import plan
 from app.policy import ConfigError, check_text
-from app.server import MAX_BODY, create_app
+from app.server import create_app
 from app.settings import Settings
 from app.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.webhooks import sign

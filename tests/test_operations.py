@@ -148,10 +148,14 @@ async def test_one_structured_log_line_per_action(
     caplog.set_level(logging.INFO)
     github = harness.github
     github.add_issue(labels=("incident", "sev:P1"))
-    await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"),
-                          delivery="guid-42")
-    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records
-             if r.getMessage().startswith("action ")]
+    await harness.deliver(
+        "issues", delivery_for(github, "issues.opened-incident-p0.json"), delivery="guid-42"
+    )
+    lines = [
+        json.loads(JsonFormatter().format(r))
+        for r in caplog.records
+        if r.getMessage().startswith("action ")
+    ]
     assert [line["message"] for line in lines] == ["action AddLabels", "action comment:brief"]
     for line in lines:
         assert line["delivery_id"] == "guid-42"
