@@ -49,11 +49,12 @@ class _Gone(Exception):
 
 
 class WebhookEndpoint:
-    """Serves the webhook path itself and hands every other request to the wrapped app."""
+    """Serves the webhook path itself and hands every other request (and the lifespan) to the
+    wrapped Starlette app, whose `state` it shares."""
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: Any,
         *,
         path: str,
         secret: bytes,
@@ -62,6 +63,7 @@ class WebhookEndpoint:
         seen: Callable[[], None],
     ) -> None:
         self.app = app
+        self.state = app.state
         self.path = path
         self._secret = secret
         self._submit = submit  # None: no credentials yet (setup mode), nothing is queued

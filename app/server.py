@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import httpx
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -51,8 +50,12 @@ def create_app(
     now: Callable[[], datetime] = utcnow,
     clients: Callable[[int], GitHubPort] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> Starlette:
-    """Build the ASGI app; settings are read here, never at import."""
+) -> WebhookEndpoint:
+    """Build the ASGI app; settings are read here, never at import.
+
+    The answer is the webhook endpoint in front of the Starlette app for everything else;
+    `.state` is the Starlette app's (queue, reconciler, ticker, metrics).
+    """
     settings = settings or Settings()
     metrics = Metrics()
     app_client: Callable[[], GitHubPort] | None = None
@@ -179,16 +182,6 @@ def create_app(
             *([Route(CALLBACK_PATH, setup.callback, methods=["GET"])] if setup else []),
         ],
         lifespan=lifespan,
-        middleware=[
-            Middleware(
-                WebhookEndpoint,
-                path=settings.webhook_path,
-                secret=secret,
-                submit=submit if settings.has_credentials else None,
-                metrics=metrics,
-                seen=seen,
-            )
-        ],
     )
     app.state.settings = settings
     app.state.queue = queue
@@ -199,4 +192,12 @@ def create_app(
     app.state.deliveries = 0
     app.state.last_delivery_at = None
     app.state.last_tick_at = None
-    return app
+    # The webhook path bypasses the framework: every delivery of every repository comes here.
+    return WebhookEndpoint(
+        app,
+        path=settings.webhook_path,
+        secret=secret,
+        submit=submit if settings.has_credentials else None,
+        metrics=metrics,
+        seen=seen,
+    )
