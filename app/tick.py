@@ -177,8 +177,9 @@ class Ticker:
 
     def _since(self) -> str:
         """Closed incidents are looked at for this long after their last change."""
+        # Whole days, so the listing's URL (and ETag) stays the same all day: a 304 is free.
         moment = self._reconciler.now() - REVIEW_WINDOW
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.strftime("%Y-%m-%dT00:00:00Z")
 
     @staticmethod
     def _count(report: TickReport, key: IssueKey, run: RunReport) -> None:
