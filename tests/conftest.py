@@ -47,14 +47,32 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
-@pytest.fixture(scope="session")
-def private_key() -> str:
+def new_private_key() -> str:
+    """A fresh RSA key in PEM, as GitHub hands an App."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+
+
+def make_settings(private_key: str) -> Settings:
+    """The app's settings in tests and benchmarks: no .env, no waiting."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        app_id=APP_ID,
+        private_key=private_key,
+        webhook_secret=SECRET,
+        cron_secret=CRON_SECRET,
+        coalesce_seconds=0,
+        write_interval=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def private_key() -> str:
+    pem = new_private_key()
     # Every line of the key's body is a secret the logs must never show.
     SECRETS.extend(line for line in pem.splitlines() if not line.startswith("-----"))
     return pem
@@ -594,15 +612,7 @@ def github(clock: Clock) -> Iterator[GitHubDouble]:
 
 @pytest.fixture
 def settings(private_key: str) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        app_id=APP_ID,
-        private_key=private_key,
-        webhook_secret=SECRET,
-        cron_secret=CRON_SECRET,
-        coalesce_seconds=0,
-        write_interval=0,
-    )
+    return make_settings(private_key)
 
 
 class Sleeps:

@@ -43,17 +43,13 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 import respx  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 import tests.conftest as conftest  # noqa: E402
 from app.server import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
 from tests.conftest import (  # noqa: E402
     CRON_SECRET,
     INSTALLATION_ID,
     REPO,
-    SECRET,
     T0,
     Clock,
     GitHubDouble,
@@ -61,9 +57,10 @@ from tests.conftest import (  # noqa: E402
     Sleeps,
     delivery_for,
     load,
+    make_settings,
+    new_private_key,
 )
 
-APP_ID = 424242
 ROSTER = """\
 roster:
   release_manager.rohan-patel: rohan
@@ -74,27 +71,6 @@ roles:
   senior_management: {title: Senior Management, members: ["@acme/leadership"]}
 """
 TOKEN_PATH = re.compile(r"^/app/installations/\d+/access_tokens$")
-
-
-def private_key_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def make_settings(private_key: str) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        app_id=APP_ID,
-        private_key=private_key,
-        webhook_secret=SECRET,
-        cron_secret=CRON_SECRET,
-        coalesce_seconds=0,
-        write_interval=0,
-    )
 
 
 @contextlib.asynccontextmanager
@@ -315,7 +291,7 @@ def _ints(text: str) -> list[int]:
 
 
 async def run(args: argparse.Namespace) -> int:
-    key = private_key_pem()
+    key = new_private_key()
     scenarios = [await declaration(key), await status_command(key), await pir_round(key)]
     ticks: list[IdleTick] = []
     started = time.perf_counter()
