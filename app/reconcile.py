@@ -360,7 +360,8 @@ class Reconciler:
                 ours=True,
             )
             for action, reply in outcome.done
-            if isinstance(action, PostComment)
+            # a comment on another issue (the PIR issue) is no part of this issue's record
+            if isinstance(action, PostComment) and action.number is None
         ]
         if outcome.done:
             known = self._recent.get(key) or []
