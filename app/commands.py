@@ -103,16 +103,37 @@ def _visible_lines(body: str) -> list[str]:
     return lines
 
 
+MAX_INVALID = 5  # problems one reply lists
+
+
+def _kind(command: Command) -> object:
+    """Commands of one kind in one comment have one effect: the first counts."""
+    if isinstance(command, AssignRole):
+        return (AssignRole, command.role)
+    if isinstance(command, Invalid):
+        return (Invalid, command.command, command.problem)
+    return type(command)
+
+
 def parse(body: str | None) -> list[Command]:
-    """Every command in a comment, in order; the status template counts as `/status`."""
+    """Every command in a comment, in order, one of each kind (200 `/escalate` lines
+    escalate once); the status template counts as `/status`."""
     if not body:
         return []
     lines = _visible_lines(body)
     found: list[Command] = []
+    kinds: set[object] = set()
+    invalid = 0
     for line in lines:
         match = _LINE_RE.match(line)
-        if match:
-            found.append(_parse_one(match[1].lower(), match[2].strip()))
+        if not match:
+            continue
+        command = _parse_one(match[1].lower(), match[2].strip())
+        if _kind(command) in kinds or (isinstance(command, Invalid) and invalid >= MAX_INVALID):
+            continue
+        kinds.add(_kind(command))
+        invalid += isinstance(command, Invalid)
+        found.append(command)
     text = "\n".join(lines)
     if not any(isinstance(c, SetStatus) for c in found) and _TEMPLATE_RE.search(text):
         template = _parse_template(text)
@@ -131,7 +152,7 @@ def _parse_one(name: str, rest: str) -> Command:
         try:
             status = Status(args[0].lower())
         except ValueError:
-            return Invalid("/status", f"'{args[0]}' is no state; use " + _states())
+            return Invalid("/status", f"{_echo(args[0])} is no state; use " + _states())
         return SetStatus(status, rest[len(args[0]) :].strip())
     if name in {"sev", "severity"}:
         sev = _severity(args[0]) if args else None
@@ -146,11 +167,11 @@ def _parse_one(name: str, rest: str) -> Command:
         if role is None:
             return Invalid(
                 "/assign",
-                f"'{args[0]}' is no role; use incident_commander (ic), technical_lead (tl) "
+                f"{_echo(args[0])} is no role; use incident_commander (ic), technical_lead (tl) "
                 "or communication_lead (comms)",
             )
         if login is None:
-            return Invalid("/assign", f"'{args[1]}' is not a GitHub login")
+            return Invalid("/assign", f"{_echo(args[1])} is not a GitHub login")
         return AssignRole(role, login[1])
     if name == "escalate":
         return Escalate(rest)
@@ -170,6 +191,12 @@ def _parse_template(text: str) -> SetStatus | None:
         return None
     sev = _severity(fields["severity"]) if "severity" in fields else None
     return SetStatus(status, "", sev, template=True)
+
+
+def _echo(text: str, limit: int = 40) -> str:
+    """User text quoted back in a code span, where `@org/team` and `@login` ping nobody."""
+    text = text.replace("`", "'")[:limit]
+    return f"`{text}`"
 
 
 def _severity(text: str) -> Severity | None:

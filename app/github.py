@@ -23,6 +23,7 @@ from githubkit.exception import (
     RequestTimeout,
 )
 
+from app import messages
 from app.actions import (
     Action,
     AddAssignees,
@@ -464,7 +465,10 @@ def to_call(repo: str, number: int, action: Action) -> Call:
             return Call("DELETE", f"{base}/{number}/assignees", {"assignees": list(logins)})
         case PostComment(body, _, target):
             return Call(
-                "POST", f"{base}/{target or number}/comments", {"body": body}, idempotent=False
+                "POST",
+                f"{base}/{target or number}/comments",
+                {"body": messages.fit(body)},
+                idempotent=False,
             )
         case DeleteComment(comment_id, _):
             return Call("DELETE", f"{base}/comments/{comment_id}", ok=(404,))
@@ -477,8 +481,8 @@ def to_call(repo: str, number: int, action: Action) -> Call:
                 "POST",
                 base,
                 {
-                    "title": title,
-                    "body": body,
+                    "title": messages.title(title),
+                    "body": messages.fit(body),
                     "labels": list(labels),
                     "assignees": list(assignees),
                 },
@@ -502,7 +506,12 @@ def to_call(repo: str, number: int, action: Action) -> Call:
             return Call(
                 "POST",
                 f"/repos/{repo}/pulls",
-                {"title": title, "head": head, "base": base_branch, "body": body},
+                {
+                    "title": messages.title(title),
+                    "head": head,
+                    "base": base_branch,
+                    "body": messages.fit(body),
+                },
                 idempotent=False,
             )
     raise TypeError(f"no request for {action!r}")

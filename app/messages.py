@@ -198,6 +198,41 @@ def denied_reply(login: str) -> str:
     )
 
 
+def undone_reply(login: str, what: str, commanders: list[str]) -> str:
+    """A person without authority changed severity or status: the app put it back."""
+    ic = f" Ask the incident commander ({' '.join(commanders)})" if commanders else " Ask"
+    return (
+        f"@{login} {what} was undone: changing an incident's severity or status, closing or "
+        "reopening it, takes write access to this repository or a place in the incident "
+        f"roster.{ic} or someone with write access, or use `/status` and `/sev` if you have "
+        "it.\n\n" + markers.render("undone", u=login.lower())
+    )
+
+
+MAX_TITLE = 256  # GitHub's limit for issue and pull request titles
+
+
+def title(text: str, suffix: str = "") -> str:
+    """An issue or pull request title within GitHub's limit, cut with an ellipsis."""
+    room = MAX_TITLE - len(suffix)
+    if len(text) > room:
+        text = text[: room - 1].rstrip() + "…"
+    return text + suffix
+
+
+MAX_BODY = 65_536  # GitHub refuses longer comment and issue bodies
+
+
+def fit(body: str) -> str:
+    """A body within GitHub's limit; the hidden marker on its last line is kept."""
+    if len(body) <= MAX_BODY:
+        return body
+    _, sep, last = body.rpartition("\n")
+    tail = sep + last if last.startswith(f"<!-- {markers.PREFIX}") else ""
+    cut = "\n\n… (cut: longer than GitHub allows)"
+    return body[: MAX_BODY - len(cut) - len(tail)] + cut + tail
+
+
 def manual_escalation(
     *,
     policy: Policy,

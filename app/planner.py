@@ -64,6 +64,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
         actions += _severity_change(snapshot, policy, state)
         actions += _security(snapshot, policy, state)
     actions += _commands(snapshot, policy, state)
+    actions += _undone(state)
     if state.status is not Status.RESOLVED and issue.state == "open":
         actions += _escalations(policy, state, now)
         actions += _reminder(snapshot, policy, state, now)
@@ -75,10 +76,11 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
 # --- the post-incident review (SPEC §5) -------------------------------------------------
 
 
-def pir_round(snapshot: Snapshot, state: IncidentState) -> pir.Round | None:
-    """The resolution that still needs its review, or None (not resolved, or already linked)."""
+def pir_round(snapshot: Snapshot, state: IncidentState, policy: Policy) -> pir.Round | None:
+    """The resolution that still needs its review, or None (not resolved, already linked, or
+    past `pir.max_rounds`: a close-reopen loop cannot open reviews without end)."""
     found = pir.current_round(state)
-    if found is None:
+    if found is None or found.number > getattr(policy.pir, "max_rounds", 3):  # TEMP
         return None
     rnd = pir.Round(found.number, found.resolved_at, snapshot.issue.number)
     linked = any(int(n.marker.get("round") or 0) == rnd.number for n in state.notes_of("pir"))
@@ -91,7 +93,7 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
     One step at a time, because each needs what the one before created (the PR closes the
     PIR issue by number). The reconciler runs the steps in a row, re-planning after each.
     """
-    rnd = pir_round(snapshot, state)
+    rnd = pir_round(snapshot, state, policy)
     record = snapshot.pir
     if rnd is None or record is None or not briefed(state):
         return []
@@ -101,7 +103,7 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
         suffix = f" (round {rnd.number})" if rnd.number > 1 else ""
         return [
             OpenIssue(
-                f"PIR: {title}{suffix}",
+                messages.title(f"PIR: {title}", suffix),
                 pir.issue_body(snapshot, state, policy, rnd),
                 (policy.pir.label,),
                 tuple(ic[:1]),
@@ -136,7 +138,11 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
         body = (
             f"Post-incident review of #{snapshot.issue.number}: `{path}`.\n\nCloses #{record.issue}"
         )
-        return [OpenPullRequest(f"PIR: {title}", rnd.branch, snapshot.repo.default_branch, body)]
+        return [
+            OpenPullRequest(
+                messages.title(f"PIR: {title}"), rnd.branch, snapshot.repo.default_branch, body
+            )
+        ]
     return [
         PostComment(
             pir.link_comment(pir_issue=record.issue, pull=record.pull, reason=None, rnd=rnd), "pir"
@@ -150,8 +156,8 @@ def briefed(state: IncidentState) -> bool:
 
 def plan_pir_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     """An open PIR issue past its due date: one reminder per business day to its assignees."""
-    if snapshot.issue.state != "open":
-        return []
+    if snapshot.issue.state != "open" or not snapshot.issue.ours:
+        return []  # markers count only in issues the app itself opened
     found = [m for m in markers.parse(snapshot.issue.body) if m.get("k") == "pir-issue"]
     if not found:
         return []
@@ -326,7 +332,9 @@ def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[
             if isinstance(c, cmd.Escalate) and ("escalation", comment_id) not in replied:
                 actions.append(_manual_escalation(policy, state, comment.author, c, comment_id))
         acted = [c for c in given if not isinstance(c, cmd.Invalid | cmd.Help)]
-        fresh = acted and comment.thumbs_up == 0
+        # The app's own 👍 is the record that the one-off effects were done; anyone else's
+        # reaction is no record of anything.
+        fresh = acted and not comment.confirmed
         for c in acted:
             if isinstance(c, cmd.AssignRole):
                 if fresh:
@@ -335,6 +343,24 @@ def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[
         if fresh:
             # The reaction is the record that this comment's one-off effects were done.
             actions.append(AddReaction(comment_id, "+1"))
+    return actions
+
+
+def _undone(state: IncidentState) -> list[Action]:
+    """Changes by people without authority were not applied (the labels and the open or
+    closed state are put back by the other steps): tell each such person once, and why."""
+    told = {n.marker.get("u") for n in state.notes_of("undone")}
+    actions: list[Action] = []
+    for event in state.undone:
+        login = event.actor.lower()
+        if login in told:
+            continue
+        told.add(login)
+        what = {"closed": "closing this incident", "reopened": "reopening this incident"}.get(
+            event.kind, f"adding `{event.label}`"
+        )
+        holders = state.roles.get("incident_commander", [])
+        actions.append(PostComment(messages.undone_reply(event.actor, what, holders), "undone"))
     return actions
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from app import commands as cmd
 from app import markers, pir, planner
 from app.actions import (
     PIR_ACTIONS,
@@ -40,6 +41,7 @@ from app.state import (
     STATUS_LABELS,
     IncidentState,
     command_uses,
+    contested_events,
     derive,
     is_incident,
 )
@@ -143,6 +145,8 @@ class Reconciler:
         # Comments this process posted lately: GitHub's reads may lag its writes, and a
         # payload of the same burst was made before them.
         self._recent = TtlCache(600.0)
+        # Command comments known to carry the app's own 👍 (a reaction is not taken back).
+        self._reacted = TtlCache(86_400.0)
 
     async def run(
         self,
@@ -201,6 +205,11 @@ class Reconciler:
             log.warning(
                 "reconcile %s: %s", "deferred" if exc.deferred else "failed", exc, extra=extra
             )
+        except Exception as exc:
+            # A bug or a config nobody foresaw stops this issue only, never the tick or the
+            # worker: the report carries it to the tick's JSON, the logs and /metrics.
+            report.error = f"internal error: {type(exc).__name__}"
+            log.exception("reconcile failed", extra=extra)
         return report
 
     async def _finish_pir(
@@ -259,7 +268,7 @@ class Reconciler:
         state: IncidentState,
     ) -> PirRecord | None:
         """Find what a previous run already made of this round's review (it may have crashed)."""
-        rnd = planner.pir_round(snapshot, state)
+        rnd = planner.pir_round(snapshot, state, policy)
         if rnd is None:
             return None
         repo = key.full_name
@@ -269,10 +278,13 @@ class Reconciler:
             params={"labels": policy.pir.label, "state": "all"},
             limit=3,
         )
+        # Only an issue the app opened is its review: anyone who can label may open an issue
+        # labelled `pir` with a copied marker in its body.
         pir_issue = next(
             (
                 int(item["number"])
                 for item in issues
+                if Issue.from_api(item, app_id=self._app_id).ours
                 for m in markers.parse(str(item.get("body") or ""))
                 if m.get("k") == "pir-issue"
                 and m.get("incident") == key.number
@@ -322,7 +334,7 @@ class Reconciler:
             "repository": key.full_name,
         }
         try:
-            snap = Snapshot(repo=repo, issue=Issue.from_api(issue))
+            snap = Snapshot(repo=repo, issue=Issue.from_api(issue, app_id=self._app_id))
             resolved = await self.config.load(gh, key.owner, key.repo)
             # Only an overdue review is worth reading the comments of.
             if not planner.plan_pir_reminder(snap, resolved.policy, self._now()):
@@ -340,6 +352,9 @@ class Reconciler:
                 self._remember(key, report.outcome)
         except GitHubError as exc:
             report.error = str(exc)
+        except Exception as exc:
+            report.error = f"internal error: {type(exc).__name__}"
+            log.exception("review reminder failed", extra=extra)
         return report
 
     def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
@@ -437,20 +452,57 @@ class Reconciler:
         )
         allowed = await self._authorized(gh, key, snap, resolved.policy)
         snap = replace(snap, authorized=allowed)
+        snap = replace(snap, comments=await self._confirmed(gh, key, snap, resolved.policy))
         state = derive(snap, resolved.policy)
-        if state is not None and planner.pir_round(snap, state) is not None:
+        if state is not None and planner.pir_round(snap, state, resolved.policy) is not None:
             snap = replace(snap, pir=await self._pir_record(gh, key, snap, resolved.policy, state))
         return snap, resolved.policy
+
+    async def _confirmed(
+        self, gh: GitHubPort, key: IssueKey, snap: Snapshot, policy: Policy
+    ) -> tuple[Comment, ...]:
+        """The comments, each command comment marked `confirmed` when the app's own 👍 is on it.
+
+        Only a comment with some 👍 is worth a look at who gave it; once the app's is seen it
+        stays (cached), so a handled comment costs one read per process.
+        """
+        bot = next((c.author.lower() for c in snap.comments if c.ours and c.author), None)
+        commands = {
+            use.comment.id
+            for use in command_uses(snap, policy)
+            if use.authorized and not isinstance(use.command, cmd.Invalid | cmd.Help)
+        }
+        out: list[Comment] = []
+        for comment in snap.comments:
+            if comment.id in commands and comment.thumbs_up > 0 and bot is not None:
+                seen = self._reacted.get(comment.id)
+                if seen is None:
+                    reply = await gh.request(
+                        "GET",
+                        f"/repos/{key.full_name}/issues/comments/{comment.id}/reactions",
+                        params={"content": "+1", "per_page": 100},
+                        ok=(404,),
+                    )
+                    users = reply.data if isinstance(reply.data, list) else []
+                    seen = any(
+                        isinstance(r, dict)
+                        and str((r.get("user") or {}).get("login", "")).lower() == bot
+                        for r in users
+                    )
+                    if seen:
+                        self._reacted.put(comment.id, True)
+                comment = replace(comment, confirmed=bool(seen))
+            out.append(comment)
+        return tuple(out)
 
     async def _authorized(
         self, gh: GitHubPort, key: IssueKey, snap: Snapshot, policy: Policy
     ) -> frozenset[str]:
-        """Logins among command authors with write access (cached briefly per repository)."""
-        authors = {
-            use.comment.author.lower()
-            for use in command_uses(snap, policy)
-            if use.comment.author.lower() not in policy.roster_logins
-        }
+        """Logins among command authors, and people who changed severity or status, with write
+        access (cached briefly per repository)."""
+        people = {use.comment.author for use in command_uses(snap, policy)}
+        people |= {e.actor for e in contested_events(snap) if e.actor}
+        authors = {p.lower() for p in people if p.lower() not in policy.roster_logins}
         allowed = set()
         for login in sorted(authors):
             cache_key = (key.full_name.lower(), login)

@@ -42,21 +42,28 @@ class Comment:
     ours: bool
     thumbs_up: int = 0
     url: str = ""
+    # Changed after it was posted: its commands and text no longer count (what it said when
+    # posted is not on record), so an edit can neither add nor rewrite a command.
+    edited: bool = False
+    # The app's own 👍 is on it: the record that its one-off effects were carried out.
+    confirmed: bool = False
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], *, app_id: int | None) -> Comment:
         user = data.get("user") or {}
         reactions = data.get("reactions") or {}
+        created = ts(data["created_at"])
         return cls(
             id=int(data["id"]),
             author=_login(user),
             author_is_bot=str(user.get("type", "")) == "Bot" or _login(user).endswith("[bot]"),
             association=str(data.get("author_association") or "NONE"),
-            created_at=ts(data["created_at"]),
+            created_at=created,
             body=str(data.get("body") or ""),
             ours=app_id is not None and _app_id(data) == app_id,
             thumbs_up=int(reactions.get("+1") or 0) if isinstance(reactions, Mapping) else 0,
             url=str(data.get("html_url") or ""),
+            edited=bool(data.get("updated_at")) and ts(data["updated_at"]) > created,
         )
 
 
@@ -142,9 +149,10 @@ class Issue:
     url: str = ""
     is_pull_request: bool = False
     body: str = ""
+    ours: bool = False  # created by this app (only then do markers in its body count)
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Issue:
+    def from_api(cls, data: Mapping[str, Any], *, app_id: int | None = None) -> Issue:
         return cls(
             number=int(data["number"]),
             title=str(data.get("title") or ""),
@@ -161,6 +169,7 @@ class Issue:
             url=str(data.get("html_url") or ""),
             is_pull_request=bool(data.get("pull_request")),
             body=str(data.get("body") or "")[:65536],
+            ours=app_id is not None and _app_id(data) == app_id,
         )
 
 

@@ -76,6 +76,8 @@ class IncidentState:
     notes: list[OwnNote] = field(default_factory=list)
     severity_changes: list[tuple[datetime, Severity, str]] = field(default_factory=list)
     status_changes: list[tuple[datetime, Status, str]] = field(default_factory=list)
+    # Changes by people without authority: not facts; the app puts things back and says why.
+    undone: list[Event] = field(default_factory=list)
 
     @property
     def last_update_at(self) -> datetime | None:
@@ -111,11 +113,44 @@ def authorized(comment: Comment, snapshot: Snapshot, policy: Policy) -> bool:
     return login in snapshot.authorized or login in policy.roster_logins
 
 
+def may_act(login: str, snapshot: Snapshot, policy: Policy) -> bool:
+    """May this person change an incident's severity or status? (as for commands)"""
+    return login.lower() in snapshot.authorized or login.lower() in policy.roster_logins
+
+
+def contested_events(snapshot: Snapshot) -> list[Event]:
+    """People's closes, reopens and `sev:`/`status:` labels: what only responders may do.
+
+    Labels set until the app's brief are the declaration, whoever set them (an issue form
+    may label for its author); only later changes need authority.
+    """
+    briefed_at = min(
+        (
+            c.created_at
+            for c in snapshot.comments
+            if c.ours and any(m.get("k") == "brief" for m in markers.parse(c.body))
+        ),
+        default=None,
+    )
+    found = []
+    for event in snapshot.events:
+        if event.ours:
+            continue
+        if event.kind in ("closed", "reopened") or (
+            event.kind == "labeled"
+            and (event.label in SEVERITY_LABELS or event.label in STATUS_LABELS)
+            and briefed_at is not None
+            and event.at > briefed_at
+        ):
+            found.append(event)
+    return found
+
+
 def command_uses(snapshot: Snapshot, policy: Policy) -> list[CommandUse]:
-    """Every command in every human comment, oldest first."""
+    """Every command in every human comment as first posted, oldest first."""
     uses: list[CommandUse] = []
     for comment in sorted(snapshot.comments, key=lambda c: (c.created_at, c.id)):
-        if comment.ours or comment.author_is_bot:
+        if comment.ours or comment.author_is_bot or comment.edited:
             continue
         ok = authorized(comment, snapshot, policy)
         uses.extend(CommandUse(comment, c, ok) for c in cmd.parse(comment.body))
@@ -143,10 +178,15 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     status.add(start, -2, _seed(snapshot, STATUS_LABELS, Status.INVESTIGATING), "")
     acks: list[tuple[datetime, str]] = []
     own_events: list[Event] = []
+    undone: list[Event] = []
+    contested = {id(e) for e in contested_events(snapshot)}
 
     for seq, event in enumerate(snapshot.events):
         if event.ours:
             own_events.append(event)
+            continue
+        if id(event) in contested and not may_act(event.actor, snapshot, policy):
+            undone.append(event)
             continue
         if event.kind == "labeled" and event.label in SEVERITY_LABELS:
             severity.add(event.at, seq, SEVERITY_LABELS[event.label], event.actor)
@@ -191,6 +231,7 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
             severity.add(event.at, seq, SEVERITY_LABELS[event.label], event.actor)
         if event.label in STATUS_LABELS and status.value_at(event.at) != STATUS_LABELS[event.label]:
             status.add(event.at, seq, STATUS_LABELS[event.label], event.actor)
+            acks.append((event.at, event.actor))  # someone's status command, since deleted
 
     sev_changes = _changes(severity.sorted())
     status_changes = _changes(status.sorted())
@@ -215,6 +256,7 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         notes=sorted(notes, key=lambda n: (n.comment.created_at, n.comment.id)),
         severity_changes=sev_changes,
         status_changes=status_changes,
+        undone=undone,
     )
 
 

@@ -163,6 +163,7 @@ class IssueState:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     closed_at: datetime | None = None
     body: str = ""
+    ours: bool = False  # opened by the app
 
     def json(self, api: str) -> dict[str, Any]:
         return {
@@ -181,6 +182,7 @@ class IssueState:
             "closed_at": iso(self.closed_at) if self.closed_at else None,
             "author_association": "OWNER",
             "body": self.body,
+            "performed_via_github_app": APP_INFO if self.ours else None,
         }
 
     @property
@@ -307,6 +309,21 @@ class GitHubDouble:
         issue = self.issues[(REPO, number)]
         issue.state, issue.closed_at = "closed", at
         issue.timeline.append(self._event("closed", at, by, False))
+
+    def reopen(self, number: int, *, at: datetime, by: str = "Codertocat") -> None:
+        issue = self.issues[(REPO, number)]
+        issue.state, issue.closed_at = "open", None
+        issue.timeline.append(self._event("reopened", at, by, False))
+
+    def edit(self, comment: dict[str, Any], body: str, *, at: datetime) -> None:
+        """A person edits their comment: GitHub keeps `created_at`, moves `updated_at`."""
+        comment["body"], comment["updated_at"] = body, iso(at)
+
+    def react(self, comment: dict[str, Any], login: str, content: str = "+1") -> None:
+        """A person reacts to a comment."""
+        reactors = comment.setdefault("_reactors", {}).setdefault(content, set())
+        reactors.add(login)
+        comment["reactions"][content] = len(reactors)
 
     def fail(
         self,
@@ -440,6 +457,7 @@ class GitHubDouble:
                 now,
                 APP_BOT["login"],
                 body=body.get("body", ""),
+                ours=True,
             )
             self.issues[(m[1], number)] = issue
             return httpx.Response(201, json=issue.json(self.api))
@@ -515,6 +533,19 @@ class GitHubDouble:
             item = self._find_comment(int(m[2]))
             if item is None:
                 return httpx.Response(404, json={"message": "Not Found"})
+            if method == "GET":
+                wanted = request.url.params.get("content")
+                found = [
+                    {
+                        "id": i,
+                        "content": content,
+                        "user": APP_BOT if login == APP_SLUG else user(login),
+                    }
+                    for content, logins in item.get("_reactors", {}).items()
+                    if wanted in (None, content)
+                    for i, login in enumerate(sorted(logins))
+                ]
+                return self._page(found, request)
             content = body["content"]
             reactors = item.setdefault("_reactors", {}).setdefault(content, set())
             status = 200 if APP_SLUG in reactors else 201

@@ -108,6 +108,7 @@ async def test_status_resolved_closes_the_issue(harness: Harness) -> None:
 
 async def test_closing_by_hand_counts_as_resolved(harness: Harness) -> None:
     await declared(harness)
+    harness.github.permissions[(REPO.lower(), "alice")] = "write"  # a responder's close
     harness.github.close(1, at=harness.clock.now, by="alice")
     await harness.deliver("issues", delivery_for(harness.github, "issues.closed-incident.json"))
     assert harness.github.issue().state == "closed"
@@ -165,10 +166,10 @@ async def test_help_lists_the_commands(harness: Harness) -> None:
     [
         (
             "/status fixed",
-            "'fixed' is no state; use investigating, mitigating, monitoring, resolved",
+            "`fixed` is no state; use investigating, mitigating, monitoring, resolved",
         ),
         ("/sev P7", "use /sev P0, /sev P1, /sev P2 or /sev P3"),
-        ("/assign boss @bob", "'boss' is no role"),
+        ("/assign boss @bob", "`boss` is no role"),
         ("/incident status", "the only /incident command is /incident help"),
     ],
 )

@@ -305,6 +305,7 @@ async def test_severity_change_reassigns_and_adds_checklist_once(harness: Harnes
     assert github.issue().assignees == ["rohan"]
 
     harness.clock.advance(minutes=30)
+    github.permissions[(REPO.lower(), "alice")] = "write"  # a responder's label
     github.label(1, "sev:P1", at=harness.clock.now, by="alice")
     await harness.deliver("issues", delivery_for(github, "issues.labeled-sev-p1-upgrade.json"))
     issue = github.issue()

@@ -214,6 +214,7 @@ async def test_a_minimal_p3_document(harness: Harness) -> None:
         delivery_for(github, "issues.labeled-sev-p1.json", updated_at="2019-05-15T15:20:18Z"),
     )
     harness.clock.now = T0 + timedelta(days=1)
+    github.permissions[(REPO.lower(), "alice")] = "write"  # a responder closes it
     github.close(1, at=harness.clock.now, by="alice")
     await harness.deliver("issues", delivery_for(github, "issues.closed-incident.json"))
     path = "ops/docs/incidents/2019-05-16-1-typo-in-the-status-page-footer.md"

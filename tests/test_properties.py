@@ -142,7 +142,9 @@ class World:
                     self.comments = [c for c in self.comments if c.id != cid]
                 case AddReaction(cid, _):
                     self.comments = [
-                        dataclasses.replace(c, thumbs_up=c.thumbs_up + 1) if c.id == cid else c
+                        dataclasses.replace(c, thumbs_up=c.thumbs_up + 1, confirmed=True)
+                        if c.id == cid
+                        else c
                         for c in self.comments
                     ]
                 case SetState(state, _):
