@@ -1,29 +1,256 @@
-"""Hidden markers in the app's own comments, so a later plan sees what was already said."""
+"""Hidden markers in the app's own comments and issues: a typed, versioned protocol.
+
+Every comment or issue the app writes ends with one HTML comment GitHub does not show:
+
+    <!-- incident-app {"k":"brief","v":1,"sev":"P0","checklist":"P0"} -->
+
+`k` names the kind, `v` the version of its fields. The next snapshot reads them back, so
+planning again after a plan was carried out yields nothing new. Markers outlive releases: an
+incident declared last year still carries last year's markers, so
+
+- each kind is one frozen dataclass below, with the wire name of every field;
+- `render` writes the current version; `parse` reads every version ever written (the first
+  release wrote no `v`, which reads as version 0) and skips what it cannot read;
+- renaming a wire key or changing its meaning needs a new version and a reader for the old
+  one — otherwise the app posts duplicates on every open incident. tests/test_markers.py
+  parses markers recorded from each release.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 PREFIX = "incident-app"
+VERSION = 1
 _RE = re.compile(r"<!--\s*incident-app\s+(\{.*?\})\s*-->", re.S)
 
 
-def render(kind: str, **fields: Any) -> str:
-    """An HTML comment GitHub does not show: `<!-- incident-app {"k": "brief", …} -->`."""
-    payload = {"k": kind, **{k: v for k, v in fields.items() if v is not None}}
+class Marker:
+    """Base of every marker kind: `KIND` is its wire name."""
+
+    KIND: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class Brief(Marker):
+    """The incident's one brief: the severity announced and whose checklist it carried."""
+
+    KIND: ClassVar[str] = "brief"
+    severity: str
+    checklist: str | None = None
+
+
+@dataclass(frozen=True)
+class SeverityNote(Marker):
+    """A severity change announced; `checklist` when the new severity's list was posted."""
+
+    KIND: ClassVar[str] = "severity"
+    severity: str
+    checklist: str | None = None
+
+
+@dataclass(frozen=True)
+class SecurityNote(Marker):
+    KIND: ClassVar[str] = "security"
+
+
+@dataclass(frozen=True)
+class HelpReply(Marker):
+    KIND: ClassVar[str] = "help"
+    comment: int
+
+
+@dataclass(frozen=True)
+class InvalidReply(Marker):
+    KIND: ClassVar[str] = "invalid"
+    comment: int
+
+
+@dataclass(frozen=True)
+class Denied(Marker):
+    """A person without authority was told their commands change nothing."""
+
+    KIND: ClassVar[str] = "denied"
+    login: str
+
+
+@dataclass(frozen=True)
+class Undone(Marker):
+    """A person without authority was told their label or close was put back."""
+
+    KIND: ClassVar[str] = "undone"
+    login: str
+
+
+@dataclass(frozen=True)
+class Escalation(Marker):
+    """Escalation steps posted (`manual-<comment>` for `/escalate`) and the level reached."""
+
+    KIND: ClassVar[str] = "escalation"
+    steps: tuple[str, ...]
+    level: int
+    comment: int | None = None
+
+
+@dataclass(frozen=True)
+class ConfigProblem(Marker):
+    KIND: ClassVar[str] = "config-error"
+    digest: str
+
+
+@dataclass(frozen=True)
+class Reminder(Marker):
+    """The `number`-th missed update interval counted from `anchor` (ISO time)."""
+
+    KIND: ClassVar[str] = "reminder"
+    anchor: str
+    number: int
+
+
+@dataclass(frozen=True)
+class PirIssue(Marker):
+    """In the body of a review issue the app opened."""
+
+    KIND: ClassVar[str] = "pir-issue"
+    incident: int
+    round: int
+    due: str
+
+
+@dataclass(frozen=True)
+class PirLink(Marker):
+    """On the incident: its review of `round` is linked (the round is done)."""
+
+    KIND: ClassVar[str] = "pir"
+    round: int
+    issue: int | None = None
+    pull: int | None = None
+
+
+@dataclass(frozen=True)
+class PirFallback(Marker):
+    KIND: ClassVar[str] = "pir-fallback"
+
+
+@dataclass(frozen=True)
+class PirReminder(Marker):
+    KIND: ClassVar[str] = "pir-reminder"
+    day: str
+
+
+# Field name → wire key, for the fields whose key is not their name.
+_KEYS: dict[type[Marker], dict[str, str]] = {
+    Brief: {"severity": "sev"},
+    SeverityNote: {"severity": "sev"},
+    HelpReply: {"comment": "c"},
+    InvalidReply: {"comment": "c"},
+    Denied: {"login": "u"},
+    Undone: {"login": "u"},
+    Escalation: {"comment": "c"},
+    ConfigProblem: {"digest": "h"},
+    Reminder: {"anchor": "a", "number": "n"},
+    PirLink: {"pull": "pr"},
+}
+KINDS: dict[str, type[Marker]] = {
+    cls.KIND: cls
+    for cls in (
+        Brief,
+        SeverityNote,
+        SecurityNote,
+        HelpReply,
+        InvalidReply,
+        Denied,
+        Undone,
+        Escalation,
+        ConfigProblem,
+        Reminder,
+        PirIssue,
+        PirLink,
+        PirFallback,
+        PirReminder,
+    )
+}
+
+
+def render(marker: Marker) -> str:
+    """The marker as the HTML comment the app appends to what it writes."""
+    keys = _KEYS.get(type(marker), {})
+    payload: dict[str, Any] = {"k": marker.KIND, "v": VERSION}
+    for name, value in vars(marker).items():
+        if value is not None:
+            payload[keys.get(name, name)] = list(value) if isinstance(value, tuple) else value
     return f"<!-- {PREFIX} {json.dumps(payload, sort_keys=True, separators=(',', ':'))} -->"
 
 
-def parse(body: str | None) -> list[dict[str, Any]]:
-    """Every marker in a body, each a dict with at least `k`."""
-    found: list[dict[str, Any]] = []
+def _v0_escalation(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 0 wrote a manual escalation's one step as `step`, the tick's as `steps`."""
+    if "steps" not in data and "step" in data:
+        data = {**data, "steps": [data["step"]]}
+    data.pop("step", None)
+    return data
+
+
+# Readers of older versions: (kind, version) → the raw fields in today's wire keys.
+_UPGRADES: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("escalation", 0): _v0_escalation,
+}
+
+
+def _build(cls: type[Marker], data: Mapping[str, Any]) -> Marker:
+    keys = _KEYS.get(cls, {})
+    fields: dict[str, Any] = {}
+    for name, annotation in cls.__annotations__.items():
+        if name == "KIND":
+            continue
+        key = keys.get(name, name)
+        if key not in data:
+            continue
+        value = data[key]
+        if "tuple" in str(annotation):
+            if not isinstance(value, list):
+                raise ValueError(name)
+            value = tuple(str(v) for v in value)
+        elif "int" in str(annotation):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                value = int(str(value))
+        elif value is not None:
+            value = str(value)
+        fields[name] = value
+    return cls(**fields)
+
+
+def parse(body: str | None) -> list[Marker]:
+    """Every marker in a body that this release can read, of any version, in order."""
+    found: list[Marker] = []
     for match in _RE.finditer(body or ""):
         try:
             data = json.loads(match[1])
         except ValueError:
             continue
-        if isinstance(data, dict) and isinstance(data.get("k"), str):
-            found.append(data)
+        if not isinstance(data, dict):
+            continue
+        cls = KINDS.get(str(data.get("k")))
+        version = data.get("v", 0)
+        if cls is None or not isinstance(version, int) or version > VERSION:
+            continue
+        for old in range(version, VERSION):
+            upgrade = _UPGRADES.get((cls.KIND, old))
+            if upgrade is not None:
+                data = upgrade(dict(data))
+        try:
+            found.append(_build(cls, data))
+        except (TypeError, ValueError):
+            continue  # a marker of a shape no release wrote: no evidence of anything
     return found
+
+
+M = TypeVar("M", bound=Marker)
+
+
+def of(kind: type[M], body: str | None) -> list[M]:
+    """The markers of one kind in a body."""
+    return [m for m in parse(body) if isinstance(m, kind)]

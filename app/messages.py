@@ -130,7 +130,7 @@ def brief(
         "",
         "<details><summary>Commands</summary>\n\n" + COMMANDS_HELP + "\n</details>",
         "",
-        markers.render("brief", sev=severity.value, checklist=severity.value),
+        markers.render(markers.Brief(severity.value, checklist=severity.value)),
     ]
     return "\n".join(lines)
 
@@ -167,7 +167,9 @@ def severity_changed(
         lines += ["", checklist(policy, new)]
     lines += [
         "",
-        markers.render("severity", sev=new.value, checklist=new.value if with_checklist else None),
+        markers.render(
+            markers.SeverityNote(new.value, checklist=new.value if with_checklist else None)
+        ),
     ]
     return "\n".join(lines)
 
@@ -177,24 +179,24 @@ def security_flagged(*, policy: Policy, public: bool) -> str:
     lines = [f"**Security incident:** {' '.join(sec) or 'no security role named in the config'}."]
     if public:
         lines += ["", SECURITY_PUBLIC_WARNING]
-    lines += ["", markers.render("security")]
+    lines += ["", markers.render(markers.SecurityNote())]
     return "\n".join(lines)
 
 
 def help_reply(comment_id: int) -> str:
-    return COMMANDS_HELP + "\n\n" + markers.render("help", c=comment_id)
+    return COMMANDS_HELP + "\n\n" + markers.render(markers.HelpReply(comment_id))
 
 
 def invalid_reply(comment_id: int, problems: Iterable[tuple[str, str]]) -> str:
     body = "\n".join(f"`{command}`: {problem}." for command, problem in problems)
-    return body + "\nSee `/incident help`.\n\n" + markers.render("invalid", c=comment_id)
+    return body + "\nSee `/incident help`.\n\n" + markers.render(markers.InvalidReply(comment_id))
 
 
 def denied_reply(login: str) -> str:
     return (
         f"@{login} incident commands work only for people with write access to this "
         "repository or named in the incident roster, so this one changed nothing.\n\n"
-        + markers.render("denied", u=login.lower())
+        + markers.render(markers.Denied(login.lower()))
     )
 
 
@@ -205,7 +207,7 @@ def undone_reply(login: str, what: str, commanders: list[str]) -> str:
         f"@{login} {what} was undone: changing an incident's severity or status, closing or "
         "reopening it, takes write access to this repository or a place in the incident "
         f"roster.{ic} or someone with write access, or use `/status` and `/sev` if you have "
-        "it.\n\n" + markers.render("undone", u=login.lower())
+        "it.\n\n" + markers.render(markers.Undone(login.lower()))
     )
 
 
@@ -249,7 +251,9 @@ def manual_escalation(
     return (
         f"⏫ Escalated by @{by} to **{title}** (level {level + 1} of the chain){because}. "
         f"{who}, please join.\n\n"
-        + markers.render("escalation", step=f"manual-{comment_id}", level=level, c=comment_id)
+        + markers.render(
+            markers.Escalation((f"manual-{comment_id}",), level=level, comment=comment_id)
+        )
     )
 
 
@@ -262,7 +266,7 @@ def config_problem(problems: Iterable[ConfigIssue], digest: str) -> str:
         "| file | where | problem |\n| --- | --- | --- |\n"
         + rows
         + "\n\n"
-        + markers.render("config-error", h=digest)
+        + markers.render(markers.ConfigProblem(digest))
     )
 
 
@@ -301,7 +305,7 @@ def escalation(
         f"{_mentions(holders, title)}{backup}."
     )
     lines.append("Reply `/ack` to acknowledge, or `/status …` with an update.")
-    lines += ["", markers.render("escalation", steps=steps, level=level)]
+    lines += ["", markers.render(markers.Escalation(tuple(steps), level=level))]
     return "\n".join(lines)
 
 
@@ -325,6 +329,6 @@ def reminder(
         UPDATE_TEMPLATE.format(severity=severity.value),
         "```",
         "",
-        markers.render("reminder", a=anchor.isoformat(), n=number),
+        markers.render(markers.Reminder(anchor.isoformat(), number)),
     ]
     return "\n".join(lines)

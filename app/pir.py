@@ -151,14 +151,14 @@ def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
                     use.comment.url,
                 )
             )
+    labels = {
+        markers.Escalation: "Escalation posted",
+        markers.Reminder: "Update reminder posted",
+        markers.SeverityNote: "Severity change announced",
+    }
     for note in state.notes:
-        kind = note.marker.get("k")
-        if kind in ("escalation", "reminder", "severity"):
-            label = {
-                "escalation": "Escalation posted",
-                "reminder": "Update reminder posted",
-                "severity": "Severity change announced",
-            }[str(kind)]
+        label = labels.get(type(note.marker))
+        if label is not None:
             entries.append(Entry(note.comment.created_at, label, "incident-app", note.comment.url))
     return sorted(entries, key=lambda e: e.at)
 
@@ -238,14 +238,13 @@ def evaluation(policy: Policy, state: IncidentState, rnd: Round) -> list[str]:
     )
     rows.append(f"| status updates posted | every {sp.update_every} | {len(state.updates)} | |")
     rows.append(f"| time to resolve | | {_hm(rnd.resolved_at - state.declared_at)} | |")
-    escalations = state.notes_of("escalation")
+    escalations = state.notes_of(markers.Escalation)
     rows.append(f"| escalations fired | | {len(escalations)} | |")
     lines = rows
     if escalations:
         lines += [""] + [
             f"- {_utc(n.comment.created_at)} UTC: escalation to level "
-            f"{int(n.marker.get('level') or 0) + 1} "
-            f"({', '.join(_step(str(s)) for s in n.marker.get('steps') or [n.marker.get('step')])})"
+            f"{n.marker.level + 1} ({', '.join(_step(s) for s in n.marker.steps)})"
             for n in escalations
         ]
     return lines
@@ -374,10 +373,7 @@ def issue_body(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Ro
             " merging it closes this issue.",
             "",
             markers.render(
-                "pir-issue",
-                incident=snapshot.issue.number,
-                round=rnd.number,
-                due=due(policy, rnd).isoformat(),
+                markers.PirIssue(snapshot.issue.number, rnd.number, due(policy, rnd).isoformat())
             ),
         ]
     )
@@ -392,7 +388,7 @@ def link_comment(*, pir_issue: int, pull: int | None, reason: str | None, rnd: R
             f"📝 Post-incident review: #{pir_issue}. No pull request could be opened "
             f"({reason}); the document is pasted in the review issue."
         )
-    return text + "\n\n" + markers.render("pir", round=rnd.number, issue=pir_issue, pr=pull)
+    return text + "\n\n" + markers.render(markers.PirLink(rnd.number, pir_issue, pull))
 
 
 def fallback_comment(*, reason: str, body: str) -> str:
@@ -403,7 +399,7 @@ def fallback_comment(*, reason: str, body: str) -> str:
         "<details><summary>PIR document</summary>\n\n"
         + body
         + "\n</details>\n\n"
-        + markers.render("pir-fallback")
+        + markers.render(markers.PirFallback())
     )
 
 
@@ -412,5 +408,5 @@ def overdue_reminder(*, assignees: list[str], due_at: datetime, day: str, policy
     return (
         f"⏰ {who}: this post-incident review was due {messages.when(due_at, policy)}. "
         "Schedule it, or close this issue if it took place.\n\n"
-        + markers.render("pir-reminder", day=day)
+        + markers.render(markers.PirReminder(day))
     )

@@ -51,7 +51,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     if state is None:
         return []
     issue = snapshot.issue
-    briefs = state.notes_of("brief")
+    briefs = state.notes_of(markers.Brief)
     if issue.state == "closed" and not briefs:
         return []  # SPEC §2: only an open issue is declared an incident
     actions: list[Action] = []
@@ -83,7 +83,7 @@ def pir_round(snapshot: Snapshot, state: IncidentState, policy: Policy) -> pir.R
     if found is None or found.number > getattr(policy.pir, "max_rounds", 3):  # TEMP
         return None
     rnd = pir.Round(found.number, found.resolved_at, snapshot.issue.number)
-    linked = any(int(n.marker.get("round") or 0) == rnd.number for n in state.notes_of("pir"))
+    linked = any(n.marker.round == rnd.number for n in state.notes_of(markers.PirLink))
     return None if linked else rnd
 
 
@@ -151,18 +151,18 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
 
 
 def briefed(state: IncidentState) -> bool:
-    return bool(state.notes_of("brief"))
+    return bool(state.notes_of(markers.Brief))
 
 
 def plan_pir_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     """An open PIR issue past its due date: one reminder per business day to its assignees."""
     if snapshot.issue.state != "open" or not snapshot.issue.ours:
         return []  # markers count only in issues the app itself opened
-    found = [m for m in markers.parse(snapshot.issue.body) if m.get("k") == "pir-issue"]
+    found = markers.of(markers.PirIssue, snapshot.issue.body)
     if not found:
         return []
     try:
-        due_at = datetime.fromisoformat(str(found[0].get("due")))
+        due_at = datetime.fromisoformat(found[0].due)
     except ValueError:
         return []
     cal = policy.business_calendar
@@ -170,11 +170,7 @@ def plan_pir_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list
     if now <= due_at or not cal.is_business_day(today):
         return []
     reminded = {
-        str(m.get("day"))
-        for c in snapshot.comments
-        if c.ours
-        for m in markers.parse(c.body)
-        if m.get("k") == "pir-reminder"
+        m.day for c in snapshot.comments if c.ours for m in markers.of(markers.PirReminder, c.body)
     }
     if today.isoformat() in reminded:
         return []
@@ -262,13 +258,13 @@ def _announced(state: IncidentState) -> tuple[Severity | None, set[str]]:
     last: Severity | None = None
     lists: set[str] = set()
     for note in state.notes:
-        if note.marker.get("k") in {"brief", "severity"}:
+        if isinstance(note.marker, markers.Brief | markers.SeverityNote):
             try:
-                last = Severity(str(note.marker.get("sev")))
+                last = Severity(note.marker.severity)
             except ValueError:
                 continue
-            if note.marker.get("checklist"):
-                lists.add(str(note.marker["checklist"]))
+            if note.marker.checklist:
+                lists.add(note.marker.checklist)
     return last, lists
 
 
@@ -298,9 +294,9 @@ def _severity_change(snapshot: Snapshot, policy: Policy, state: IncidentState) -
 
 
 def _security(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
-    if SECURITY_LABEL not in snapshot.issue.labels or state.notes_of("security"):
+    if SECURITY_LABEL not in snapshot.issue.labels or state.notes_of(markers.SecurityNote):
         return []
-    if any("Security incident" in n.comment.body for n in state.notes_of("brief")):
+    if any("Security incident" in n.comment.body for n in state.notes_of(markers.Brief)):
         return []
     body = messages.security_flagged(policy=policy, public=not snapshot.repo.private)
     return [PostComment(body, "security")]
@@ -308,8 +304,12 @@ def _security(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[
 
 def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
     actions: list[Action] = []
-    replied = {(n.marker.get("k"), n.marker.get("c")) for n in state.notes}
-    denied = {n.marker.get("u") for n in state.notes_of("denied")}
+    replied = {
+        (type(n.marker), n.marker.comment)
+        for n in state.notes
+        if isinstance(n.marker, markers.HelpReply | markers.InvalidReply | markers.Escalation)
+    }
+    denied = {n.marker.login for n in state.notes_of(markers.Denied)}
     by_comment: dict[int, list[cmd.Command]] = {}
     for use in state.uses:
         if use.authorized:
@@ -324,12 +324,19 @@ def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[
     for comment_id, given in by_comment.items():
         comment = comments[comment_id]
         invalid = [(c.command, c.problem) for c in given if isinstance(c, cmd.Invalid)]
-        if invalid and ("invalid", comment_id) not in replied:
+        if invalid and (markers.InvalidReply, comment_id) not in replied:
             actions.append(PostComment(messages.invalid_reply(comment_id, invalid), "invalid"))
-        if any(isinstance(c, cmd.Help) for c in given) and ("help", comment_id) not in replied:
+        if (
+            any(isinstance(c, cmd.Help) for c in given)
+            and (
+                markers.HelpReply,
+                comment_id,
+            )
+            not in replied
+        ):
             actions.append(PostComment(messages.help_reply(comment_id), "help"))
         for c in given:
-            if isinstance(c, cmd.Escalate) and ("escalation", comment_id) not in replied:
+            if isinstance(c, cmd.Escalate) and (markers.Escalation, comment_id) not in replied:
                 actions.append(_manual_escalation(policy, state, comment.author, c, comment_id))
         acted = [c for c in given if not isinstance(c, cmd.Invalid | cmd.Help)]
         # The app's own 👍 is the record that the one-off effects were done; anyone else's
@@ -349,7 +356,7 @@ def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[
 def _undone(state: IncidentState) -> list[Action]:
     """Changes by people without authority were not applied (the labels and the open or
     closed state are put back by the other steps): tell each such person once, and why."""
-    told = {n.marker.get("u") for n in state.notes_of("undone")}
+    told = {n.marker.login for n in state.notes_of(markers.Undone)}
     actions: list[Action] = []
     for event in state.undone:
         login = event.actor.lower()
@@ -386,9 +393,7 @@ def _hand_over(
 def _manual_escalation(
     policy: Policy, state: IncidentState, by: str, command: cmd.Escalate, comment_id: int
 ) -> PostComment:
-    reached = max(
-        (int(n.marker.get("level") or 0) for n in state.notes_of("escalation")), default=0
-    )
+    reached = max((n.marker.level for n in state.notes_of(markers.Escalation)), default=0)
     level = min(reached + 1, len(policy.escalation_chain) - 1)
     role = policy.escalation_chain[level]
     holders = state.roles.get(role) or policy.holders(role)
@@ -450,9 +455,9 @@ def _escalations(policy: Policy, state: IncidentState, now: datetime) -> list[Ac
     """One comment for every step now due and not yet posted, climbing the chain."""
     posted: set[str] = set()
     level = 0
-    for note in state.notes_of("escalation"):
-        posted.update(str(s) for s in note.marker.get("steps") or [note.marker.get("step")])
-        level = max(level, int(note.marker.get("level") or 0))
+    for note in state.notes_of(markers.Escalation):
+        posted.update(note.marker.steps)
+        level = max(level, note.marker.level)
     missing = [
         (d, step, why)
         for d, step, why in due_steps(policy, state)
@@ -489,8 +494,8 @@ def _reminder(
         return []
     key = anchor.isoformat()
     if any(
-        n.marker.get("a") == key and int(n.marker.get("n") or 0) >= number
-        for n in state.notes_of("reminder")
+        n.marker.anchor == key and n.marker.number >= number
+        for n in state.notes_of(markers.Reminder)
     ):
         return []
     who = state.roles.get("communication_lead") or policy.holders("communication_lead")
@@ -520,6 +525,6 @@ def _config_problems(snapshot: Snapshot, state: IncidentState) -> list[Action]:
         return []
     text = "\n".join(str(p) for p in snapshot.config_problems)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    if any(n.marker.get("h") == digest for n in state.notes_of("config-error")):
+    if any(n.marker.digest == digest for n in state.notes_of(markers.ConfigProblem)):
         return []
     return [PostComment(messages.config_problem(snapshot.config_problems, digest), "config-error")]

@@ -285,10 +285,8 @@ class Reconciler:
                 int(item["number"])
                 for item in issues
                 if Issue.from_api(item, app_id=self._app_id).ours
-                for m in markers.parse(str(item.get("body") or ""))
-                if m.get("k") == "pir-issue"
-                and m.get("incident") == key.number
-                and m.get("round") == rnd.number
+                for m in markers.of(markers.PirIssue, str(item.get("body") or ""))
+                if m.incident == key.number and m.round == rnd.number
             ),
             None,
         )

@@ -12,7 +12,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from app import commands as cmd
 from app import markers
@@ -53,11 +53,14 @@ class Update:
     url: str
 
 
+M = TypeVar("M", bound=markers.Marker)
+
+
 @dataclass(frozen=True)
-class OwnNote:
+class OwnNote(Generic[M]):
     """One of the app's own comments and the marker it carries."""
 
-    marker: dict[str, Any]
+    marker: M
     comment: Comment
 
 
@@ -73,7 +76,7 @@ class IncidentState:
     updates: list[Update] = field(default_factory=list)
     roles: dict[str, list[str]] = field(default_factory=dict)
     uses: list[CommandUse] = field(default_factory=list)
-    notes: list[OwnNote] = field(default_factory=list)
+    notes: list[OwnNote[markers.Marker]] = field(default_factory=list)
     severity_changes: list[tuple[datetime, Severity, str]] = field(default_factory=list)
     status_changes: list[tuple[datetime, Status, str]] = field(default_factory=list)
     # Changes by people without authority: not facts; the app puts things back and says why.
@@ -83,8 +86,8 @@ class IncidentState:
     def last_update_at(self) -> datetime | None:
         return self.updates[-1].at if self.updates else None
 
-    def notes_of(self, kind: str) -> list[OwnNote]:
-        return [n for n in self.notes if n.marker.get("k") == kind]
+    def notes_of(self, kind: type[M]) -> list[OwnNote[M]]:
+        return [OwnNote(n.marker, n.comment) for n in self.notes if isinstance(n.marker, kind)]
 
 
 class _Track:
@@ -125,11 +128,7 @@ def contested_events(snapshot: Snapshot) -> list[Event]:
     may label for its author); only later changes need authority.
     """
     briefed_at = min(
-        (
-            c.created_at
-            for c in snapshot.comments
-            if c.ours and any(m.get("k") == "brief" for m in markers.parse(c.body))
-        ),
+        (c.created_at for c in snapshot.comments if c.ours and markers.of(markers.Brief, c.body)),
         default=None,
     )
     found = []

@@ -22,6 +22,7 @@ import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from app import markers
 from app.server import create_app
 from app.settings import Settings
 from app.webhooks import sign
@@ -35,6 +36,11 @@ CRON_SECRET = "cron-secret-for-tests"
 API = "https://api.github.com"
 REPO = "Codertocat/Hello-World"
 T0 = datetime(2019, 5, 15, 15, 20, 18, tzinfo=UTC)
+
+
+def marked(bodies: list[str], kind: type[markers.Marker]) -> list[str]:
+    """The bodies that carry a marker of `kind` (read through the protocol, never as text)."""
+    return [b for b in bodies if any(isinstance(m, kind) for m in markers.parse(b))]
 
 
 def iso(moment: datetime) -> str:

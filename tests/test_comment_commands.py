@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import INSTALLATION_ID, REPO, Harness, delivery_for, load
+from app import markers
+from tests.conftest import INSTALLATION_ID, REPO, Harness, delivery_for, load, marked
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +67,7 @@ async def say(
 
 
 def app_comments(harness: Harness, kind: str) -> list[str]:
-    return [c for c in harness.github.posted_comments() if f'"k":"{kind}"' in c]
+    return marked(harness.github.posted_comments(), markers.KINDS[kind])
 
 
 def reactions(harness: Harness, item: dict[str, Any]) -> int:

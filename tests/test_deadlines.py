@@ -28,7 +28,7 @@ def snapshot(
     *,
     declared: datetime = DECLARED,
     comments: list[tuple[timedelta, str]] = (),  # type: ignore[assignment]
-    own: list[dict[str, object]] = (),  # type: ignore[assignment]
+    own: list[markers.Marker] = (),  # type: ignore[assignment]
     events: list[Event] = (),  # type: ignore[assignment]
 ) -> Snapshot:
     labels = frozenset({"incident", f"sev:{severity}", "status:investigating"})
@@ -39,19 +39,16 @@ def snapshot(
             True,
             "NONE",
             declared,
-            markers.render("brief", sev=severity, checklist=severity),
+            markers.render(markers.Brief(severity, checklist=severity)),
             True,
         )
     ]
     for i, (after, body) in enumerate(comments, start=10):
         all_comments.append(
-            Comment(i, "alice", False, "MEMBER", declared + after, body, False, thumbs_up=1)
+            Comment(i, "alice", False, "MEMBER", declared + after, body, False, 1, confirmed=True)
         )
     for i, marker in enumerate(own, start=100):
-        kind = str(marker.pop("k"))
-        all_comments.append(
-            Comment(i, "bot", True, "NONE", declared, markers.render(kind, **marker), True)
-        )
+        all_comments.append(Comment(i, "bot", True, "NONE", declared, markers.render(marker), True))
     base = [
         Event(1, "labeled", declared, "alice", False, label="incident"),
         Event(2, "labeled", declared, "alice", False, label=f"sev:{severity}"),
@@ -168,14 +165,14 @@ def test_ack_just_after_the_deadline_stops_further_steps_only() -> None:
     posted = snapshot(
         "P0",
         comments=[(timedelta(minutes=15, seconds=1), "/ack")],
-        own=[{"k": "escalation", "steps": ["response-P0-1"], "level": 1}],
+        own=[markers.Escalation(("response-P0-1",), level=1)],
     )
     assert escalation_at(posted, DECLARED + timedelta(hours=2)) == []
     assert escalation_at(late, DECLARED + timedelta(hours=2)) == []
 
 
 def test_steps_already_posted_are_not_posted_again_and_the_next_one_climbs() -> None:
-    snap = snapshot("P0", own=[{"k": "escalation", "steps": ["response-P0-1"], "level": 1}])
+    snap = snapshot("P0", own=[markers.Escalation(("response-P0-1",), level=1)])
     assert escalation_at(snap, DECLARED + timedelta(minutes=29)) == []
     (note,) = escalation_at(snap, DECLARED + timedelta(minutes=30))
     assert "Team Lead" in note
@@ -241,7 +238,7 @@ def test_reminder_counts_missed_intervals_and_posts_only_the_latest() -> None:
     snap = snapshot(
         "P0",
         comments=[(timedelta(minutes=1), "/ack")],
-        own=[{"k": "reminder", "a": DECLARED.isoformat(), "n": 1}],
+        own=[markers.Reminder(DECLARED.isoformat(), 1)],
     )
     assert "reminder" not in kinds(plan(snap, POLICY, DECLARED + timedelta(minutes=59)))
     actions = plan(snap, POLICY, DECLARED + timedelta(minutes=95))

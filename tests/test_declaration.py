@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from app import markers
 from app.server import create_app
 from app.settings import Settings
 from tests.conftest import (
@@ -19,6 +20,7 @@ from tests.conftest import (
     Harness,
     delivery_for,
     load,
+    marked,
 )
 
 pytestmark = pytest.mark.anyio
@@ -35,7 +37,7 @@ roles:
 
 
 def briefs(github: GitHubDouble) -> list[str]:
-    return [b for b in github.posted_comments() if '"k":"brief"' in b]
+    return marked(github.posted_comments(), markers.Brief)
 
 
 # --- the webhook endpoint ---------------------------------------------------------------
@@ -311,7 +313,7 @@ async def test_severity_change_reassigns_and_adds_checklist_once(harness: Harnes
     issue = github.issue()
     assert sorted(issue.labels) == ["incident", "sev:P1", "status:investigating"]
     assert issue.assignees == ["rohan", "morgan"]
-    notes = [c for c in github.posted_comments() if '"k":"severity"' in c]
+    notes = marked(github.posted_comments(), markers.SeverityNote)
     assert len(notes) == 1
     assert "Severity changed P2 → **P1 High** by @alice" in notes[0]
     assert "### Checklist (P1)" in notes[0]
@@ -323,7 +325,7 @@ async def test_severity_change_reassigns_and_adds_checklist_once(harness: Harnes
         harness.clock.advance(minutes=5)
         github.label(1, sev, at=harness.clock.now, by="alice")
         await harness.deliver("issues", delivery_for(github, "issues.labeled-sev-p1-upgrade.json"))
-    notes = [c for c in github.posted_comments() if '"k":"severity"' in c]
+    notes = marked(github.posted_comments(), markers.SeverityNote)
     assert len(notes) == 3
     assert sum("### Checklist (P1)" in n for n in notes) == 1
     assert sum("### Checklist (P2)" in n for n in notes) == 0  # the brief had P2's

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app import markers
 from app.server import create_app
 from app.settings import Settings
 from tests.conftest import (
@@ -20,6 +21,7 @@ from tests.conftest import (
     Harness,
     Sleeps,
     delivery_for,
+    marked,
 )
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +31,7 @@ AUTH = {"Authorization": f"Bearer {CRON_SECRET}"}
 
 
 def briefs(github: GitHubDouble) -> list[str]:
-    return [b for b in github.posted_comments() if '"k":"brief"' in b]
+    return marked(github.posted_comments(), markers.Brief)
 
 
 async def declare(harness: Harness) -> None:

@@ -40,7 +40,7 @@ def kinds(harness: Harness, kind: str, number: int = 1) -> list[str]:
     return [
         c
         for c in harness.github.posted_comments(number)
-        if any(m.get("k") == kind for m in markers.parse(c))
+        if any(kind == m.KIND for m in markers.parse(c))
     ]
 
 
@@ -177,7 +177,7 @@ async def test_a_forged_review_issue_is_not_adopted(harness: Harness) -> None:
     github = harness.github
     await declared(harness)
     forged = github.add_issue(2, labels=("pir",), author="mallory", title="PIR: forged")
-    forged.body = "Review\n\n" + markers.render("pir-issue", incident=1, round=1, due="2019-05-20")
+    forged.body = "Review\n\n" + markers.render(markers.PirIssue(1, 1, "2019-05-20"))
     await say(harness, "/status resolved fixed")
     response = await harness.client.post("/cron/tick", headers=AUTH)
     assert response.json()["errors"] == []
@@ -192,7 +192,7 @@ async def test_a_forged_review_issue_is_not_adopted(harness: Harness) -> None:
 async def test_a_forged_review_issue_gets_no_overdue_reminders(harness: Harness) -> None:
     github = harness.github
     forged = github.add_issue(2, labels=("pir",), author="mallory", title="PIR: forged")
-    forged.body = markers.render("pir-issue", incident=1, round=1, due="2019-05-01T17:00:00+00:00")
+    forged.body = markers.render(markers.PirIssue(1, 1, "2019-05-01T17:00:00+00:00"))
     harness.clock.now = T0 + timedelta(days=1)  # a Thursday, past the forged due date
     response = await harness.client.post("/cron/tick", headers=AUTH)
     assert response.json()["errors"] == []
@@ -296,11 +296,11 @@ async def test_a_long_title_gives_review_titles_within_githubs_limit(harness: Ha
 def test_a_body_longer_than_github_allows_is_cut_keeping_its_marker() -> None:
     from app.messages import MAX_BODY, fit
 
-    marker = markers.render("pir-fallback")
+    marker = markers.render(markers.PirFallback())
     body = fit("x" * 100_000 + "\n\n" + marker)
     assert len(body) <= MAX_BODY
     assert body.endswith(marker)
-    assert markers.parse(body) == [{"k": "pir-fallback"}]
+    assert markers.parse(body) == [markers.PirFallback()]
 
 
 # --- 4. one issue's failure stops nothing else ----------------------------------------
@@ -343,5 +343,5 @@ def kinds_in(harness: Harness, repo: str, kind: str) -> list[str]:
     return [
         c
         for c in harness.github.posted_comments(1, repo=repo)
-        if any(m.get("k") == kind for m in markers.parse(c))
+        if any(kind == m.KIND for m in markers.parse(c))
     ]

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import CRON_SECRET, INSTALLATION_ID, REPO, T0, Harness, delivery_for
+from app import markers
+from tests.conftest import CRON_SECRET, INSTALLATION_ID, REPO, T0, Harness, delivery_for, marked
 
 pytestmark = pytest.mark.anyio
 
@@ -40,11 +41,11 @@ async def declared(harness: Harness, *labels: str, number: int = 1, repo: str = 
 
 
 def escalations(harness: Harness, number: int = 1) -> list[str]:
-    return [c for c in harness.github.posted_comments(number) if '"k":"escalation"' in c]
+    return marked(harness.github.posted_comments(number), markers.Escalation)
 
 
 def reminders(harness: Harness, number: int = 1) -> list[str]:
-    return [c for c in harness.github.posted_comments(number) if '"k":"reminder"' in c]
+    return marked(harness.github.posted_comments(number), markers.Reminder)
 
 
 @pytest.mark.parametrize(
@@ -164,8 +165,8 @@ async def test_a_failing_repository_does_not_stop_the_others(harness: Harness) -
     assert "500" in body["errors"][0]["error"]
     # the other repository's incident was declared and escalated
     other_comments = harness.github.posted_comments(7, repo=other)
-    assert any('"k":"brief"' in c for c in other_comments)
-    assert any('"k":"escalation"' in c for c in other_comments)
+    assert marked(other_comments, markers.Brief)
+    assert marked(other_comments, markers.Escalation)
 
 
 async def test_resolution_stops_all_escalation(harness: Harness) -> None:
