@@ -15,13 +15,7 @@ from urllib.parse import quote
 import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
-from githubkit.exception import (
-    GitHubException,
-    RateLimitExceeded,
-    RequestError,
-    RequestFailed,
-    RequestTimeout,
-)
+from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
 
 from app import messages
 from app.actions import (
@@ -60,28 +54,139 @@ class Reply:
 
 
 class GitHubError(Exception):
-    """A GitHub answer the caller did not expect.
+    """A GitHub answer the caller did not expect. The tree (callers catch a type, never
+    compare a status number):
 
-    `deferred`: rate limited for longer than worth waiting; the next tick goes on.
-    `uncertain`: a write that may have happened (5xx or timeout): re-read before retrying.
+        GitHubError
+        ├── RateLimited      403/429 with GitHub's rate-limit signs; nothing was done, any
+        │                    method may be repeated after `retry_after` seconds
+        ├── Unauthorized     401: the installation token (revoked, expired early) or, with
+        │                    `app_jwt`, the App's own JWT (wrong key, clock skew)
+        ├── NotFound         404: gone, or not visible to this installation
+        ├── Refused          403 (no permission, protected), 409, other 4xx: GitHub said no
+        │   └── Unprocessable   422: invalid, or it exists already
+        ├── ServerError      5xx, or no answer, where nothing can have been done twice:
+        │   │                a read, or a write that never reached GitHub; retried
+        │   └── MaybeApplied    5xx or a timeout on a write that may have happened: never
+        │                       repeated blindly; the caller re-reads GitHub and re-plans
+        └── Malformed        a 2xx whose body is not what the endpoint documents
+
+    `status` is GitHub's status (0: no answer).
     """
 
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        message: str = "",
-        *,
-        deferred: bool = False,
-        uncertain: bool = False,
-        retry_after: float = 0.0,
-    ) -> None:
+    def __init__(self, method: str, path: str, status: int, message: str = "") -> None:
         super().__init__(f"{method} {path} → {status} {message}".strip())
-        self.status = status
-        self.deferred = deferred
-        self.uncertain = uncertain
+        self.method, self.path, self.status, self.message = method, path, status, message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.method!r}, {self.path!r}, {self.status})"
+
+
+class RateLimited(GitHubError):
+    def __init__(self, method: str, path: str, status: int, retry_after: float) -> None:
+        super().__init__(method, path, status, f"rate limited for {retry_after:.0f}s")
         self.retry_after = retry_after
+
+
+class Unauthorized(GitHubError):
+    def __init__(
+        self, method: str, path: str, status: int, message: str = "", *, app_jwt: bool = False
+    ) -> None:
+        super().__init__(method, path, status, message)
+        self.app_jwt = app_jwt
+
+
+class NotFound(GitHubError):
+    pass
+
+
+class Refused(GitHubError):
+    pass
+
+
+class Unprocessable(Refused):
+    pass
+
+
+class ServerError(GitHubError):
+    pass
+
+
+class MaybeApplied(ServerError):
+    pass
+
+
+class Malformed(GitHubError):
+    pass
+
+
+def classify(
+    method: str,
+    path: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: Any = None,
+    *,
+    ok: tuple[int, ...] = (),
+    idempotent: bool | None = None,
+    token_failed: bool = False,
+    sent: bool = True,
+    now: float | None = None,
+) -> Reply | GitHubError:
+    """What one answer means — sans I/O (gidgethub's lesson), so it is table-tested.
+
+    `status` 0 is no answer at all: a timeout (`sent`) or a connection that failed before
+    the request left (`sent=False`). `token_failed`: the installation token request failed
+    first, so the request itself never reached GitHub. `now` (epoch seconds) turns an
+    `x-ratelimit-reset` into a wait.
+    """
+    safe = method in IDEMPOTENT if idempotent is None else idempotent
+    message = _message_of(body)
+    if status == 0:
+        if safe or token_failed or not sent:
+            return ServerError(method, path, 0, message or "no answer")
+        return MaybeApplied(method, path, 0, message or "no answer (timeout)")
+    if status in ok and not token_failed:
+        return Reply(status, body, dict(headers))
+    if 200 <= status < 400:
+        return Reply(status, body, dict(headers))
+    lower = {k.lower(): v for k, v in headers.items()}
+    if status in (403, 429):
+        if "retry-after" in lower:  # a secondary rate limit
+            return RateLimited(method, path, status, _seconds(lower["retry-after"], 60.0))
+        if lower.get("x-ratelimit-remaining") == "0":  # the primary limit is spent
+            reset = _seconds(lower.get("x-ratelimit-reset", ""), 0.0)
+            wait = reset - now if now is not None and reset else 60.0
+            return RateLimited(method, path, status, max(wait, 0.0))
+        if status == 429 or "secondary rate limit" in message.lower():
+            return RateLimited(method, path, status, 60.0)
+    if status == 401:
+        app_jwt = path.startswith("/app") or path.endswith("/access_tokens")
+        return Unauthorized(method, path, status, message, app_jwt=app_jwt)
+    if status >= 500:
+        if safe or token_failed:
+            return ServerError(method, path, status, message)
+        return MaybeApplied(method, path, status, message)
+    if token_failed:  # the token request was refused: the request itself was never made
+        return Refused(method, path, status, f"installation token: {message}".strip())
+    if status == 404:
+        return NotFound(method, path, status, message)
+    if status == 422:
+        return Unprocessable(method, path, status, message)
+    return Refused(method, path, status, message)
+
+
+def _seconds(value: str, default: float) -> float:
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return default
+
+
+def _message_of(body: Any) -> str:
+    if isinstance(body, dict):
+        return str(body.get("message", ""))[:200]
+    return ""
 
 
 class GitHubPort(Protocol):
@@ -211,69 +316,79 @@ class InstallationClient:
             self.requests += 1
             if method != "GET" and self._pacer is not None:
                 await self._pacer.wait()
-            try:
-                resp = await self._gh.arequest(
-                    method, path.lstrip("/"), params=params, json=json, headers=all_headers
-                )
-                raw = resp.raw_response
-                self._observe(method, raw)
-                if raw.status_code == 304 and cached is not None and self._etags is not None:
+            result = await self._send(method, path, params, json, all_headers, ok, safe)
+            if isinstance(result, Reply):
+                if result.status == 304 and cached is not None and self._etags is not None:
                     self._etags.revalidated += 1
                     return cached[1]
-                reply = _reply(raw)
-                etag = raw.headers.get("etag")
+                etag = result.headers.get("etag")
                 if cache_key is not None and self._etags is not None and etag:
-                    self._etags.put(cache_key, etag, reply)
-                return reply
-            except GitHubException as exc:
-                # githubkit wraps what fails inside the auth flow (the token request) and
-                # httpx's own errors in a plain RequestError: unwrap them.
-                inner: BaseException = exc
-                token_failed = False
-                if type(exc) is RequestError:
-                    inner = exc.exc
-                    token_failed = isinstance(inner, GitHubException)
-                if isinstance(inner, RequestFailed):
-                    self._observe(method, inner.response.raw_response)
-                if isinstance(inner, RateLimitExceeded):
-                    # GitHub did not carry out a rate-limited request: any method may be retried.
-                    wait = max(inner.retry_after.total_seconds(), 1.0)
-                    if wait > self._max_wait or attempt > self._retries:
-                        raise GitHubError(
-                            method,
-                            path,
-                            inner.response.status_code,
-                            f"rate limited for {wait:.0f}s",
-                            deferred=True,
-                            retry_after=wait,
-                        ) from None
-                    log.warning("rate limited: waiting %.0fs before %s %s", wait, method, path)
-                    await self._sleep(wait)
-                    continue
-                if isinstance(inner, RequestFailed):
-                    raw = inner.response.raw_response
-                    token_failed = token_failed or raw.request.url.path.endswith("/access_tokens")
-                    if raw.status_code in ok and not token_failed:
-                        return _reply(raw)
-                    transient = raw.status_code >= 500 and (safe or token_failed)
-                    if not transient or attempt > self._retries:
-                        raise GitHubError(
-                            method,
-                            path,
-                            raw.status_code,
-                            _message(raw),
-                            uncertain=raw.status_code >= 500 and not safe and not token_failed,
-                        ) from None
-                elif isinstance(inner, RequestTimeout | httpx.TransportError):
-                    origin = inner.exc if isinstance(inner, RequestTimeout) else inner
-                    unsent = isinstance(origin, httpx.ConnectError | httpx.ConnectTimeout)
-                    if not (safe or unsent) or attempt > self._retries:
-                        raise GitHubError(
-                            method, path, 0, type(origin).__name__, uncertain=not unsent
-                        ) from None
-                else:  # e.g. credentials githubkit refused
-                    raise GitHubError(method, path, 0, type(inner).__name__) from None
-            await self._sleep(_backoff(attempt))
+                    self._etags.put(cache_key, etag, result)
+                return result
+            if isinstance(result, RateLimited):
+                # GitHub did not carry out a rate-limited request: any method may be retried.
+                wait = max(result.retry_after, 1.0)
+                if wait > self._max_wait or attempt > self._retries:
+                    raise result
+                log.warning("rate limited: waiting %.0fs before %s %s", wait, method, path)
+                await self._sleep(wait)
+                continue
+            if type(result) is ServerError and attempt <= self._retries:
+                await self._sleep(_backoff(attempt))
+                continue
+            raise result
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: dict[str, str],
+        ok: tuple[int, ...],
+        safe: bool,
+    ) -> Reply | GitHubError:
+        """One request through githubkit, its answer classified."""
+        try:
+            resp = await self._gh.arequest(
+                method, path.lstrip("/"), params=params, json=json, headers=headers
+            )
+            raw = resp.raw_response
+            token_failed = False
+        except GitHubException as exc:
+            # githubkit wraps what fails inside the auth flow (the token request) and
+            # httpx's own errors in a plain RequestError: unwrap them.
+            inner: BaseException = exc.exc if type(exc) is RequestError else exc
+            token_failed = type(exc) is RequestError and isinstance(inner, GitHubException)
+            if isinstance(inner, RequestFailed):
+                raw = inner.response.raw_response
+                token_failed = token_failed or raw.request.url.path.endswith("/access_tokens")
+            elif isinstance(inner, RequestTimeout | httpx.TransportError):
+                origin = inner.exc if isinstance(inner, RequestTimeout) else inner
+                unsent = isinstance(origin, httpx.ConnectError | httpx.ConnectTimeout)
+                return classify(
+                    method,
+                    path,
+                    0,
+                    {},
+                    {"message": type(origin).__name__},
+                    idempotent=safe,
+                    sent=not unsent,
+                )
+            else:  # e.g. credentials githubkit refused
+                return Refused(method, path, 0, type(inner).__name__)
+        self._observe(method, raw)
+        return classify(
+            method,
+            path,
+            raw.status_code,
+            raw.headers,
+            _body(raw),
+            ok=ok,
+            idempotent=safe,
+            token_failed=token_failed,
+            now=time.time(),
+        )
 
     def _observe(self, method: str, raw: httpx.Response) -> None:
         if self._observer is not None:
@@ -285,20 +400,15 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0.1, min(0.25 * 2**attempt, 8.0))
 
 
-def _reply(raw: httpx.Response) -> Reply:
-    data: Any = None
-    if raw.content:
-        ctype = raw.headers.get("content-type", "")
-        data = raw.json() if "json" in ctype else raw.text
-    return Reply(raw.status_code, data, dict(raw.headers))
-
-
-def _message(raw: httpx.Response) -> str:
-    try:
-        body = raw.json()
-    except ValueError:
-        return ""
-    return str(body.get("message", ""))[:200] if isinstance(body, dict) else ""
+def _body(raw: httpx.Response) -> Any:
+    if not raw.content:
+        return None
+    if "json" in raw.headers.get("content-type", ""):
+        try:
+            return raw.json()
+        except ValueError:
+            return raw.text
+    return raw.text
 
 
 class _Shared(httpx.AsyncBaseTransport):

@@ -65,7 +65,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
         actions += _security(snapshot, policy, state)
     actions += _commands(snapshot, policy, state)
     actions += _undone(state)
-    if state.status is not Status.RESOLVED and issue.state == "open":
+    if state.status is not Status.RESOLVED:  # a closed issue is reopened by this plan
         actions += _escalations(policy, state, now)
         actions += _reminder(snapshot, policy, state, now)
     actions += _config_problems(snapshot, state)

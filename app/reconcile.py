@@ -23,7 +23,21 @@ from app.actions import (
     kind,
 )
 from app.config import ConfigLoader
-from app.github import GitHubError, GitHubPort, Outcome, Reply, execute, paginate, to_call
+from app.github import (
+    GitHubError,
+    GitHubPort,
+    Malformed,
+    MaybeApplied,
+    NotFound,
+    Outcome,
+    RateLimited,
+    Refused,
+    Reply,
+    Unprocessable,
+    execute,
+    paginate,
+    to_call,
+)
 from app.policy import Policy, Severity
 from app.snapshot import (
     Comment,
@@ -189,7 +203,7 @@ class Reconciler:
                         await self._finish_pir(gh, key, snapshot, policy, report, extra)
                     return report
                 failure = outcome.failed[0][1]
-                if failure.uncertain and attempt == 1:
+                if isinstance(failure, MaybeApplied) and attempt == 1:
                     # A write that may have happened: read GitHub's record again, re-plan,
                     # and let the markers decide what is still to do.
                     log.info(
@@ -201,9 +215,9 @@ class Reconciler:
                 raise failure
         except GitHubError as exc:
             report.error = str(exc)
-            report.deferred = exc.deferred
+            report.deferred = isinstance(exc, RateLimited)
             log.warning(
-                "reconcile %s: %s", "deferred" if exc.deferred else "failed", exc, extra=extra
+                "reconcile %s: %s", "deferred" if report.deferred else "failed", exc, extra=extra
             )
         except Exception as exc:
             # A bug or a config nobody foresaw stops this issue only, never the tick or the
@@ -243,7 +257,7 @@ class Reconciler:
                 if isinstance(action, PostComment) and action.number is None:
                     return  # the link comment: the round is done
             for action, exc in outcome.failed:
-                if exc.status == 422:  # maybe it exists already (a racing run): look again
+                if isinstance(exc, Unprocessable):  # it may exist already (a racing run): look
                     fresh = await self._pir_record(gh, key, snapshot, policy, state)
                     if fresh is None:
                         return
@@ -251,7 +265,7 @@ class Reconciler:
                     record = (
                         replace(fresh, blocked=f"GitHub refused it ({exc})") if unchanged else fresh
                     )
-                elif exc.status in (403, 404) and isinstance(action, PIR_ACTIONS):
+                elif isinstance(exc, Refused | NotFound) and isinstance(action, PIR_ACTIONS):
                     record = replace(record, blocked=_why_blocked(exc))
                 else:
                     report.outcome.failed.append((action, exc))
@@ -411,7 +425,7 @@ class Reconciler:
         try:
             issue = Issue.from_api(issue_data or {})
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise GitHubError(
+            raise Malformed(
                 "GET",
                 f"/repos/{key.full_name}/issues/{key.number}",
                 200,
@@ -559,7 +573,7 @@ def _advance(record: PirRecord, action: Action, reply: Reply) -> PirRecord:
 
 
 def _why_blocked(exc: GitHubError) -> str:
-    if exc.status == 403:
+    if isinstance(exc, Refused):
         return "the app may not write to this repository's contents or the branch is protected"
     return f"GitHub answered {exc.status}"
 

@@ -171,6 +171,7 @@ async def test_a_failing_repository_does_not_stop_the_others(harness: Harness) -
 
 async def test_resolution_stops_all_escalation(harness: Harness) -> None:
     await declared(harness)
+    harness.github.permissions[(REPO.lower(), "codertocat")] = "write"  # a responder closes
     harness.github.close(1, at=T0 + timedelta(minutes=10))
     harness.clock.now = T0 + timedelta(hours=5)
     await tick(harness)
