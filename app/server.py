@@ -19,8 +19,9 @@ from starlette.routing import Route
 from app import __version__
 from app.github import AppClients, GitHubPort, OfflineGitHub
 from app.ingest import WebhookEndpoint
+from app.keys import Hints, IssueKey
 from app.metrics import CONTENT_TYPE_LATEST, Metrics
-from app.reconcile import Hints, IssueKey, Reconciler
+from app.reconcile import Reconciler
 from app.redeliver import Redeliverer
 from app.settings import Settings
 from app.setup import CALLBACK_PATH, Setup, status_page

@@ -12,7 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from app.github import GitHubError, GitHubPort, paginate
-from app.reconcile import IssueKey, Reconciler, RunReport
+from app.keys import IssueKey
+from app.reconcile import Reconciler, RunReport
 from app.redeliver import Redeliverer
 from app.snapshot import Repo
 from app.state import INCIDENT_LABEL

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.keys import Hints, IssueKey
 from app.policy import Severity
-from app.reconcile import Hints, IssueKey
 from app.snapshot import Issue, ts
 from app.state import SECURITY_LABEL, SEVERITY_LABELS, is_incident
 

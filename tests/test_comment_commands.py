@@ -311,10 +311,10 @@ async def test_acknowledgement_and_last_update_come_from_comment_timestamps(
     harness.clock.advance(minutes=30)
     update = await say(harness, "/status mitigating")
     reconciler = harness.app.state.reconciler
-    from app.reconcile import IssueKey
+    from app.keys import IssueKey
 
     key = IssueKey(INSTALLATION_ID, "Codertocat", "Hello-World", 1)
-    found = await reconciler._snapshot(reconciler._clients(INSTALLATION_ID), key, None, None)
+    found = await reconciler.reader.snapshot(reconciler._clients(INSTALLATION_ID), key, None, None)
     assert found is not None
     state = derive(*found)
     assert state is not None

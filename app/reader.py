@@ -1,0 +1,333 @@
+"""Reading GitHub's record of one issue into the snapshot the planner needs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from app import commands as cmd
+from app import markers, pir, planner
+from app.actions import PostComment
+from app.config import ConfigLoader
+from app.github import GitHubPort, Malformed, Outcome, paginate
+from app.keys import Hints, IssueKey
+from app.policy import Policy, Severity
+from app.snapshot import (
+    Comment,
+    Event,
+    Issue,
+    PirRecord,
+    Repo,
+    Snapshot,
+    split_timeline,
+    ts,
+)
+from app.state import (
+    INCIDENT_LABEL,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    IncidentState,
+    command_uses,
+    contested_events,
+    derive,
+    is_incident,
+)
+
+
+class TtlCache:
+    """A small in-process cache: a hint, never the record (GitHub is the record)."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self._clock = ttl, clock
+        self._data: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> Any:
+        hit = self._data.get(key)
+        if hit is None or self._clock() - hit[0] >= self.ttl:
+            self._data.pop(key, None)
+            return None
+        return hit[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._data) > 10_000:
+            self._data.clear()
+        self._data[key] = (self._clock(), value)
+
+
+class Reader:
+    """Builds snapshots: the issue, its timeline, the authority of the people in it, and
+    what exists of its review. Keeps only hints (short caches); GitHub is the record."""
+
+    def __init__(
+        self,
+        *,
+        app_id: int | None,
+        now: Callable[[], datetime],
+        config: ConfigLoader | None = None,
+    ) -> None:
+        self._app_id = app_id
+        self._now = now
+        self.config = config or ConfigLoader()
+        self._permissions = TtlCache(300.0)
+        # Comments this process posted lately: GitHub's reads may lag its writes, and a
+        # payload of the same burst was made before them.
+        self._recent = TtlCache(600.0)
+        # Command comments known to carry the app's own 👍 (a reaction is not taken back).
+        self._reacted = TtlCache(86_400.0)
+
+    async def snapshot(
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        hints: Hints | None,
+        repo: Repo | None,
+        listed: dict[str, Any] | None = None,
+    ) -> tuple[Snapshot, Policy] | None:
+        """Read what planning needs; `listed` is the issue as a list request just returned."""
+        issue_data = hints.issue if hints else None
+        recent = self._recent.get(key)
+        # A fresh declaration is decided from the delivery alone (no reads but the config):
+        # only while the payload is fresh, has no comments, and this process wrote nothing
+        # there lately. A redelivered or late payload may be stale: read GitHub's record.
+        light = (
+            hints is not None
+            and issue_data is not None
+            and hints.declared_at is not None
+            and int(issue_data.get("comments") or 0) == 0
+            and recent is None
+            and _fresh(issue_data, self._now())
+        )
+        if listed is not None:
+            issue_data, light = listed, False
+        elif not light:
+            issue_data = (
+                await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")
+            ).data
+        try:
+            issue = Issue.from_api(issue_data or {})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise Malformed(
+                "GET",
+                f"/repos/{key.full_name}/issues/{key.number}",
+                200,
+                f"an issue GitHub's answer does not describe ({exc!r})",
+            ) from None
+        if issue.is_pull_request or not is_incident(issue.labels):
+            return None
+        if repo is None:
+            repo = (
+                Repo.from_api(hints.repo)
+                if hints and hints.repo
+                else Repo.from_api((await gh.request("GET", f"/repos/{key.full_name}")).data)
+            )
+        resolved = await self.config.load(gh, key.owner, key.repo)
+        if light:
+            assert hints is not None and hints.declared_at is not None
+            events = _synthetic_events(issue, hints.declared_at, hints.severity)
+            snap = Snapshot(
+                repo=repo,
+                issue=issue,
+                events=events,
+                complete=False,
+                config_problems=resolved.problems,
+            )
+            return snap, resolved.policy
+        items = await paginate(gh, f"/repos/{key.full_name}/issues/{key.number}/timeline")
+        comments, events = split_timeline(items, app_id=self._app_id)
+        seen = {c.id for c in comments}
+        comments += tuple(c for c in recent or [] if c.id not in seen)
+        snap = Snapshot(
+            repo=repo,
+            issue=issue,
+            comments=comments,
+            events=events,
+            config_problems=resolved.problems,
+        )
+        allowed = await self._authorized(gh, key, snap, resolved.policy)
+        snap = replace(snap, authorized=allowed)
+        snap = replace(snap, comments=await self._confirmed(gh, key, snap, resolved.policy))
+        state = derive(snap, resolved.policy)
+        if state is not None and planner.pir_round(snap, state, resolved.policy) is not None:
+            snap = replace(snap, pir=await self.pir_record(gh, key, snap, resolved.policy, state))
+        return snap, resolved.policy
+
+    async def _confirmed(
+        self, gh: GitHubPort, key: IssueKey, snap: Snapshot, policy: Policy
+    ) -> tuple[Comment, ...]:
+        """The comments, each command comment marked `confirmed` when the app's own 👍 is on it.
+
+        Only a comment with some 👍 is worth a look at who gave it; once the app's is seen it
+        stays (cached), so a handled comment costs one read per process.
+        """
+        bot = next((c.author.lower() for c in snap.comments if c.ours and c.author), None)
+        commands = {
+            use.comment.id
+            for use in command_uses(snap, policy)
+            if use.authorized and not isinstance(use.command, cmd.Invalid | cmd.Help)
+        }
+        out: list[Comment] = []
+        for comment in snap.comments:
+            if comment.id in commands and comment.thumbs_up > 0 and bot is not None:
+                seen = self._reacted.get(comment.id)
+                if seen is None:
+                    reply = await gh.request(
+                        "GET",
+                        f"/repos/{key.full_name}/issues/comments/{comment.id}/reactions",
+                        params={"content": "+1", "per_page": 100},
+                        ok=(404,),
+                    )
+                    users = reply.data if isinstance(reply.data, list) else []
+                    seen = any(
+                        isinstance(r, dict)
+                        and str((r.get("user") or {}).get("login", "")).lower() == bot
+                        for r in users
+                    )
+                    if seen:
+                        self._reacted.put(comment.id, True)
+                comment = replace(comment, confirmed=bool(seen))
+            out.append(comment)
+        return tuple(out)
+
+    async def _authorized(
+        self, gh: GitHubPort, key: IssueKey, snap: Snapshot, policy: Policy
+    ) -> frozenset[str]:
+        """Logins among command authors, and people who changed severity or status, with write
+        access (cached briefly per repository)."""
+        people = {use.comment.author for use in command_uses(snap, policy)}
+        people |= {e.actor for e in contested_events(snap) if e.actor}
+        authors = {p.lower() for p in people if p.lower() not in policy.roster_logins}
+        allowed = set()
+        for login in sorted(authors):
+            cache_key = (key.full_name.lower(), login)
+            verdict = self._permissions.get(cache_key)
+            if verdict is None:
+                reply = await gh.request(
+                    "GET",
+                    f"/repos/{key.full_name}/collaborators/{login}/permission",
+                    ok=(404, 403),
+                )
+                perm = reply.data.get("permission") if isinstance(reply.data, dict) else None
+                verdict = reply.status == 200 and perm in ("admin", "write")
+                self._permissions.put(cache_key, verdict)
+            if verdict:
+                allowed.add(login)
+        return frozenset(allowed)
+
+    async def pir_record(
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        snapshot: Snapshot,
+        policy: Policy,
+        state: IncidentState,
+    ) -> PirRecord | None:
+        """Find what a previous run already made of this round's review (it may have crashed)."""
+        rnd = planner.pir_round(snapshot, state, policy)
+        if rnd is None:
+            return None
+        repo = key.full_name
+        issues = await paginate(
+            gh,
+            f"/repos/{repo}/issues",
+            params={"labels": policy.pir.label, "state": "all"},
+            limit=3,
+        )
+        # Only an issue the app opened is its review: anyone who can label may open an issue
+        # labelled `pir` with a copied marker in its body.
+        pir_issue = next(
+            (
+                int(item["number"])
+                for item in issues
+                if Issue.from_api(item, app_id=self._app_id).ours
+                for m in markers.of(markers.PirIssue, str(item.get("body") or ""))
+                if m.incident == key.number and m.round == rnd.number
+            ),
+            None,
+        )
+        branch = await gh.request("GET", f"/repos/{repo}/git/ref/heads/{rnd.branch}", ok=(404,))
+        record = PirRecord(issue=pir_issue, branch_exists=branch.status == 200)
+        if branch.status == 200:
+            path = pir.document_path(policy, rnd, snapshot.issue.title)
+            found = await gh.request(
+                "GET",
+                f"/repos/{repo}/contents/{quote(path)}",
+                params={"ref": rnd.branch},
+                ok=(404,),
+            )
+            pulls = await gh.request(
+                "GET",
+                f"/repos/{repo}/pulls",
+                params={"head": f"{key.owner}:{rnd.branch}", "state": "all"},
+            )
+            numbers = [int(p["number"]) for p in pulls.data or [] if isinstance(p, dict)]
+            return replace(
+                record, file_exists=found.status == 200, pull=numbers[0] if numbers else None
+            )
+        base = await gh.request(
+            "GET", f"/repos/{repo}/git/ref/heads/{snapshot.repo.default_branch}", ok=(404, 409)
+        )
+        sha = (base.data or {}).get("object", {}).get("sha") if base.status == 200 else None
+        if sha is None:
+            return replace(record, blocked="the default branch has no commits")
+        return replace(record, base_sha=str(sha))
+
+    def remember(self, key: IssueKey, outcome: Outcome) -> None:
+        posted = [
+            Comment(
+                id=int(reply.data.get("id", 0)) if isinstance(reply.data, dict) else 0,
+                author="",
+                author_is_bot=True,
+                association="NONE",
+                created_at=ts(reply.data["created_at"])
+                if isinstance(reply.data, dict) and reply.data.get("created_at")
+                else self._now(),
+                body=action.body,
+                ours=True,
+            )
+            for action, reply in outcome.done
+            # a comment on another issue (the PIR issue) is no part of this issue's record
+            if isinstance(action, PostComment) and action.number is None
+        ]
+        if outcome.done:
+            known = self._recent.get(key) or []
+            self._recent.put(key, known + posted)
+
+    async def review_issue_comments(
+        self, gh: GitHubPort, key: IssueKey, snap: Snapshot
+    ) -> Snapshot:
+        """A review issue's comments (for its overdue reminders), with what this process
+        posted there lately."""
+        items = await paginate(gh, f"/repos/{key.full_name}/issues/{key.number}/timeline")
+        comments, _ = split_timeline(items, app_id=self._app_id)
+        seen = {c.id for c in comments}
+        recent = tuple(c for c in self._recent.get(key) or [] if c.id not in seen)
+        return replace(snap, comments=comments + recent)
+
+
+LIGHT_WINDOW = timedelta(seconds=60)
+
+
+def _fresh(issue: dict[str, Any], now: datetime) -> bool:
+    """Was this payload made within the last minute (by GitHub's clock, against ours)?"""
+    try:
+        made = ts(issue.get("updated_at") or issue["created_at"])
+    except (KeyError, ValueError):
+        return False
+    return abs(now - made) <= LIGHT_WINDOW
+
+
+def _synthetic_events(issue: Issue, at: datetime, severity: Severity | None) -> tuple[Event, ...]:
+    """The labels a fresh incident carries, as if labelled at the declaration time."""
+    labels = [x for x in issue.labels if x == INCIDENT_LABEL or x in STATUS_LABELS]
+    sevs = sorted((x for x in issue.labels if x in SEVERITY_LABELS), reverse=True)
+    if severity is not None and severity.label in sevs:  # the delivery's label wins
+        sevs.remove(severity.label)
+        sevs.append(severity.label)
+    return tuple(
+        Event(id=0, kind="labeled", at=at, actor=issue.author, ours=False, label=label)
+        for label in [*labels, *sevs]
+    )
