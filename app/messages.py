@@ -247,7 +247,7 @@ def manual_escalation(
 ) -> str:
     title = policy.role_title(role)
     who = " ".join(holders) or f"nobody is named for {title} in the config"
-    because = f": {_inline(reason)}" if reason else ""
+    because = f": {cell(reason)}" if reason else ""
     return (
         f"⏫ Escalated by @{by} to **{title}** (level {level + 1} of the chain){because}. "
         f"{who}, please join.\n\n"
@@ -258,7 +258,7 @@ def manual_escalation(
 
 
 def config_problem(problems: Iterable[ConfigIssue], digest: str) -> str:
-    rows = "\n".join(f"| `{p.source}` | `{p.location}` | {_inline(p.message)} |" for p in problems)
+    rows = "\n".join(f"| `{p.source}` | `{p.location}` | {cell(p.message)} |" for p in problems)
     return (
         "⚠️ The incident config could not be used, so this incident runs on the last good "
         "or the bundled default config. Fix it and check with "
@@ -270,11 +270,17 @@ def config_problem(problems: Iterable[ConfigIssue], digest: str) -> str:
     )
 
 
-def _inline(text: str, limit: int = 300) -> str:
-    """User text made safe for one table cell or line: no pipes, newlines, mentions, HTML."""
-    text = " ".join(text.split())[:limit]
+def cell(text: str, limit: int = 300) -> str:
+    """User text made safe for one table cell or line: no pipes, newlines, HTML, code spans
+    or pings."""
+    text = " ".join(str(text).split())[:limit]
     return (
-        text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("@", "@\u200b")
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("@", "@\u200b")
+        .replace("`", "'")
     )
 
 

@@ -73,19 +73,6 @@ def due(policy: Policy, rnd: Round) -> datetime:
     )
 
 
-def cell(text: str, limit: int = 200) -> str:
-    """User text made safe for one markdown table cell: no pipes, newlines, HTML or pings."""
-    text = " ".join(str(text).split())[:limit]
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("@", "@\u200b")
-        .replace("`", "'")
-    )
-
-
 def mermaid_text(text: str, limit: int = 60) -> str:
     """User text safe inside a Mermaid gantt line: letters, digits, spaces, a little punctuation."""
     text = re.sub(r"[^\w .,()/-]+", " ", str(text), flags=re.UNICODE)
@@ -272,7 +259,7 @@ def document(
     issue = snapshot.issue
     sp = policy.for_severity(state.severity)
     severities = " → ".join(dict.fromkeys(s.value for _, s, _ in state.severity_changes))
-    title = cell(issue.title)
+    title = messages.cell(issue.title, 200)
     ack = f"{_utc(state.acked_at)} UTC by @{state.acked_by}" if state.acked_at else "never"
     lines = [
         f"# PIR: {title}",
@@ -319,7 +306,8 @@ def document(
         if entry.at > rnd.resolved_at + timedelta(minutes=1):
             continue
         link = f"[link]({entry.link})" if entry.link.startswith("https://") else ""
-        lines.append(f"| {_utc(entry.at)} | {cell(entry.event)} | {cell(entry.who)} | {link} |")
+        event, who = messages.cell(entry.event, 200), messages.cell(entry.who, 200)
+        lines.append(f"| {_utc(entry.at)} | {event} | {who} | {link} |")
     lines += [
         "",
         "## Root cause analysis",

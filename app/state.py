@@ -28,6 +28,12 @@ STATUS_LABELS = {s.label: s for s in Status}
 T = TypeVar("T")
 
 
+def severity_of(labels: Iterable[str]) -> Severity | None:
+    """The most severe `sev:` label among `labels`."""
+    found = sorted(SEVERITY_LABELS[x] for x in labels if x in SEVERITY_LABELS)
+    return found[0] if found else None
+
+
 def is_incident(labels: Iterable[str]) -> bool:
     """An issue is an incident while it carries `incident` or a `sev:` label (SPEC §2)."""
     return any(label == INCIDENT_LABEL or label in SEVERITY_LABELS for label in labels)

@@ -15,8 +15,8 @@ from app.github import GitHubError, GitHubPort, paginate
 from app.keys import IssueKey
 from app.reconcile import Reconciler, RunReport
 from app.redeliver import Redeliverer
-from app.snapshot import Repo
-from app.state import INCIDENT_LABEL
+from app.snapshot import Issue, Repo
+from app.state import INCIDENT_LABEL, severity_of
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,8 @@ class TickReport:
 
 
 def _severity(issue: dict[str, Any]) -> str:
-    names = sorted(str(x.get("name")) for x in issue.get("labels") or [] if isinstance(x, dict))
-    found = [n[4:] for n in names if n.startswith("sev:")]
-    return found[0] if found else "unknown"
+    found = severity_of(Issue.from_api(issue).labels)
+    return found.value if found else "unknown"
 
 
 @contextlib.asynccontextmanager

@@ -120,9 +120,9 @@ async def test_payloads_of_the_wrong_shape_are_ignored(harness: Harness, mutate:
 
 
 def test_hostile_comment_text_is_neutralised_where_the_app_repeats_it() -> None:
-    from app.messages import _inline
+    from app.messages import cell
 
-    text = _inline("@everyone | <img src=x onerror=alert(1)> " + "@a " * 500)
+    text = cell("@everyone | <img src=x onerror=alert(1)> " + "@a " * 500)
     assert "@everyone" not in text and "<img" not in text and "|" not in text.replace("\\|", "")
     assert len(text) <= 400
 

@@ -222,7 +222,8 @@ async def test_a_minimal_p3_document(harness: Harness) -> None:
 
 
 def test_user_text_cannot_break_the_table_or_the_mermaid_block() -> None:
-    from app.pir import cell, mermaid_text
+    from app.messages import cell
+    from app.pir import mermaid_text
 
     hostile = "a | b\n```\n</details><script>@everyone"
     assert "|" not in cell(hostile).replace("\\|", "")
