@@ -88,25 +88,23 @@ class Reader:
         listed: dict[str, Any] | None = None,
     ) -> tuple[Snapshot, Policy] | None:
         """Read what planning needs; `listed` is the issue as a list request just returned."""
-        issue_data = hints.issue if hints else None
         recent = self._recent.get(key)
-        # A fresh declaration is decided from the delivery alone (no reads but the config):
-        # only while the payload is fresh, has no comments, and this process wrote nothing
-        # there lately. A redelivered or late payload may be stale: read GitHub's record.
+        # A fresh declaration skips the timeline: only while the delivery is fresh, this
+        # process wrote nothing there lately, and GitHub's own record — read now, never the
+        # payload, which a redelivery after a restart repeats — shows no comment, so no brief.
         light = (
             hints is not None
-            and issue_data is not None
+            and hints.issue is not None
             and hints.declared_at is not None
-            and int(issue_data.get("comments") or 0) == 0
             and recent is None
-            and _fresh(issue_data, self._now())
+            and listed is None
+            and _fresh(hints.issue, self._now())
         )
-        if listed is not None:
-            issue_data, light = listed, False
-        elif not light:
-            issue_data = (
-                await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")
-            ).data
+        issue_data = (
+            listed
+            if listed is not None
+            else (await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")).data
+        )
         try:
             issue = Issue.from_api(issue_data or {})
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -118,6 +116,7 @@ class Reader:
             ) from None
         if issue.is_pull_request or not is_incident(issue.labels):
             return None
+        light = light and issue.comments == 0
         if repo is None:
             repo = (
                 Repo.from_api(hints.repo)

@@ -146,14 +146,19 @@ async def test_p0_declaration_assigns_labels_and_posts_one_brief(harness: Harnes
     assert len(github.posted_comments()) == 1
 
 
-async def test_p0_declaration_costs_five_requests(harness: Harness) -> None:
-    """token, config read, labels, assignees, brief — nothing else."""
+async def test_p0_declaration_costs_six_requests(harness: Harness) -> None:
+    """token, config read, the issue as GitHub has it now, labels, assignees, brief.
+
+    The issue is read, never taken from the payload: a redelivered payload says "no
+    comments" even when the brief exists (see test_faults' restart test).
+    """
     github = harness.github
     github.files[(REPO.lower(), ".github/incident.yml")] = ROSTER
     github.add_issue(labels=("incident", "sev:P0"))
     await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
     assert [(m, p) for m, p, _ in github.requests] == [
         ("POST", f"/app/installations/{INSTALLATION_ID}/access_tokens"),
+        ("GET", f"/repos/{REPO}/issues/1"),
         ("GET", f"/repos/{REPO}/contents/.github/incident.yml"),
         ("POST", f"/repos/{REPO}/issues/1/labels"),
         ("POST", f"/repos/{REPO}/issues/1/assignees"),

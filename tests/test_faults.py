@@ -165,6 +165,41 @@ async def test_a_restart_in_the_middle_of_a_declaration_is_completed_once_by_the
     assert [p for m, p, _ in github.writes].count(f"/repos/{REPO}/issues/1/assignees") == 1
 
 
+async def test_a_redelivered_declaration_after_a_restart_posts_no_second_brief(
+    settings: Settings, github: GitHubDouble, clock: Clock
+) -> None:
+    """A P0 is declared and briefed; the app restarts; GitHub redelivers the declaration's
+    deliveries (the same payloads, still under a minute old). Before: labels and assignees
+    again, and a second brief — every P0 assignee notified twice."""
+    github.add_issue(labels=("incident", "sev:P0"))
+    github.files[(REPO.lower(), ".github/incident.yml")] = (
+        "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
+    )
+    payloads = [
+        delivery_for(github, "issues.opened-incident-p0.json"),
+        delivery_for(github, "issues.labeled-sev-p0.json"),
+    ]
+    clock.now = T0 + timedelta(seconds=5)  # GitHub delivers at once
+    first = create_app(settings, now=clock, sleep=Sleeps())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=first), base_url="http://t"
+    ) as c:
+        await Harness(first, c, github, clock).deliver("issues", payloads[0])
+    assert len(briefs(github)) == 1
+    writes = len(github.writes)
+
+    clock.advance(seconds=20)
+    second = create_app(settings, now=clock, sleep=Sleeps())  # a new process: no memory
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=second), base_url="http://t"
+    ) as c:
+        again = Harness(second, c, github, clock)
+        for i, payload in enumerate(payloads):
+            await again.deliver("issues", payload, delivery=f"redelivered-{i}")
+    assert len(briefs(github)) == 1
+    assert len(github.writes) == writes  # nothing more: no labels, no assignees, no brief
+
+
 async def test_writes_are_paced_per_installation(
     settings: Settings, github: GitHubDouble, clock: Clock
 ) -> None:
