@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import email.utils
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
+import jwt as pyjwt
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
@@ -161,7 +165,8 @@ def classify(
         if status == 429 or "secondary rate limit" in message.lower():
             return RateLimited(method, path, status, 60.0)
     if status == 401:
-        app_jwt = path.startswith("/app") or path.endswith("/access_tokens")
+        # The token request is made with the App's JWT: its 401 is the JWT's.
+        app_jwt = token_failed or path.startswith("/app") or path.endswith("/access_tokens")
         return Unauthorized(method, path, status, message, app_jwt=app_jwt)
     if status >= 500:
         if safe or token_failed:
@@ -279,9 +284,11 @@ class InstallationClient:
         scope: str = "",
         pacer: Pacer | None = None,
         observer: Observer | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self._gh = gh
         self._observer = observer
+        self._credentials = credentials
         self._retries = retries
         self._max_wait = max_wait
         self._sleep = sleep
@@ -311,6 +318,7 @@ class InstallationClient:
             if cached is not None:
                 all_headers["If-None-Match"] = cached[0]
         attempt = 0
+        renewed = False
         while True:
             attempt += 1
             self.requests += 1
@@ -336,6 +344,27 @@ class InstallationClient:
             if type(result) is ServerError and attempt <= self._retries:
                 await self._sleep(_backoff(attempt))
                 continue
+            if isinstance(result, Unauthorized) and self._credentials is not None and not renewed:
+                # A token revoked (the installation's permissions changed) or a JWT refused
+                # for clock skew: mint a fresh one and try once more (octokit does the same).
+                renewed = True
+                self._credentials.renew(result, self._scope)
+                log.warning("%s: new credentials, trying once more", result)
+                continue
+            if isinstance(result, Unauthorized):
+                result = Unauthorized(
+                    result.method,
+                    result.path,
+                    result.status,
+                    result.message
+                    + (
+                        " (the App's JWT: check APP_ID, the private key and the clock)"
+                        if result.app_jwt
+                        else " (installation token refused twice: the installation may be "
+                        "suspended or removed; run `incident-app doctor`)"
+                    ),
+                    app_jwt=result.app_jwt,
+                )
             raise result
 
     async def _send(
@@ -378,6 +407,8 @@ class InstallationClient:
             else:  # e.g. credentials githubkit refused
                 return Refused(method, path, 0, type(inner).__name__)
         self._observe(method, raw)
+        if raw.status_code == 401 and self._credentials is not None:
+            self._credentials.saw_date(raw.headers.get("date"))
         return classify(
             method,
             path,
@@ -424,6 +455,76 @@ class _Shared(httpx.AsyncBaseTransport):
         """The process owns the pool; a client closing after its request does not."""
 
 
+class TokenCache(MemCacheStrategy):
+    """githubkit's in-memory token cache, which can also forget a token GitHub refused."""
+
+    def forget(self, prefix: str) -> None:
+        store = self.get_cache_storage()
+        for key in [k for k in store._cache if k.startswith(prefix)]:
+            store._cache.pop(key, None)
+
+
+class Credentials:
+    """The App's tokens: forgotten and minted anew when GitHub answers 401, and JWTs dated
+    by GitHub's clock once a 401 shows ours is off (octokit's auth-app does both)."""
+
+    def __init__(self, app_id: int, cache: TokenCache) -> None:
+        self._app_id = app_id
+        self.cache = cache
+        self.skew = timedelta(0)  # GitHub's clock minus ours
+        self._date: str | None = None
+
+    def saw_date(self, value: str | None) -> None:
+        self._date = value
+
+    def renew(self, error: Unauthorized, scope: str) -> None:
+        """Forget what GitHub refused; learn its clock from the 401's `Date` header."""
+        base = f"githubkit:auth:app:{self._app_id}:"
+        if error.app_jwt or scope == "app":
+            if self._date:
+                with contextlib.suppress(TypeError, ValueError):
+                    github_now = email.utils.parsedate_to_datetime(self._date)
+                    self.skew = github_now - datetime.now(UTC)
+            self.cache.forget(base + "jwt")
+        if scope.startswith("installation:"):
+            self.cache.forget(f"{base}installation:{scope.removeprefix('installation:')}:")
+
+    def jwt(self, private_key: str) -> str:
+        """A JWT as githubkit makes it, but issued by GitHub's clock."""
+        issued = datetime.now(UTC) + self.skew - timedelta(minutes=1)
+        return pyjwt.encode(
+            {"iss": str(self._app_id), "iat": issued, "exp": issued + timedelta(minutes=10)},
+            private_key,
+            algorithm="RS256",
+        )
+
+
+def _skew_aware(flow: httpx.Auth, credentials: Credentials, private_key: str) -> httpx.Auth:
+    # githubkit dates its JWTs by the local clock; ours follow what GitHub's `Date` said.
+    flow._create_jwt = lambda: credentials.jwt(private_key)  # type: ignore[attr-defined]
+    return flow
+
+
+@dataclass
+class _AppAuth(AppAuthStrategy):
+    credentials: Credentials | None = None
+
+    def get_auth_flow(self, github: Any) -> httpx.Auth:
+        flow = super().get_auth_flow(github)
+        assert self.credentials is not None
+        return _skew_aware(flow, self.credentials, self.private_key)
+
+
+@dataclass
+class _InstallationAuth(AppInstallationAuthStrategy):
+    credentials: Credentials | None = None
+
+    def get_auth_flow(self, github: Any) -> httpx.Auth:
+        flow = super().get_auth_flow(github)
+        assert self.credentials is not None
+        return _skew_aware(flow, self.credentials, self.private_key)
+
+
 class AppClients:
     """Builds installation clients from the settings; tokens are reused until near expiry."""
 
@@ -446,10 +547,11 @@ class AppClients:
         pem = settings.private_key_pem()
         if settings.app_id is None or pem is None:
             raise ValueError("APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) are required")
-        self._app_auth = AppAuthStrategy(settings.app_id, pem)
         # One token cache per process wiring (not githubkit's module-wide default), so the
         # tokens of one app never leak into another built in the same process.
-        self._cache = MemCacheStrategy()
+        self._cache = TokenCache()
+        self.credentials = Credentials(settings.app_id, self._cache)
+        self._app_auth = _AppAuth(settings.app_id, pem, credentials=self.credentials)
         self.etags = EtagStore()
         self._pacers: dict[int, Pacer] = {}
 
@@ -472,8 +574,11 @@ class AppClients:
         return found
 
     def _installation(self, installation_id: int) -> InstallationClient:
-        auth = AppInstallationAuthStrategy(
-            self._app_auth.app_id, self._app_auth.private_key, installation_id
+        auth = _InstallationAuth(
+            self._app_auth.app_id,
+            self._app_auth.private_key,
+            installation_id,
+            credentials=self.credentials,
         )
         pacer = self._pacers.setdefault(
             installation_id, Pacer(self._settings.write_interval, sleep=self._sleep)
@@ -486,6 +591,7 @@ class AppClients:
             max_wait=self._settings.max_rate_limit_wait,
             sleep=self._sleep,
             observer=self._observer,
+            credentials=self.credentials,
         )
 
     def app(self) -> InstallationClient:
@@ -497,6 +603,7 @@ class AppClients:
             sleep=self._sleep,
             max_wait=self._settings.max_rate_limit_wait,
             observer=self._observer,
+            credentials=self.credentials,
         )
 
 

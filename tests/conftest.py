@@ -232,6 +232,7 @@ class GitHubDouble:
         self.redelivered: list[int] = []
         self.repos: dict[int, list[str]] = {INSTALLATION_ID: [REPO]}
         self.tokens_issued = 0
+        self.token_requests: list[str] = []  # the App JWT each token request carried
         self._ids = itertools.count(1000)
         prefix = re.escape(httpx.URL(api).path.rstrip("/"))
         router.route(host=httpx.URL(api).host, path__regex=rf"^{prefix}/.*").mock(
@@ -376,6 +377,8 @@ class GitHubDouble:
         path = unquote(request.url.path)[len(self._prefix) :]
         body = json.loads(request.content) if request.content else None
         self.requests.append((request.method, path, body))
+        if path.endswith("/access_tokens"):
+            self.token_requests.append(request.headers["authorization"].removeprefix("Bearer "))
         response = self._faulty(request, path, body) or self._serve(
             request.method, path, body, request
         )

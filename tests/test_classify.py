@@ -171,6 +171,11 @@ def test_the_app_jwt_and_the_installation_token_are_told_apart() -> None:
     assert isinstance(jwt, Unauthorized) and jwt.app_jwt
 
 
+def test_a_401_to_the_token_request_is_the_jwts() -> None:
+    result = classify("GET", ISSUE, 401, {}, {}, token_failed=True)
+    assert isinstance(result, Unauthorized) and result.app_jwt
+
+
 def test_an_expected_status_is_no_answer_when_the_token_request_failed() -> None:
     # A 404 from the token endpoint is not the 404 the caller allowed for.
     result = classify("GET", "/repos/o/r/contents/x", 404, {}, {}, ok=(404,), token_failed=True)

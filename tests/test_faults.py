@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from app import markers
+from app.keys import IssueKey
 from app.server import create_app
 from app.settings import Settings
 from tests.conftest import (
@@ -21,10 +23,24 @@ from tests.conftest import (
     Harness,
     Sleeps,
     delivery_for,
+    load,
     marked,
 )
 
 pytestmark = pytest.mark.anyio
+
+KEY = IssueKey(INSTALLATION_ID, "Codertocat", "Hello-World", 1)
+
+
+def comment_payload(harness: Harness, item: dict[str, Any]) -> dict[str, Any]:
+    payload = copy.deepcopy(load("issue_comment.created.json"))
+    payload["issue"] = harness.github.issue().json(harness.github.api)
+    payload["comment"] = {
+        k: v for k, v in item.items() if k not in ("event", "actor") and not k.startswith("_")
+    }
+    payload["installation"] = {"id": INSTALLATION_ID}
+    return payload
+
 
 COMMENTS = r"^/repos/Codertocat/Hello-World/issues/1/comments$"
 AUTH = {"Authorization": f"Bearer {CRON_SECRET}"}
@@ -198,6 +214,58 @@ async def test_a_redelivered_declaration_after_a_restart_posts_no_second_brief(
             await again.deliver("issues", payload, delivery=f"redelivered-{i}")
     assert len(briefs(github)) == 1
     assert len(github.writes) == writes  # nothing more: no labels, no assignees, no brief
+
+
+async def test_a_revoked_token_is_replaced_and_the_command_applied_in_the_same_delivery(
+    harness: Harness,
+) -> None:
+    """GitHub revokes an installation's tokens when its permissions change (or one expires
+    early): the next request gets 401 "Bad credentials". Before: `reconcile failed` and the
+    command waited for a later tick."""
+    github = harness.github
+    github.add_issue(labels=("incident", "sev:P1"))
+    await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
+    assert github.tokens_issued == 1
+    github.permissions[(REPO.lower(), "alice")] = "write"
+    item = github.comment(1, "/ack", at=harness.clock.now, by="alice")
+    github.fail("GET", r"^/repos/Codertocat/Hello-World/issues/1$", 401)  # the token is dead
+    payload = comment_payload(harness, item)
+    await harness.deliver("issue_comment", payload, delivery="ack")
+    assert github.tokens_issued == 2  # dropped, a new one minted
+    assert item["reactions"]["+1"] == 1  # and the /ack applied in the same delivery
+
+
+async def test_a_second_401_is_an_error_that_says_what_to_check(harness: Harness) -> None:
+    github = harness.github
+    github.add_issue(labels=("incident", "sev:P1"))
+    github.fail("GET", r"^/repos/Codertocat/Hello-World/issues/1$", 401, times=2)
+    report = await harness.app.state.reconciler.run(KEY)
+    assert report.error is not None and "incident-app doctor" in report.error
+    assert github.writes == []
+
+
+async def test_a_jwt_refused_for_clock_skew_is_reissued_by_githubs_clock(
+    harness: Harness,
+) -> None:
+    """The App's JWT is dated by the local clock; a machine an hour slow gets 401 for the
+    token request. GitHub's `Date` header tells its time: the next JWT is dated by it."""
+    import jwt as pyjwt
+
+    github = harness.github
+    github.add_issue(labels=("incident", "sev:P1"))
+    ahead = datetime.now(UTC) + timedelta(hours=1)
+    github.fail(
+        "POST",
+        r"/access_tokens$",
+        401,
+        headers={"date": ahead.strftime("%a, %d %b %Y %H:%M:%S GMT")},
+    )
+    await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
+    assert len(github.token_requests) == 2 and len(briefs(github)) == 1
+    first, second = (
+        pyjwt.decode(t, options={"verify_signature": False}) for t in github.token_requests
+    )
+    assert second["iat"] - first["iat"] >= 3500  # issued by GitHub's clock, an hour ahead
 
 
 async def test_writes_are_paced_per_installation(
