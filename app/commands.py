@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from app.policy import Severity
@@ -34,6 +35,23 @@ ROLE_ALIASES = {
     "communication_lead": "communication_lead",
     "comms": "communication_lead",
     "communications_lead": "communication_lead",
+    "development_team": "development_team",
+    "dev": "development_team",
+    "developer": "development_team",
+    "qa_team": "qa_team",
+    "qa": "qa_team",
+}
+ROLE_HELP = (
+    "incident_commander (ic), technical_lead (tl), communication_lead (comms), "
+    "development_team (dev) or qa_team (qa)"
+)
+
+# Runbook "Manual Escalation Triggers".
+TRIGGERS = {
+    "technical": "technical complexity",
+    "business": "business impact",
+    "compliance": "compliance risk",
+    "resources": "resource constraints",
 }
 
 
@@ -43,11 +61,22 @@ class Ack:
 
 
 @dataclass(frozen=True)
+class UpdateFields:
+    """The runbook's status update template, field by field (each may be missing)."""
+
+    impact: str = ""
+    eta: str = ""
+    next_update: str = ""
+    actions: str = ""
+
+
+@dataclass(frozen=True)
 class SetStatus:
     status: Status
     text: str = ""
     severity: Severity | None = None  # the template's `Severity:` line
     template: bool = False
+    fields: UpdateFields = field(default_factory=UpdateFields)
 
 
 @dataclass(frozen=True)
@@ -64,6 +93,7 @@ class AssignRole:
 @dataclass(frozen=True)
 class Escalate:
     reason: str = ""
+    trigger: str = "technical"  # a key of TRIGGERS
 
 
 @dataclass(frozen=True)
@@ -83,7 +113,9 @@ Command = Ack | SetStatus | SetSeverity | AssignRole | Escalate | Help | Invalid
 
 _LINE_RE = re.compile(r"^\s*/(ack|status|sev|severity|assign|escalate|incident)\b(.*)$", re.I)
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
-_FIELD_RE = re.compile(r"^\s*[*_]*(severity|status)[*_]*\s*:\s*[*_]*\s*([A-Za-z0-9]+)", re.I | re.M)
+_FIELD_RE = re.compile(
+    r"^\s*[*_]*(severity|status|impact|eta|next[ _-]?update|actions)[*_]*\s*:[*_]*\s*(.*)$", re.I
+)
 _LOGIN_RE = re.compile(r"^@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$")
 _QUOTE_OR_FENCE = re.compile(r"^\s*(>|```|~~~)")
 
@@ -161,19 +193,20 @@ def _parse_one(name: str, rest: str) -> Command:
         return SetSeverity(sev)
     if name == "assign":
         if len(args) != 2:
-            return Invalid("/assign", "use /assign <role> @login; roles: ic, tl, comms")
+            return Invalid("/assign", "use /assign <role> @login; roles: ic, tl, comms, dev, qa")
         role = ROLE_ALIASES.get(args[0].lower().replace("-", "_"))
         login = _LOGIN_RE.match(args[1])
         if role is None:
             return Invalid(
                 "/assign",
-                f"{_echo(args[0])} is no role; use incident_commander (ic), technical_lead (tl) "
-                "or communication_lead (comms)",
+                f"{_echo(args[0])} is no role; use {ROLE_HELP}",
             )
         if login is None:
             return Invalid("/assign", f"{_echo(args[1])} is not a GitHub login")
         return AssignRole(role, login[1])
     if name == "escalate":
+        if args and args[0].lower() in TRIGGERS:
+            return Escalate(rest[len(args[0]) :].strip(), args[0].lower())
         return Escalate(rest)
     # /incident …
     if args and args[0].lower() == "help":
@@ -181,16 +214,50 @@ def _parse_one(name: str, rest: str) -> Command:
     return Invalid("/incident", "the only /incident command is /incident help")
 
 
+def template_fields(text: str) -> dict[str, str]:
+    """The template's fields by lower-case name (`next update`), in any order and case;
+    lines after a field that name no field continue it."""
+    fields: dict[str, str] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        match = _FIELD_RE.match(line)
+        if match:
+            current = re.sub(r"[ _-]", " ", match[1].lower())
+            fields.setdefault(current, _clean(match[2]))
+        elif current is not None and line.strip() and "INCIDENT UPDATE" not in line.upper():
+            fields[current] = (fields[current] + " " + _clean(line)).strip()
+        elif not line.strip():
+            current = None
+    return fields
+
+
+def _clean(value: str) -> str:
+    return value.strip().strip("*_").strip()
+
+
 def _parse_template(text: str) -> SetStatus | None:
-    fields = {m[1].lower(): m[2] for m in _FIELD_RE.finditer(text)}
+    fields = template_fields(text)
     if "status" not in fields:
         return None
+    word = (fields["status"].split() or [""])[0].lower()
     try:
-        status = Status(fields["status"].lower())
+        status = Status(word)
     except ValueError:
         return None
-    sev = _severity(fields["severity"]) if "severity" in fields else None
-    return SetStatus(status, "", sev, template=True)
+    severity = fields.get("severity", "").split()
+    sev = _severity(severity[0]) if severity else None
+    return SetStatus(
+        status,
+        "",
+        sev,
+        template=True,
+        fields=UpdateFields(
+            impact=fields.get("impact", ""),
+            eta=fields.get("eta", ""),
+            next_update=fields.get("next update", ""),
+            actions=fields.get("actions", ""),
+        ),
+    )
 
 
 def _echo(text: str, limit: int = 40) -> str:
@@ -208,3 +275,38 @@ def _severity(text: str) -> Severity | None:
 
 def _states() -> str:
     return ", ".join(s.value for s in Status)
+
+
+_CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*(utc|gmt|z)?$", re.I)
+_SPAN_RE = re.compile(r"^(?:in\s+)?(\d{1,4})\s*(m|min|mins|minutes?|h|hrs?|hours?)$", re.I)
+_STAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ t](\d{1,2}:\d{2})\s*(utc|gmt|z)?$", re.I)
+
+
+def promised_time(text: str, posted_at: datetime, zone: tzinfo) -> datetime | None:
+    """When a template's `Next Update:` promises the next one, or None if it says no time.
+
+    `16:10 UTC`, `16:10` (the team's calendar timezone; the next such time after posting),
+    `2026-11-26 16:10 UTC`, `in 45 minutes`, `30m`, `2h`.
+    """
+    words = " ".join(text.replace("[", " ").replace("]", " ").split()).rstrip(".").strip()
+    if match := _SPAN_RE.match(words):
+        amount, unit = int(match[1]), match[2].lower()
+        return posted_at + (
+            timedelta(hours=amount) if unit[0] == "h" else timedelta(minutes=amount)
+        )
+    if match := _CLOCK_RE.match(words):
+        hour, minute = int(match[1]), int(match[2])
+        if hour > 23 or minute > 59:
+            return None
+        where = UTC if match[3] else zone
+        local = posted_at.astimezone(where)
+        moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return moment if moment > local else moment + timedelta(days=1)
+    if match := _STAMP_RE.match(words):
+        try:
+            day = date.fromisoformat(match[1])
+            clock = time.fromisoformat(match[2].zfill(5))
+        except ValueError:
+            return None
+        return datetime.combine(day, clock, tzinfo=UTC if match[3] else zone)
+    return None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app import markers
 from app.commands import Status
 from app.policy import ConfigIssue, Policy, Severity
+
+if TYPE_CHECKING:
+    from app.state import Update
 
 COMMANDS_HELP = """\
 | command | effect |
@@ -23,9 +27,9 @@ A comment written in the status update template counts as `/status`. Commands wo
 people with write access to the repository and for those named in the roster."""
 
 UPDATE_TEMPLATE = """\
-🚨 INCIDENT UPDATE #[number] - [timestamp]
+🚨 INCIDENT UPDATE #{number} - [timestamp]
 Severity: {severity}
-Status: [Investigating/Mitigating/Monitoring/Resolved]
+Status: {status}
 Impact: [Description of user/business impact]
 ETA: [Estimated resolution time]
 Next Update: [When next update will be provided]
@@ -50,14 +54,35 @@ def when(moment: datetime, policy: Policy) -> str:
     return text
 
 
-def _who(policy: Policy, role: str, holders: list[str]) -> str:
+def quiet(mention: str) -> str:
+    """A login or team named without notifying it."""
+    return f"`{mention}`"
+
+
+def backups(policy: Policy, role: str) -> list[str]:
+    """The role's backups as mentions, seats without a login left out."""
+    found = policy.roles.get(role)
+    return [m for m in (policy.resolve(x) for x in (found.backup if found else [])) if m]
+
+
+def _who(policy: Policy, role: str, holders: list[str], *, notify: bool = True) -> str:
+    """Who holds a role: @-mentioned when the severity notifies it (runbook: "Alert
+    appropriate team members based on severity"), else named quietly; a role nobody holds
+    falls back to its backup, and says so."""
+    show = (lambda m: m) if notify else quiet
     if holders:
-        return " ".join(holders)
+        return " ".join(show(h) for h in holders)
     found = policy.roles.get(role)
     seats = [m for m in (found.members if found else []) if not m.startswith("@")]
-    if seats:
-        return " ".join(f"`{s}`" for s in seats) + " — no GitHub login in the roster"
-    return "nobody named in the config"
+    missing = (
+        " ".join(f"`{s}`" for s in seats) + " — no GitHub login in the roster"
+        if seats
+        else "nobody named in the config"
+    )
+    spare = backups(policy, role)
+    if spare:
+        return f"{' '.join(show(b) for b in spare)} (backup: {missing})"
+    return missing
 
 
 def checklist(policy: Policy, severity: Severity) -> str:
@@ -65,10 +90,17 @@ def checklist(policy: Policy, severity: Severity) -> str:
     return f"### Checklist ({severity.value})\n" + "\n".join(f"- [ ] {item}" for item in items)
 
 
-def template_block(severity: Severity) -> str:
+def template(*, number: int, severity: Severity, status: Status) -> str:
+    """The runbook's status update template, filled in with what the app knows."""
+    return UPDATE_TEMPLATE.format(
+        number=number, severity=severity.value, status=status.value.capitalize()
+    )
+
+
+def template_block(*, number: int, severity: Severity, status: Status) -> str:
     return (
         "<details><summary>Status update template</summary>\n\n```\n"
-        + UPDATE_TEMPLATE.format(severity=severity.value)
+        + template(number=number, severity=severity, status=status)
         + "\n```\n</details>"
     )
 
@@ -107,9 +139,9 @@ def brief(
     )
     for role in shown:
         if role in policy.roles:
-            lines.append(
-                f"| {policy.role_title(role)} | {_who(policy, role, roles.get(role, []))} |"
-            )
+            notify = sp.notify_all or role in sp.assign
+            who = _who(policy, role, roles.get(role, []), notify=notify)
+            lines.append(f"| {policy.role_title(role)} | {who} |")
     if security:
         sec = policy.holders(policy.security_role)
         lines += [
@@ -126,7 +158,7 @@ def brief(
         "",
         checklist(policy, severity),
         "",
-        template_block(severity),
+        template_block(number=1, severity=severity, status=Status.INVESTIGATING),
         "",
         "<details><summary>Commands</summary>\n\n" + COMMANDS_HELP + "\n</details>",
         "",
@@ -323,16 +355,33 @@ def reminder(
     who: list[str],
     anchor: datetime,
     number: int,
+    status: Status,
+    latest: Update | None,
+    promised: bool,
 ) -> str:
-    """A status update is overdue."""
+    """A status update is overdue: when it was due, what the last one said, the template."""
     sp = policy.for_severity(severity)
     mention = " ".join(who) if who else "Communication lead"
+    why = (
+        "as the last update promised" if promised else f"{severity.value}: every {sp.update_every}"
+    )
     lines = [
-        f"⏰ {mention}: a status update was due {when(due, policy)} "
-        f"({severity.value}: every {sp.update_every}). Post `/status …` or the template:",
+        f"⏰ {mention}: a status update was due {when(due, policy)} ({why}). "
+        "Post `/status …` or the template:",
+    ]
+    if latest is not None:
+        said = [f"Impact: {cell(latest.impact)}"] if latest.impact else []
+        said += [f"ETA: {cell(latest.fields.eta)}"] if latest.fields.eta else []
+        lines += [
+            "",
+            f"Last update #{latest.number} ({when(latest.at, policy)}, {latest.status.value})"
+            + (": " + "; ".join(said) if said else "."),
+        ]
+    next_number = latest.number + 1 if latest else 1
+    lines += [
         "",
         "```",
-        UPDATE_TEMPLATE.format(severity=severity.value),
+        template(number=next_number, severity=severity, status=status),
         "```",
         "",
         markers.render(markers.Reminder(anchor.isoformat(), number)),

@@ -12,7 +12,7 @@ from app import markers, messages
 from app.commands import Status
 from app.policy import Policy
 from app.snapshot import Snapshot
-from app.state import SEVERITY_LABELS, STATUS_LABELS, IncidentState
+from app.state import SEVERITY_LABELS, STATUS_LABELS, IncidentState, Update
 
 AGENDA = [
     ("Incident Summary", 10),
@@ -120,10 +120,7 @@ def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
     if state.acked_at is not None:
         entries.append(Entry(state.acked_at, "Acknowledged", state.acked_by or "", ""))
     for update in state.updates:
-        text = f"Status update: {update.status.value}"
-        if update.text:
-            text += f" — {update.text}"
-        entries.append(Entry(update.at, text, update.author, update.url))
+        entries.append(Entry(update.at, update_text(update), update.author, update.url))
     for use in state.uses:
         if use.authorized and type(use.command).__name__ in (
             "SetSeverity",
@@ -148,6 +145,24 @@ def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
         if label is not None:
             entries.append(Entry(note.comment.created_at, label, "incident-app", note.comment.url))
     return sorted(entries, key=lambda e: e.at)
+
+
+def update_text(update: Update) -> str:
+    """A status update with every field it gave, for the timeline."""
+    text = f"Update #{update.number}: {update.status.value}"
+    fields = update.fields
+    parts = [update.text] if update.text else []
+    parts += [
+        f"{name}: {value}"
+        for name, value in (
+            ("Impact", fields.impact),
+            ("ETA", fields.eta),
+            ("Next update", fields.next_update),
+            ("Actions", fields.actions),
+        )
+        if value
+    ]
+    return text + (" — " + "; ".join(parts) if parts else "")
 
 
 def _describe(command: object) -> str:
@@ -306,7 +321,7 @@ def document(
         if entry.at > rnd.resolved_at + timedelta(minutes=1):
             continue
         link = f"[link]({entry.link})" if entry.link.startswith("https://") else ""
-        event, who = messages.cell(entry.event, 200), messages.cell(entry.who, 200)
+        event, who = messages.cell(entry.event, 600), messages.cell(entry.who, 200)
         lines.append(f"| {_utc(entry.at)} | {event} | {who} | {link} |")
     lines += [
         "",

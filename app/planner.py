@@ -219,10 +219,26 @@ def _assignees_for(policy: Policy, state: IncidentState, severity: Severity) -> 
 
 def _deadlines(policy: Policy, state: IncidentState) -> tuple[datetime, datetime]:
     sp = policy.for_severity(state.severity)
-    cal = policy.business_calendar
-    respond_by = sp.respond_within.after(state.severity_since, cal)
-    last = max(state.severity_since, state.last_update_at or state.severity_since)
-    return respond_by, sp.update_every.after(last, cal)
+    respond_by = sp.respond_within.after(state.severity_since, policy.business_calendar)
+    _, first_due, _ = _next_update(policy, state)
+    return respond_by, first_due
+
+
+def _next_update(policy: Policy, state: IncidentState) -> tuple[datetime, datetime, bool]:
+    """(anchor, when the next update is first due, whether a promise set it).
+
+    The severity's cadence is the most that may pass (runbook: "Communication: updates
+    every …"); an update's `Next Update:` earlier than that moves the next one forward,
+    a later one never stretches it.
+    """
+    sp = policy.for_severity(state.severity)
+    anchor = max(state.severity_since, state.last_update_at or state.severity_since)
+    due = sp.update_every.after(anchor, policy.business_calendar)
+    latest = state.updates[-1] if state.updates else None
+    promised = latest.promised if latest is not None and latest.at == anchor else None
+    if promised is not None and anchor < promised < due:
+        return anchor, promised, True
+    return anchor, due, False
 
 
 def _declare(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
@@ -487,9 +503,8 @@ def _reminder(
 ) -> list[Action]:
     """One reminder per missed update interval, counted from the last update."""
     sp = policy.for_severity(state.severity)
-    cal = policy.business_calendar
-    anchor = max(state.severity_since, state.last_update_at or state.severity_since)
-    number, last_due = _intervals_passed(sp.update_every, anchor, now, cal)
+    anchor, first_due, promised = _next_update(policy, state)
+    number, last_due = _dues_passed(sp.update_every, first_due, now, policy.business_calendar)
     if number == 0:
         return []
     key = anchor.isoformat()
@@ -501,20 +516,30 @@ def _reminder(
     who = state.roles.get("communication_lead") or policy.holders("communication_lead")
     who = list(dict.fromkeys([*who, *(f"@{a}" for a in sorted(snapshot.issue.assignees))]))
     body = messages.reminder(
-        policy=policy, severity=state.severity, due=last_due, who=who, anchor=anchor, number=number
+        policy=policy,
+        severity=state.severity,
+        due=last_due,
+        who=who,
+        anchor=anchor,
+        number=number,
+        status=state.status,
+        latest=state.updates[-1] if state.updates else None,
+        promised=promised and number == 1,
     )
     return [PostComment(body, "reminder")]
 
 
-def _intervals_passed(
-    span: Span, anchor: datetime, now: datetime, cal: BusinessCalendar
+def _dues_passed(
+    span: Span, first: datetime, now: datetime, cal: BusinessCalendar
 ) -> tuple[int, datetime]:
-    """How many whole intervals of `span` passed since `anchor`, and when the last one ended."""
+    """How many dues passed by `now` — `first`, then one every `span` — and the last one."""
+    if now < first:
+        return 0, first
     if span.unit != "business_days":
-        step = span.after(anchor, cal) - anchor
-        number = max(int((now - anchor) / step), 0)
-        return number, anchor + step * number
-    number, due, last = 0, span.after(anchor, cal), anchor
+        step = span.after(first, cal) - first
+        number = 1 + int((now - first) / step)
+        return number, first + step * (number - 1)
+    number, due, last = 0, first, first
     while due <= now and number < 366:
         number, last, due = number + 1, due, span.after(due, cal)
     return number, last

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -50,13 +50,21 @@ class CommandUse:
 
 @dataclass(frozen=True)
 class Update:
-    """A status update: a `/status` command or a comment in the runbook's template."""
+    """A status update: a `/status` command or a comment in the runbook's template, with
+    every field it gave; numbered #1, #2, … in GitHub's order, whatever number was typed."""
 
     at: datetime
     author: str
     status: Status
     text: str
     url: str
+    number: int = 0
+    fields: cmd.UpdateFields = field(default_factory=cmd.UpdateFields)
+    promised: datetime | None = None  # its `Next Update:` as a time, when it gives one
+
+    @property
+    def impact(self) -> str:
+        return self.fields.impact or self.text
 
 
 M = TypeVar("M", bound=markers.Marker)
@@ -217,7 +225,14 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         elif isinstance(c, cmd.SetStatus):
             status.add(at, seq, c.status, who)
             acks.append((at, who))
-            updates.append(Update(at, who, c.status, c.text, use.comment.url))
+            promised = (
+                cmd.promised_time(c.fields.next_update, at, policy.business_calendar.zone)
+                if c.fields.next_update
+                else None
+            )
+            updates.append(
+                Update(at, who, c.status, c.text, use.comment.url, 0, c.fields, promised)
+            )
             if c.severity is not None:
                 severity.add(at, seq, c.severity, who)
         elif isinstance(c, cmd.SetSeverity):
@@ -255,7 +270,9 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         status_since=status_changes[-1][0],
         acked_at=first_ack[0] if first_ack else None,
         acked_by=first_ack[1] if first_ack else None,
-        updates=sorted(updates, key=lambda u: u.at),
+        updates=[
+            replace(u, number=n) for n, u in enumerate(sorted(updates, key=lambda u: u.at), 1)
+        ],
         roles=roles,
         uses=uses,
         notes=sorted(notes, key=lambda n: (n.comment.created_at, n.comment.id)),

@@ -1,0 +1,177 @@
+"""The runbook, read closely: status updates keep every word, notify by severity, roles.
+
+Each test quotes the runbook line it holds the app to.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app import markers, pir
+from app.actions import PostComment
+from app.planner import plan
+from app.policy import check_text
+from app.state import derive
+from tests.conftest import Harness, marked
+from tests.test_deadlines import DECLARED, POLICY, snapshot
+
+TEMPLATE = """\
+🚨 INCIDENT UPDATE #7 - 15:20 UTC
+severity: P1
+STATUS: mitigating
+Impact: checkout fails for EU users
+about 30% of orders
+ETA: 16:30 UTC
+Next Update: {next}
+Actions: rolled back deploy 412; watching error rate
+"""
+
+
+def reminders(snap: object, now: object) -> list[str]:
+    return [
+        a.body
+        for a in plan(snap, POLICY, now)  # type: ignore[arg-type]
+        if isinstance(a, PostComment) and a.kind == "reminder"
+    ]
+
+
+# --- "Status Updates Template": every field kept -----------------------------------
+
+
+def test_every_field_of_the_template_is_kept_and_updates_are_numbered_in_githubs_order() -> None:
+    snap = snapshot(
+        "P1",
+        comments=[
+            (timedelta(minutes=10), "/status investigating looking at the load balancer"),
+            (timedelta(minutes=20), TEMPLATE.format(next="in 30 minutes")),
+        ],
+    )
+    state = derive(snap, POLICY)
+    assert state is not None
+    first, second = state.updates
+    assert (first.number, second.number) == (1, 2)  # not the #7 the author typed
+    assert second.fields.impact == "checkout fails for EU users about 30% of orders"
+    assert second.fields.eta == "16:30 UTC"
+    assert second.fields.actions == "rolled back deploy 412; watching error rate"
+    assert second.promised == DECLARED + timedelta(minutes=50)
+
+    entries = [e.event for e in pir.timeline(snap, state)]
+    assert "Update #1: investigating — looking at the load balancer" in entries
+    assert (
+        "Update #2: mitigating — Impact: checkout fails for EU users about 30% of orders; "
+        "ETA: 16:30 UTC; Next update: in 30 minutes; "
+        "Actions: rolled back deploy 412; watching error rate"
+    ) in entries
+
+
+def test_fields_in_any_order_and_case_and_some_missing() -> None:
+    body = "INCIDENT UPDATE\nactions: paging the DBA\nSTATUS: Monitoring\nETA: unknown"
+    state = derive(snapshot("P2", comments=[(timedelta(minutes=5), body)]), POLICY)
+    assert state is not None
+    (update,) = state.updates
+    assert update.status.value == "monitoring"
+    assert update.fields.actions == "paging the DBA" and update.fields.eta == "unknown"
+    assert update.fields.impact == ""
+
+
+# --- "Next Update: [When next update will be provided]" -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("promise", "due_after_update"),
+    [
+        ("15:50 UTC", timedelta(minutes=30)),  # posted 15:20 UTC: earlier than the cadence
+        ("10:50", timedelta(minutes=30)),  # the calendar's zone (New York): 15:50 UTC
+        ("in 45 minutes", timedelta(minutes=45)),
+        ("30m", timedelta(minutes=30)),
+        ("1h", timedelta(hours=1)),
+        ("20:00 UTC", timedelta(hours=2)),  # later than P1's 2 h cadence: never stretched
+        ("after the deploy", timedelta(hours=2)),  # no time in it: the cadence holds
+        ("[When next update will be provided]", timedelta(hours=2)),
+    ],
+)
+def test_a_promised_next_update_moves_the_reminder_forward_never_back(
+    promise: str, due_after_update: timedelta
+) -> None:
+    posted = DECLARED + timedelta(minutes=20)
+    snap = snapshot("P1", comments=[(timedelta(minutes=20), TEMPLATE.format(next=promise))])
+    due = posted + due_after_update
+    assert reminders(snap, due - timedelta(seconds=1)) == []
+    (body,) = reminders(snap, due)
+    promised = due_after_update < timedelta(hours=2)
+    assert ("as the last update promised" in body) is promised
+
+
+def test_a_reminder_shows_the_latest_impact_and_eta_and_a_filled_in_template() -> None:
+    snap = snapshot("P1", comments=[(timedelta(minutes=20), TEMPLATE.format(next="30m"))])
+    (body,) = reminders(snap, DECLARED + timedelta(minutes=50))
+    assert "Last update #1" in body
+    assert "Impact: checkout fails for EU users about 30% of orders" in body
+    assert "ETA: 16:30 UTC" in body
+    assert "INCIDENT UPDATE #2" in body  # the next number
+    assert "Severity: P1\nStatus: Mitigating" in body
+
+
+# --- "Notify Team: Alert appropriate team members based on severity" -----------------
+
+
+def brief_of(severity: str, policy: object = POLICY) -> str:
+    snap = snapshot(severity)
+    snap = type(snap)(
+        repo=snap.repo,
+        issue=snap.issue,
+        events=snap.events,
+        authorized=snap.authorized,
+    )  # not yet briefed
+    (body,) = [
+        a.body
+        for a in plan(snap, policy, DECLARED)  # type: ignore[arg-type]
+        if isinstance(a, PostComment) and a.kind == "brief"
+    ]
+    return body
+
+
+def mentioned(body: str) -> set[str]:
+    import re
+
+    outside_code = re.sub(r"`[^`]*`", "", body.split("<details>")[0])
+    return set(re.findall(r"@[A-Za-z0-9-]+", outside_code))
+
+
+def test_a_p3_brief_mentions_only_the_incident_commander() -> None:
+    body = brief_of("P3")
+    assert mentioned(body) == {"@rohan"}
+    assert "`@morgan`" in body and "`@casey`" in body  # named, not notified
+
+
+def test_a_p1_brief_mentions_the_roles_p1_assigns() -> None:
+    assert mentioned(brief_of("P1")) == {"@rohan", "@morgan"}
+
+
+def test_p0_notifies_all_roles() -> None:
+    """Runbook: "P0: Immediate notification to all roles"."""
+    assert {"@rohan", "@morgan", "@casey"} <= mentioned(brief_of("P0"))
+
+
+def test_a_lead_nobody_holds_falls_back_to_the_backup_and_says_so() -> None:
+    policy = check_text(
+        "roster:\n  release_manager.rohan-patel: null\n  team_lead.casey-brooks: casey\n",
+        source="test",
+    )
+    body = brief_of("P3", policy)
+    assert "| Incident Commander | @casey (backup: `release_manager.rohan-patel`" in body
+
+
+# --- "Development Team" and "QA Team" can be handed work ------------------------------
+
+
+@pytest.mark.anyio
+async def test_dev_and_qa_can_be_assigned(harness: Harness) -> None:
+    from tests.test_hostile_users import declared, say
+
+    await declared(harness)
+    await say(harness, "/assign dev @avery\n/assign qa @quinn")
+    assert {"avery", "quinn"} <= set(harness.github.issue().assignees)
+    assert not marked(harness.github.posted_comments(), markers.InvalidReply)
