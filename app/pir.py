@@ -105,7 +105,10 @@ class Entry:
 def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
     """What happened, in GitHub's time order: labels, status, assignments, the app's notes."""
     entries: list[Entry] = [Entry(state.declared_at, "Incident declared", "", snapshot.issue.url)]
+    undone = {id(e) for e in state.undone}  # changes put back: not part of what happened
     for event in snapshot.events:
+        if id(event) in undone:
+            continue
         who = "incident-app" if event.ours else event.actor
         if event.kind == "labeled" and event.label in SEVERITY_LABELS and not event.ours:
             entries.append(Entry(event.at, f"Severity set to {event.label[4:]}", who, ""))
