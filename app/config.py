@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from app.github import GitHubError, GitHubPort
@@ -14,11 +14,13 @@ from app.policy import (
     MAX_EXTENDS_DEPTH,
     ConfigError,
     ConfigIssue,
+    Layer,
     Policy,
     bundled_policy,
     parse_extends,
     parse_yaml,
     policy_from_layers,
+    public_problems,
 )
 
 RAW = {"Accept": "application/vnd.github.raw+json"}
@@ -26,7 +28,8 @@ RAW = {"Accept": "application/vnd.github.raw+json"}
 
 @dataclass(frozen=True)
 class Resolved:
-    """The policy to use, where it came from, and the problems to report on the issue."""
+    """The policy to use, where it came from, and the problems to report on the issue: this
+    repository's in full, other files' only counted (`public_problems`)."""
 
     policy: Policy
     source: str
@@ -53,29 +56,54 @@ async def read_file(gh: GitHubPort, owner: str, repo: str, path: str) -> str | N
 
 
 async def _layers(
-    gh: GitHubPort, owner: str, repo: str, path: str, text: str
-) -> list[tuple[str, dict[str, Any]]]:
-    """The file and everything it `_extends`, base first."""
-    source = f"{owner}/{repo}:{path}"
-    chain: list[tuple[str, dict[str, Any]]] = []
+    gh: GitHubPort, *, owner: str, repo: str, at: tuple[str, str], text: str
+) -> list[Layer]:
+    """The config file `at` (repository, path) and everything it `_extends`, base first.
+
+    `owner/repo` is the repository the incident is in: `_extends` may name only it and
+    `owner/.github`. A file outside it is foreign, and so is every file a foreign one leads
+    to: their names, data and problems are that file's owner's, so the problems are reported
+    under the name of the first foreign file, which this repository's data or the lookup
+    order gave. Parsing runs in a thread: a large file costs the event loop nothing.
+    """
+    home = repo.lower()
+    here, path = at
+    foreign = here.lower() != home
+    source = f"{owner}/{here}:{path}"
     seen: set[str] = set()
+    chain: list[Layer] = []
     while True:
-        if source.lower() in seen:
-            raise ConfigError([ConfigIssue(source, "_extends", "extends itself (a cycle)")])
-        if len(seen) >= MAX_EXTENDS_DEPTH:
-            raise ConfigError(
-                [ConfigIssue(source, "_extends", f"more than {MAX_EXTENDS_DEPTH} levels")]
-            )
-        seen.add(source.lower())
-        data = parse_yaml(text, source=source)
-        chain.insert(0, (source, data))
+        seen.add(f"{here}:{path}".lower())
+        try:
+            data = await asyncio.to_thread(parse_yaml, text, source=source)
+        except ConfigError as exc:
+            raise ConfigError([replace(p, foreign=foreign) for p in exc.problems]) from None
+        chain.insert(0, Layer(source, data, foreign))
         if "_extends" not in data:
             return chain
-        owner, repo, path = parse_extends(data["_extends"], owner=owner, source=source)
-        found = await read_file(gh, owner, repo, path)
+        _, here, path = parse_extends(data["_extends"], owner=owner, repo=repo, source=source)
+        target = f"{owner}/{here}:{path}"
+        if f"{here}:{path}".lower() in seen:
+            raise _extends_problem(source, "extends a file already in its chain (a cycle)")
+        if len(seen) >= MAX_EXTENDS_DEPTH:
+            raise _extends_problem(source, f"more than {MAX_EXTENDS_DEPTH} levels")
+        try:
+            found = await read_file(gh, owner, here, path)
+        except GitHubError as exc:
+            if exc.status not in (401, 403):
+                raise
+            found = None
         if found is None:
-            raise ConfigError([ConfigIssue(source, "_extends", f"{owner}/{repo}:{path} not found")])
-        source, text = f"{owner}/{repo}:{path}", found
+            missing = "names a file that does not exist" if foreign else f"{target} does not exist"
+            raise _extends_problem(source, missing)
+        if not foreign:  # the name came from this repository's own file
+            source = target
+        foreign = foreign or here.lower() != home
+        text = found
+
+
+def _extends_problem(source: str, message: str) -> ConfigError:
+    return ConfigError([ConfigIssue(source, "_extends", message)])
 
 
 class ConfigLoader:
@@ -98,27 +126,30 @@ class ConfigLoader:
 
     async def _resolve(self, gh: GitHubPort, owner: str, repo: str, key: str) -> Resolved:
         problems: list[ConfigIssue] = []
-        candidates = [(owner, repo)] + ([(owner, ".github")] if repo != ".github" else [])
-        for cand_owner, cand_repo in candidates:
+        candidates = [repo] + ([".github"] if repo.lower() != ".github" else [])
+        for candidate in candidates:
             try:
-                text = await read_file(gh, cand_owner, cand_repo, CONFIG_PATH)
+                text = await read_file(gh, owner, candidate, CONFIG_PATH)
             except GitHubError as exc:
                 if exc.status in (401, 403):  # no access to the org's .github: not an error
                     continue
                 raise
             if text is None:
                 continue
-            source = f"{cand_owner}/{cand_repo}:{CONFIG_PATH}"
+            source = f"{owner}/{candidate}:{CONFIG_PATH}"
             try:
-                layers = await _layers(gh, cand_owner, cand_repo, CONFIG_PATH, text)
-                resolved = Resolved(policy_from_layers(layers), source, tuple(problems))
+                layers = await _layers(
+                    gh, owner=owner, repo=repo, at=(candidate, CONFIG_PATH), text=text
+                )
+                policy = policy_from_layers(layers)
             except ConfigError as exc:
                 problems.extend(exc.problems)
                 last = self._last_good.get(key)
                 if last is not None:
-                    return Resolved(last.policy, last.source, tuple(problems))
+                    return Resolved(last.policy, last.source, public_problems(problems))
                 continue  # fall back to the next place in the lookup order
+            resolved = Resolved(policy, source, public_problems(problems))
             if not problems:
                 self._last_good[key] = resolved
             return resolved
-        return Resolved(bundled_policy(), "bundled config", tuple(problems))
+        return Resolved(bundled_policy(), "bundled config", public_problems(problems))

@@ -150,7 +150,7 @@ async def _repo_config(gh: GitHubPort, full_name: str, api: str) -> Check:
     if text is None:
         return Check("ok", subject, "none: the organisation's or the bundled default applies")
     try:
-        check_text(text, source=CONFIG_PATH)
+        check_text(text, source=CONFIG_PATH, repo=full_name)
     except ConfigError as exc:
         return Check(
             "FAIL",

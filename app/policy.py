@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -13,6 +15,7 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +31,10 @@ CONFIG_PATH = ".github/incident.yml"
 MAX_CONFIG_BYTES = 256 * 1024
 MAX_CONFIG_NODES = 20_000
 MAX_EXTENDS_DEPTH = 5
+MAX_NESTING = 64  # levels of lists and mappings in one config file
+MAX_SPAN = timedelta(days=365)
+MAX_BUSINESS_DAYS = 260  # a working year
+MAX_PATH = 200
 
 LOGIN_RE = re.compile(r"^@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 TEAM_RE = re.compile(r"^@[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -53,8 +60,20 @@ class Severity(StrEnum):
 
 # --- durations ------------------------------------------------------------------------
 
-_SPAN_RE = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w|bd)\s*$", re.IGNORECASE)
+_SPAN_RE = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w|bd)\s*$", re.IGNORECASE | re.ASCII)
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# The most of each unit a span may have: a year of calendar time, a working year of business days.
+_MOST = {
+    "minutes": MAX_SPAN // timedelta(minutes=1),
+    "hours": MAX_SPAN // timedelta(hours=1),
+    "days": MAX_SPAN // timedelta(days=1),
+    "weeks": MAX_SPAN // timedelta(weeks=1),
+    "business_days": MAX_BUSINESS_DAYS,
+}
+_LONGEST = (
+    f"at most {_MOST['minutes']}m, {_MOST['hours']}h, {_MOST['days']}d, {_MOST['weeks']}w "
+    f"or {MAX_BUSINESS_DAYS}bd"
+)
 
 
 @dataclass(frozen=True)
@@ -77,26 +96,112 @@ class Span:
         return f"{self.amount} {unit}"
 
 
+def _shown(value: object, limit: int = 40) -> str:
+    """A value as an error message repeats it: quoted, and cut short."""
+    text = str(value)
+    return f"'{text[:limit]}…'" if len(text) > limit else f"'{text}'"
+
+
 def _parse_span(value: Any) -> Any:
     if isinstance(value, Span) or value is None:
         return value
-    if isinstance(value, int):
-        return Span(value, "minutes")
-    if not isinstance(value, str):
+    if isinstance(value, int) and not isinstance(value, bool):
+        amount, unit = value, "minutes"
+    elif isinstance(value, str):
+        text = value.strip().lower().replace(" ", "_")
+        match = _SPAN_RE.match(value)
+        if text in {"next_business_day", "1_business_day"}:
+            amount, unit = 1, "business_days"
+        elif match:
+            # Many digits are surely too long; int() of thousands of them is refused anyway.
+            digits = match[1]
+            amount = int(digits) if len(digits) <= 9 else 10**9
+            unit = "business_days" if match[2].lower() == "bd" else _UNITS[match[2].lower()]
+        else:
+            raise ValueError(
+                f"{_shown(value)} is not a duration: use 15m, 2h, 1d, 1w, 3bd or next business day"
+            )
+    else:
         raise ValueError("a duration is text such as 15m, 2h, 1d, 1w or 1bd")
-    text = value.strip().lower().replace(" ", "_")
-    if text in {"next_business_day", "1_business_day"}:
-        return Span(1, "business_days")
-    match = _SPAN_RE.match(value)
-    if not match:
-        raise ValueError(
-            f"'{value}' is not a duration: use 15m, 2h, 1d, 1w, 3bd or next business day"
-        )
-    amount, unit = int(match[1]), match[2].lower()
-    return Span(amount, "business_days" if unit == "bd" else _UNITS[unit])
+    if amount < 0:
+        raise ValueError("a duration cannot be negative")
+    if amount > _MOST[unit]:
+        raise ValueError(f"{_shown(value)} is longer than a year: {_LONGEST}")
+    return Span(amount, unit)
 
 
+def _positive(span: Span) -> Span:
+    if span.amount <= 0:
+        raise ValueError("must be more than 0, e.g. 15m")
+    return span
+
+
+# A duration of zero or more; `PositiveDuration` for deadlines and cadences, which repeat.
 Duration = Annotated[Span, BeforeValidator(_parse_span)]
+PositiveDuration = Annotated[Span, BeforeValidator(_parse_span), AfterValidator(_positive)]
+
+
+# --- paths and labels -----------------------------------------------------------------
+
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def path_problem(path: str) -> str | None:
+    """Why `path` is no plain relative path inside a repository, or None when it is one.
+
+    GitHub's API takes it as part of a URL, and httpx resolves `..`: a path that could leave
+    the repository (`../../victim/contents/x`) must never be sent.
+    """
+    if "://" in path or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", path):
+        return "not a URL"
+    if "\\" in path:
+        return "no backslash"
+    if path.startswith("/"):
+        return "no leading /"
+    if len(path) > MAX_PATH:
+        return f"at most {MAX_PATH} characters"
+    segments = path.split("/")
+    if any(s in (".", "..") for s in segments):
+        return "no . or .. segment"
+    if any(not s for s in segments):
+        return "no empty segment (//)"
+    if not all(_SEGMENT_RE.match(s) for s in segments):
+        return "only letters, digits, '.', '_' and '-' between the slashes"
+    return None
+
+
+def _folder(value: str) -> str:
+    folder = value.removesuffix("/") or value  # a trailing slash is harmless
+    problem = path_problem(folder)
+    if problem:
+        raise ValueError(
+            f"must be a relative folder in this repository such as ops/docs/incidents: {problem}"
+        )
+    return folder
+
+
+def _label(value: str) -> str:
+    label = value.strip()
+    if not 0 < len(label) <= 50 or "," in label or not label.isprintable():
+        raise ValueError("must be a GitHub label: 1 to 50 characters, no commas")
+    return label
+
+
+def _login(value: str) -> str:
+    if not LOGIN_RE.match(value):
+        raise ValueError(f"{_shown(value)} is not a GitHub login")
+    return value.lstrip("@")
+
+
+Loc = tuple[str | int, ...]  # where in the config, as pydantic names it
+
+
+class _Problems(ValueError):
+    """Problems a model validator found, each at its own location below the model's."""
+
+    def __init__(self, found: list[tuple[Loc, str]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in found))
+        self.found = found
 
 
 # --- models ---------------------------------------------------------------------------
@@ -132,12 +237,16 @@ class SeverityPolicy(_Model):
     """Targets and duties for one severity (SPEC §4)."""
 
     name: str = Field(description="Human name, e.g. Critical.")
-    respond_within: Duration = Field(description="Acknowledgement deadline after declaration.")
-    update_every: Duration = Field(description="Status update cadence.")
+    respond_within: PositiveDuration = Field(
+        description="Acknowledgement deadline after declaration (more than 0, at most a year)."
+    )
+    update_every: PositiveDuration = Field(
+        description="Status update cadence (more than 0, at most a year)."
+    )
     escalate_after: Duration | None = Field(
         default=None,
-        description="Escalate to the next level when unresolved this long; 0m or null: at "
-        "once, by notifying everyone on declaration.",
+        description="Escalate to the next level when unresolved this long (at most a year); "
+        "0m or null: at once, by notifying everyone on declaration.",
     )
     assign: list[str] = Field(description="Roles whose holders are assigned on declaration.")
     notify_all: bool = Field(
@@ -152,17 +261,23 @@ class CalendarPolicy(_Model):
     timezone: str = Field(default="UTC", description="IANA timezone, e.g. Europe/Berlin.")
     working_days: list[str] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
-        description="Working weekdays: mon … sun.",
+        description="Working weekdays: mon … sun; at least one.",
     )
-    working_hours: str = Field(default="09:00-17:00", description="HH:MM-HH:MM, local time.")
+    working_hours: str = Field(
+        default="09:00-17:00", description="HH:MM-HH:MM, local time; the day starts before it ends."
+    )
     holidays_country: str | None = Field(
         default=None, description="ISO country code for public holidays (python-holidays)."
     )
     holidays_subdivision: str | None = Field(
-        default=None, description="State or province code within the country."
+        default=None,
+        description="State or province code within the country, e.g. CA for US (needs the "
+        "country).",
     )
     extra_holidays: list[date] = Field(
-        default_factory=list, description="Further non-working dates."
+        default_factory=list,
+        max_length=366,
+        description="Further non-working dates, 1970 to 2200; at most 366.",
     )
 
     @field_validator("timezone")
@@ -173,7 +288,7 @@ class CalendarPolicy(_Model):
         try:
             ZoneInfo(value)
         except Exception:
-            raise ValueError(f"unknown timezone '{value}'") from None
+            raise ValueError(f"unknown timezone {_shown(value)}") from None
         return value
 
     @field_validator("working_days")
@@ -183,14 +298,24 @@ class CalendarPolicy(_Model):
         bad = [d for d in value if d.lower()[:3] not in WEEKDAYS]
         if bad:
             raise ValueError(f"unknown weekday {bad[0]!r}; use mon, tue, wed, thu, fri, sat, sun")
+        if not days:
+            raise ValueError("name at least one working day, e.g. [mon, tue, wed, thu, fri]")
         return days
 
     @field_validator("working_hours")
     @classmethod
     def _valid_hours(cls, value: str) -> str:
-        if not re.match(r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$", value):
-            raise ValueError("working hours look like 09:00-17:00")
-        return value
+        match = re.match(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", value, re.ASCII)
+        hours = [int(match[1]), int(match[3])] if match else []
+        minutes = [int(match[2]), int(match[4])] if match else []
+        if not match or max(hours) > 23 or max(minutes) > 59:
+            raise ValueError(
+                f"{_shown(value)} is not HH:MM-HH:MM (hours 00-23, minutes 00-59), e.g. 09:00-17:00"
+            )
+        start, end = (time(h, m) for h, m in zip(hours, minutes, strict=True))
+        if start >= end:
+            raise ValueError(f"{_shown(value)}: the working day must start before it ends")
+        return f"{start:%H:%M}-{end:%H:%M}"
 
     @field_validator("holidays_country")
     @classmethod
@@ -200,11 +325,41 @@ class CalendarPolicy(_Model):
         import holidays
 
         if value.upper() not in holidays.list_supported_countries():
-            raise ValueError(f"holidays has no calendar for country '{value}'")
+            raise ValueError(f"holidays has no calendar for country {_shown(value)}")
         return value.upper()
 
+    @field_validator("extra_holidays")
+    @classmethod
+    def _valid_holidays(cls, value: list[date]) -> list[date]:
+        for day in value:
+            if not 1970 <= day.year <= 2200:
+                raise ValueError(f"{day.isoformat()} is not between 1970 and 2200")
+        return value
+
+    @model_validator(mode="after")
+    def _valid_subdivision(self) -> CalendarPolicy:
+        if self.holidays_subdivision is None:
+            return self
+        if self.holidays_country is None:
+            raise _Problems([(("holidays_subdivision",), "needs holidays_country")])
+        import holidays
+
+        try:
+            holidays.country_holidays(self.holidays_country, subdiv=self.holidays_subdivision)
+        except (NotImplementedError, ValueError, KeyError, TypeError):
+            raise _Problems(
+                [
+                    (
+                        ("holidays_subdivision",),
+                        f"holidays has no subdivision {_shown(self.holidays_subdivision)} "
+                        "for the country in holidays_country",
+                    )
+                ]
+            ) from None
+        return self
+
     def build(self) -> BusinessCalendar:
-        start, end = (time.fromisoformat(t.zfill(5)) for t in self.working_hours.split("-"))
+        start, end = (time.fromisoformat(t) for t in self.working_hours.split("-"))
         return BusinessCalendar(
             timezone=self.timezone,
             working_days=tuple(self.working_days),
@@ -219,9 +374,26 @@ class CalendarPolicy(_Model):
 class PirPolicy(_Model):
     """The post-incident review (SPEC §5)."""
 
-    due_business_days: int = Field(default=3, ge=0, description="PIR due after resolution.")
-    path: str = Field(default="ops/docs/incidents", description="Folder of PIR documents.")
-    label: str = Field(default="pir", description="Label of PIR issues.")
+    due_business_days: int = Field(
+        default=3,
+        ge=0,
+        le=MAX_BUSINESS_DAYS,
+        description="PIR due this many business days after resolution.",
+    )
+    path: Annotated[str, AfterValidator(_folder)] = Field(
+        default="ops/docs/incidents",
+        description="Folder of PIR documents in this repository: relative, letters, digits, "
+        "'.', '_' and '-' between the slashes, no `..`.",
+    )
+    label: Annotated[str, AfterValidator(_label)] = Field(
+        default="pir", description="Label of PIR issues: 1 to 50 characters, no commas."
+    )
+    max_rounds: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Review rounds one incident may start (a close-reopen loop cannot open more).",
+    )
 
 
 class Policy(_Model):
@@ -230,13 +402,15 @@ class Policy(_Model):
     default_severity: Severity = Field(
         default=Severity.P2, description="Severity of an issue labelled only `incident`."
     )
-    roster: dict[str, str | None] = Field(
+    roster: dict[str, Annotated[str, AfterValidator(_login)] | None] = Field(
         default_factory=dict,
         description="Seat → GitHub login, e.g. `release_manager.rohan-patel: octocat`.",
     )
     roles: dict[str, Role] = Field(description="Roles by key, e.g. incident_commander.")
     escalation_chain: list[str] = Field(
-        description="Roles in escalation order, from the incident commander upwards."
+        min_length=1,
+        max_length=20,
+        description="Roles in escalation order, from the incident commander upwards (1 to 20).",
     )
     security_role: str = Field(
         default="security", description="Role mentioned on issues labelled `security`."
@@ -247,26 +421,25 @@ class Policy(_Model):
     )
     pir: PirPolicy = Field(default_factory=PirPolicy, description="Post-incident review.")
 
-    @field_validator("roster")
-    @classmethod
-    def _valid_roster(cls, value: dict[str, str | None]) -> dict[str, str | None]:
-        for seat, login in value.items():
-            if login is not None and not LOGIN_RE.match(str(login)):
-                raise ValueError(f"roster seat '{seat}': '{login}' is not a GitHub login")
-        return {seat: (login.lstrip("@") if login else None) for seat, login in value.items()}
-
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
+        found: list[tuple[Loc, str]] = []
         missing = [s.value for s in Severity if s not in self.severities]
         if missing:
-            raise ValueError(f"severities: {', '.join(missing)} missing")
+            found.append((("severities",), f"{', '.join(missing)} missing"))
         for sev, sp in self.severities.items():
-            for role in sp.assign:
-                if role not in self.roles:
-                    raise ValueError(f"severities.{sev.value}.assign: no role named '{role}'")
-        for role in self.escalation_chain:
-            if role not in self.roles:
-                raise ValueError(f"escalation_chain: no role named '{role}'")
+            found += [
+                (("severities", sev.value, "assign"), f"no role named {_shown(role)}")
+                for role in sp.assign
+                if role not in self.roles
+            ]
+        found += [
+            (("escalation_chain",), f"no role named {_shown(role)}")
+            for role in self.escalation_chain
+            if role not in self.roles
+        ]
+        if found:
+            raise _Problems(found)
         return self
 
     # --- lookups used by the planner and messages ---
@@ -309,17 +482,56 @@ class Policy(_Model):
 
 # --- loading --------------------------------------------------------------------------
 
+TOO_DEEP = f"nested too deeply (more than {MAX_NESTING} levels)"
+HIDDEN = "details are not shown here: run incident-app check-config on that file"
+EXTENDS_RULE = (
+    "may name only this repository or the organisation's .github repository (same owner), "
+    "e.g. .github or .github:incident/base.yml"
+)
+_OWNER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
 
 @dataclass(frozen=True)
 class ConfigIssue:
-    """One problem of a config file, with where it is."""
+    """One problem of a config file, with where it is.
+
+    A `foreign` problem was found in a file outside the repository the incident is in (its
+    organisation's `.github`): its location and message may repeat that file's text, which
+    must not appear on the repository's issues. `str()` and `public_text()` leave it out;
+    `public_problems` counts such problems per file instead.
+    """
 
     source: str
     location: str
     message: str
+    foreign: bool = False
+
+    def public_text(self) -> str:
+        """`location: message`, or for a foreign problem only that its details are withheld."""
+        return HIDDEN if self.foreign else f"{self.location}: {self.message}"
+
+    def detail(self) -> str:
+        """Every detail, for the operator's own terminal or file, never for an issue."""
+        return f"{self.source}: {self.location}: {self.message}"
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.location}: {self.message}"
+        return f"{self.source}: {self.public_text()}"
+
+
+def public_problems(problems: Iterable[ConfigIssue]) -> tuple[ConfigIssue, ...]:
+    """The problems as an issue may show them: the repository's own in full, then one row per
+    other file that only counts its problems (`file`, `N problem(s); details are not shown
+    here …`). Duplicates go; the rows it returns are not foreign, so it can be applied again."""
+    own: list[ConfigIssue] = []
+    counts: dict[str, int] = {}
+    for problem in dict.fromkeys(problems):
+        if problem.foreign:
+            counts[problem.source] = counts.get(problem.source, 0) + 1
+        else:
+            own.append(problem)
+    hidden = [ConfigIssue(src, "file", f"{n} problem(s); {HIDDEN}") for src, n in counts.items()]
+    return (*own, *hidden)
 
 
 class ConfigError(Exception):
@@ -330,6 +542,16 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+@dataclass(frozen=True)
+class Layer:
+    """One file of an `_extends` chain: its data, the name its problems are reported under,
+    and whether it lies outside the repository the incident is in."""
+
+    source: str
+    data: dict[str, Any]
+    foreign: bool = False
+
+
 def bundled_text() -> str:
     """The bundled default policy's YAML: config/ in a checkout, app.bundled once installed."""
     checkout = Path(__file__).resolve().parent.parent / "config" / "incident.yml"
@@ -338,30 +560,127 @@ def bundled_text() -> str:
     return (files("app.bundled") / "incident.yml").read_text(encoding="utf-8")
 
 
+class _TooDeep(Exception):
+    pass
+
+
+class _TooMany(Exception):
+    pass
+
+
+class _Aliased(Exception):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing lists and mappings nested more than MAX_NESTING levels below
+    the top one, and more than MAX_CONFIG_NODES values, while it composes them."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._nodes += 1
+        if self._nodes > MAX_CONFIG_NODES:
+            raise _TooMany
+        return super().compose_node(parent, index)
+
+    def _deeper(self) -> None:
+        self._depth += 1
+        if self._depth > MAX_NESTING + 1:
+            raise _TooDeep
+
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
+        self._deeper()
+        try:
+            return super().compose_sequence_node(anchor)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        self._deeper()
+        try:
+            return super().compose_mapping_node(anchor)
+        finally:
+            self._depth -= 1
+
+
+# Brackets, and what hides them: quoted text (opened where a value may start) and comments.
+_FLOW_TOKENS = re.compile(
+    r"""(?<![^\s\[{,:])'(?:[^']|'')*'?"""
+    r"""|(?<![^\s\[{,:])"(?:[^"\\]|\\[\s\S])*"?"""
+    r"""|(?<!\S)\#[^\n]*"""
+    r"""|[\[\]{}]"""
+)
+
+
+def _flow_too_deep(text: str) -> bool:
+    """Whether `[` and `{` nest deeper than MAX_NESTING: a cheap look before parsing, since the
+    parser's cost grows with every flow collection it has not closed yet (130,000 took 1.5 s).
+    Nesting this misses (block nesting, odd quoting) the loader refuses as it composes."""
+    depth = 0
+    for match in _FLOW_TOKENS.finditer(text):
+        token = match[0]
+        if token == "[" or token == "{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif token == "]" or token == "}":
+            depth = max(depth - 1, 0)
+    return False
+
+
 def parse_yaml(text: str, *, source: str) -> dict[str, Any]:
-    """Parse a config document safely: bounded size and expanded node count, mapping at top."""
+    """Parse a config document safely: bounded size, nesting and expanded node count, valid
+    Unicode, a mapping at the top."""
+
+    def refuse(message: str, where: str = "file") -> ConfigError:
+        return ConfigError([ConfigIssue(source, where, message)])
+
     if len(text.encode("utf-8", "replace")) > MAX_CONFIG_BYTES:
-        raise ConfigError([ConfigIssue(source, "file", f"larger than {MAX_CONFIG_BYTES} bytes")])
+        raise refuse(f"larger than {MAX_CONFIG_BYTES} bytes")
+    if _flow_too_deep(text):
+        raise refuse(TOO_DEEP)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None and _expanded_size(node, {}) > MAX_CONFIG_NODES:
-            raise ConfigError(
-                [ConfigIssue(source, "file", "too many values once aliases are expanded")]
-            )
-        data = yaml.safe_load(text)
+        data = _load(text)
+    except _Aliased:
+        raise refuse("too many values once aliases are expanded") from None
+    except (_TooDeep, RecursionError):
+        raise refuse(TOO_DEEP) from None
+    except _TooMany:
+        raise refuse(f"more than {MAX_CONFIG_NODES} values") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
-        raise ConfigError([ConfigIssue(source, where, str(exc.problem or exc))]) from None
+        raise refuse(str(exc.problem or exc), where) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue(source, "file", str(exc))]) from None
-    except RecursionError:
-        raise ConfigError([ConfigIssue(source, "file", "nested too deeply")]) from None
+        raise refuse(str(exc)) from None
+    except (ValueError, OverflowError) as exc:  # e.g. a date such as 2026-02-30
+        raise refuse(f"a value cannot be read: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError([ConfigIssue(source, "file", "the top level must be a mapping")])
+        raise refuse("the top level must be a mapping")
+    try:  # a "\uD800" escape makes a lone surrogate, which no later step could encode
+        json.dumps(data, ensure_ascii=False, default=str, skipkeys=True).encode("utf-8")
+    except UnicodeError:
+        raise refuse("text that is not valid Unicode") from None
     return data
+
+
+def _load(text: str) -> Any:
+    loader = _Loader(text)  # a character YAML does not allow is refused here already
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_CONFIG_NODES:
+            raise _Aliased
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -389,21 +708,87 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+class _Invalid(Exception):
+    def __init__(self, found: list[tuple[Loc, str]]) -> None:
+        super().__init__(found)
+        self.found = found
+
+
+def _model(data: dict[str, Any]) -> Policy:
+    """`Policy.model_validate`, raising every problem as (location, message)."""
+    try:
+        return Policy.model_validate(data)
+    except UnicodeError:
+        raise _Invalid([((), "text that is not valid Unicode")]) from None
+    except ValidationError as exc:
+        found: list[tuple[Loc, str]] = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            inner = (err.get("ctx") or {}).get("error")
+            if isinstance(inner, _Problems):
+                found += [(loc + sub, message) for sub, message in inner.found]
+                continue
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key"
+            found.append((loc, message))
+        raise _Invalid(found) from None
+
+
+def _where(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc) or "file"
+
+
 def validate(data: dict[str, Any], *, source: str) -> Policy:
     """Build a Policy from merged data, or raise ConfigError listing every problem."""
     try:
-        return Policy.model_validate(data)
-    except UnicodeError:  # e.g. a lone surrogate from a "\uD800" escape
-        raise ConfigError([ConfigIssue(source, "file", "text that is not valid Unicode")]) from None
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "file"
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            problems.append(ConfigIssue(source, loc, msg))
-        raise ConfigError(problems) from None
+        return _model(data)
+    except _Invalid as exc:
+        raise ConfigError([ConfigIssue(source, _where(loc), m) for loc, m in exc.found]) from None
+
+
+def _givers(loc: Loc, layers: Sequence[Layer], merged: dict[str, Any]) -> list[Layer]:
+    """The layers whose data makes up the merged value at `loc`, the top one first."""
+    # Only mappings merge; the first list or scalar on the way is one layer's, whole.
+    path: list[str | int] = []
+    node: Any = merged
+    for key in loc:
+        if not isinstance(node, dict) or key not in node:
+            break
+        path.append(key)
+        node = node[key]
+    givers: list[Layer] = []
+    for layer in reversed(layers):
+        value: Any = layer.data
+        state = "has"
+        for key in path:
+            if not isinstance(value, dict):
+                state = "replaced"  # a scalar above `loc`, replaced by a mapping from above
+                break
+            if key not in value:
+                state = "absent"
+                break
+            value = value[key]
+        if state == "absent":
+            continue
+        if state == "replaced" or (givers and not isinstance(value, dict)):
+            break
+        givers.append(layer)
+        if not isinstance(value, dict):
+            break
+    return givers
+
+
+def _attributed(
+    loc: Loc, message: str, layers: Sequence[Layer], merged: dict[str, Any]
+) -> ConfigIssue:
+    """A problem of the merged data, reported under the file its location's value comes from;
+    foreign when any file outside the repository gave part of that value."""
+    givers = _givers(loc, layers, merged)
+    foreign = [layer for layer in givers if layer.foreign]
+    shown = foreign[0] if foreign else givers[0] if givers else layers[-1] if layers else None
+    source = shown.source if shown else "bundled config"
+    return ConfigIssue(source, _where(loc), message, foreign=bool(foreign))
 
 
 @cache
@@ -418,32 +803,70 @@ def bundled_policy() -> Policy:
     return validate(bundled_data(), source="bundled config")
 
 
-def policy_from_layers(layers: list[tuple[str, dict[str, Any]]]) -> Policy:
-    """Merge config layers, base first, over the bundled default, and validate."""
+def policy_from_layers(layers: Sequence[Layer]) -> Policy:
+    """Merge config layers, base first, over the bundled default, and validate; each problem
+    names the layer its location's value comes from."""
     data = bundled_data()
-    for _, layer in layers:
-        data = deep_merge(data, {k: v for k, v in layer.items() if k != "_extends"})
-    source = layers[-1][0] if layers else "bundled config"
-    return validate(data, source=source)
+    for layer in layers:
+        data = deep_merge(data, {k: v for k, v in layer.data.items() if k != "_extends"})
+    try:
+        return _model(data)
+    except _Invalid as exc:
+        problems = [_attributed(loc, m, layers, data) for loc, m in exc.found]
+        raise ConfigError(problems) from None
 
 
-def check_text(text: str, *, source: str) -> Policy:
-    """Validate one config file on its own over the bundled default (`_extends` not followed)."""
+def check_text(text: str, *, source: str, repo: str | None = None) -> Policy:
+    """Validate one config file on its own over the bundled default (`_extends` is checked, not
+    followed; with `repo`, "owner/name", also whether it names a repository it may)."""
     data = parse_yaml(text, source=source)
-    extends = data.get("_extends")
-    if extends is not None and not isinstance(extends, str):
-        raise ConfigError([ConfigIssue(source, "_extends", "must be text such as .github")])
-    return policy_from_layers([(source, data)])
+    problems: list[ConfigIssue] = []
+    if "_extends" in data:
+        owner, _, name = (repo or "").partition("/")
+        try:
+            parse_extends(data["_extends"], owner=owner or None, repo=name or None, source=source)
+        except ConfigError as exc:
+            problems += exc.problems
+    try:
+        policy = policy_from_layers([Layer(source, data)])
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return policy
 
 
-def parse_extends(value: Any, *, owner: str, source: str) -> tuple[str, str, str]:
-    """`_extends` → (owner, repo, path): `.github`, `repo`, `owner/repo` or `owner/repo:path`."""
+def parse_extends(
+    value: Any, *, owner: str | None, repo: str | None, source: str
+) -> tuple[str, str, str]:
+    """`_extends` → (owner, repository, path) of the base file, for the repository `owner/repo`.
+
+    The forms are `.github`, `repo`, `owner/repo`, each with an optional `:path`. Config is data
+    about one repository, so only that repository and its organisation's `.github` may be
+    named (Probot apps restrict `_extends` alike), by a plain relative path. Messages name the
+    rule, never the value: it may come from the organisation's file.
+    """
+
+    def refuse(rule: str) -> ConfigError:
+        return ConfigError([ConfigIssue(source, "_extends", rule)])
+
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError([ConfigIssue(source, "_extends", "must be text such as .github")])
+        raise refuse("must be text such as .github or .github:path/in/it.yml")
     target, _, path = value.strip().partition(":")
-    ext_owner, _, repo = target.rpartition("/")
-    if not re.match(r"^[A-Za-z0-9._-]+$", repo) or (ext_owner and not LOGIN_RE.match(ext_owner)):
-        raise ConfigError(
-            [ConfigIssue(source, "_extends", f"'{value}' is not [owner/]repo[:path]")]
-        )
-    return ext_owner or owner, repo, path or CONFIG_PATH
+    if path.startswith("//"):
+        raise refuse("must be [owner/]repository[:path], not a URL")
+    ext_owner, slash, name = target.rpartition("/")
+    if (
+        not _REPO_RE.match(name)
+        or name in (".", "..")
+        or (slash and not _OWNER_RE.match(ext_owner))
+    ):
+        raise refuse("must be [owner/]repository[:path], e.g. .github or .github:incident/base.yml")
+    other_owner = bool(ext_owner) and owner is not None and ext_owner.lower() != owner.lower()
+    other_repo = repo is not None and name.lower() not in (".github", repo.lower())
+    if other_owner or other_repo:
+        raise refuse(EXTENDS_RULE)
+    problem = path_problem(path) if path else None
+    if problem:
+        raise refuse(f"the path must be relative inside the repository: {problem}")
+    return ext_owner or owner or "", name, path or CONFIG_PATH

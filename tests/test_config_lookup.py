@@ -52,13 +52,30 @@ async def test_extends_merges_the_base_under_the_file(harness: Harness) -> None:
     assert harness.github.issue().assignees == ["org-ic", "repo-tl"]
 
 
-async def test_extends_another_repository_and_path(harness: Harness) -> None:
+async def test_extends_a_file_of_the_repository_itself(harness: Harness) -> None:
+    harness.github.files[REPO_CFG] = "_extends: Hello-World:incident/base.yml\n"
+    harness.github.files[(REPO.lower(), "incident/base.yml")] = (
+        "roster:\n  release_manager.rohan-patel: base-ic\n"
+    )
+    await declare(harness)
+    assert harness.github.issue().assignees == ["base-ic"]
+
+
+async def test_extends_another_repository_is_refused_and_nothing_read_from_it(
+    harness: Harness,
+) -> None:
     harness.github.files[REPO_CFG] = "_extends: acme/policies:incident/base.yml\n"
     harness.github.files[("acme/policies", "incident/base.yml")] = (
         "roster:\n  release_manager.rohan-patel: base-ic\n"
     )
     await declare(harness)
-    assert harness.github.issue().assignees == ["base-ic"]
+    assert harness.github.issue().assignees == []
+    assert not any("acme" in p for _, p, _ in harness.github.requests)
+    (report,) = [c for c in harness.github.posted_comments() if '"k":"config-error"' in c]
+    assert (
+        f"| `{REPO}:.github/incident.yml` | `_extends` | may name only this repository or the "
+        "organisation's .github repository (same owner)"
+    ) in report
 
 
 async def test_cyclic_extends_is_reported_and_the_incident_still_handled(
