@@ -6,26 +6,28 @@ import asyncio
 import copy
 import json
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import commands
+from app import commands, markers, pir
 from app.actions import PostComment
+from app.calendar import WEEKDAYS
 from app.ingest import MAX_BODY
 from app.planner import plan
-from app.policy import ConfigError, check_text
+from app.policy import ConfigError, Severity, bundled_policy, check_text
 from app.server import create_app
 from app.settings import Settings
 from app.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.webhooks import sign
 from tests.conftest import SECRET, T0, Harness, load
 
-FUZZ_CASES = {"server": 300, "bytes": 200, "comments": 400, "configs": 300}
+FUZZ_CASES = {"server": 300, "bytes": 200, "comments": 400, "configs": 300, "planned": 200}
 
 # --- clear answers to broken requests ----------------------------------------------------
 
@@ -266,35 +268,33 @@ def test_fuzzed_bytes_get_4xx(offline: Offline, body: bytes) -> None:
 POLICY = check_text("roster:\n  release_manager.rohan-patel: rohan\n", source="test")
 
 
-def _incident(*comments: Comment) -> Snapshot:
+def _incident(*comments: Comment, severity: str = "P1", briefed: bool = True) -> Snapshot:
+    brief = Comment(
+        1,
+        "bot",
+        True,
+        "NONE",
+        T0,
+        markers.render(markers.Brief(severity, checklist=severity)),
+        True,
+    )
     return Snapshot(
         repo=Repo("acme", "shop"),
         issue=Issue(
             1,
             "Outage",
             "open",
-            frozenset({"incident", "sev:P1", "status:investigating"}),
+            frozenset({"incident", f"sev:{severity}", "status:investigating"}),
             frozenset({"rohan"}),
             T0,
             None,
             "alice",
             1,
         ),
-        comments=(
-            Comment(
-                1,
-                "bot",
-                True,
-                "NONE",
-                T0,
-                '<!-- incident-app {"k":"brief","sev":"P1","checklist":"P1"} -->',
-                True,
-            ),
-            *comments,
-        ),
+        comments=(*([brief] if briefed else []), *comments),
         events=(
             Event(1, "labeled", T0, "alice", False, label="incident"),
-            Event(2, "labeled", T0, "alice", False, label="sev:P1"),
+            Event(2, "labeled", T0, "alice", False, label=f"sev:{severity}"),
         ),
         authorized=frozenset({"alice"}),
     )
@@ -372,3 +372,110 @@ def test_fuzzed_configs_are_valid_or_explained(text: str) -> None:
         check_text(text, source="fuzz.yml")
     except ConfigError as exc:
         assert exc.problems and all(p.message for p in exc.problems)
+
+
+# --- configs, as the planner sees them ----------------------------------------------------
+
+MOST = {"m": 525_600, "min": 525_600, "h": 8_760, "d": 365, "w": 52, "bd": 260}
+ROLES = [*bundled_policy().roles, "ceo"]
+durations = st.one_of(
+    st.sampled_from(sorted(MOST.items())).flatmap(
+        lambda unit: st.sampled_from([0, 1, 2, unit[1] - 1, unit[1], unit[1] + 1]).map(
+            lambda amount: f"{amount}{unit[0]}"
+        )
+    ),
+    st.builds("{}{}".format, st.integers(0, 10**12), st.sampled_from(sorted(MOST))),
+    st.sampled_from(["next business day", "1 business day", " 15 m ", "soon", "", "-1m"]),
+    st.integers(-1, 10**7),
+    st.none(),
+)
+clock_times = st.builds("{:02d}:{:02d}".format, st.integers(0, 25), st.integers(0, 61))
+severity_policies = st.fixed_dictionaries(
+    {},
+    optional={
+        "respond_within": durations,
+        "update_every": durations,
+        "escalate_after": durations,
+        "notify_all": st.booleans(),
+        "assign": st.lists(st.sampled_from(ROLES), max_size=3),
+        "checklist": st.lists(st.text(max_size=30), max_size=3),
+        "name": st.text(max_size=20),
+    },
+)
+calendars = st.fixed_dictionaries(
+    {},
+    optional={
+        "timezone": st.sampled_from(
+            ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu", "Pacific/Kiritimati"]
+        ),
+        "working_days": st.lists(st.sampled_from([*WEEKDAYS, "funday"]), max_size=7),
+        "working_hours": st.one_of(
+            st.builds("{}-{}".format, clock_times, clock_times),
+            st.sampled_from(["00:00-23:59", "23:58-23:59", "9-5", "99:99-00:00"]),
+        ),
+        "holidays_country": st.sampled_from([None, "US", "de", "GB", "JP", "XX"]),
+        "holidays_subdivision": st.sampled_from([None, "CA", "BY", "XX"]),
+        "extra_holidays": st.lists(st.dates(date(1960, 1, 1), date(2300, 1, 1)), max_size=10),
+    },
+)
+pir_policies = st.fixed_dictionaries(
+    {},
+    optional={
+        "path": st.one_of(
+            st.sampled_from(
+                ["ops/docs/incidents", "docs/", ".github/pir", "../x", "/abs", "a//b", "a/./b"]
+            ),
+            st.text(alphabet="ab./\\:%?-_ ", max_size=12),
+        ),
+        "label": st.text(max_size=55),
+        "due_business_days": st.integers(-1, 300),
+        "max_rounds": st.integers(-1, 25),
+    },
+)
+planner_configs = st.fixed_dictionaries(
+    {},
+    optional={
+        "default_severity": st.sampled_from(["P0", "P1", "P2", "P3"]),
+        "escalation_chain": st.lists(st.sampled_from(ROLES), max_size=22),
+        "severities": st.dictionaries(
+            st.sampled_from(["P0", "P1", "P2", "P3"]), severity_policies, max_size=4
+        ),
+        "calendar": calendars,
+        "pir": pir_policies,
+    },
+)
+
+
+def _planned_incidents(severity: str) -> list[Snapshot]:
+    def said(minutes: int, body: str) -> Comment:
+        return Comment(
+            minutes + 10, "alice", False, "MEMBER", T0 + timedelta(minutes=minutes), body, False
+        )
+
+    return [
+        _incident(severity=severity, briefed=False),
+        _incident(severity=severity),
+        _incident(said(5, "/ack"), said(20, "/status mitigating"), severity=severity),
+        _incident(said(5, "/escalate db | now"), said(60, "/status resolved"), severity=severity),
+    ]
+
+
+@settings(
+    max_examples=FUZZ_CASES["planned"],
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(config=planner_configs)
+def test_every_config_check_config_accepts_can_be_planned(config: dict[str, Any]) -> None:
+    try:
+        policy = check_text(yaml.safe_dump(config, allow_unicode=True), source="fuzz.yml")
+    except ConfigError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        return
+    for severity in Severity:
+        for snapshot in _planned_incidents(severity.value):
+            for later in (timedelta(0), timedelta(days=1), timedelta(days=400)):
+                plan(snapshot, policy, T0 + later)
+    review = pir.Round(1, T0, 1)
+    assert pir.document_path(policy, review, "Outage").startswith(policy.pir.path + "/")
+    assert pir.due(policy, review) >= T0
