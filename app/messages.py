@@ -290,7 +290,12 @@ def manual_escalation(
 
 
 def config_problem(problems: Iterable[ConfigIssue], digest: str) -> str:
-    rows = "\n".join(f"| `{p.source}` | `{p.location}` | {cell(p.message)} |" for p in problems)
+    # A problem found in a file outside this repository shows no location or text of it.
+    rows = "\n".join(
+        f"| `{p.source}` | `{'file' if p.foreign else p.location}` | "
+        f"{cell(p.public_text() if p.foreign else p.message)} |"
+        for p in problems
+    )
     return (
         "⚠️ The incident config could not be used, so this incident runs on the last good "
         "or the bundled default config. Fix it and check with "

@@ -80,7 +80,7 @@ def pir_round(snapshot: Snapshot, state: IncidentState, policy: Policy) -> pir.R
     """The resolution that still needs its review, or None (not resolved, already linked, or
     past `pir.max_rounds`: a close-reopen loop cannot open reviews without end)."""
     found = pir.current_round(state)
-    if found is None or found.number > getattr(policy.pir, "max_rounds", 3):  # TEMP
+    if found is None or found.number > policy.pir.max_rounds:
         return None
     rnd = pir.Round(found.number, found.resolved_at, snapshot.issue.number)
     linked = any(n.marker.round == rnd.number for n in state.notes_of(markers.PirLink))
