@@ -56,7 +56,9 @@ class BusinessCalendar:
         """The end of working hours on the `count`-th business day after `moment`'s local date."""
         day = moment.astimezone(self.zone).date()
         remaining = max(count, 0)
-        for _ in range(366 * 2):
+        # Enough days for `count` weeks with one working day each, and two years of holidays;
+        # the policy bounds `count` (260) and asks for at least one working day.
+        for _ in range(remaining * 7 + 366 * 2):
             if remaining == 0 and self.is_business_day(day):
                 break
             day += timedelta(days=1)

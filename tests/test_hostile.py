@@ -478,4 +478,6 @@ def test_every_config_check_config_accepts_can_be_planned(config: dict[str, Any]
                 plan(snapshot, policy, T0 + later)
     review = pir.Round(1, T0, 1)
     assert pir.document_path(policy, review, "Outage").startswith(policy.pir.path + "/")
-    assert pir.due(policy, review) >= T0
+    due, wanted = pir.due(policy, review), policy.pir.due_business_days
+    assert due >= T0
+    assert policy.business_calendar.business_days_between(T0, due) == wanted or wanted == 0

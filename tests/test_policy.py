@@ -417,3 +417,12 @@ def test_values_are_counted_while_the_yaml_is_composed(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(app.policy, "MAX_CONFIG_NODES", 100)
     assert problems("a: [" + "[], " * 200 + "]\n") == ["file: more than 100 values"]
+
+
+def test_the_longest_business_span_on_one_working_day_a_week_is_still_counted() -> None:
+    policy = check_text("calendar:\n  working_days: [sun]\n", source="x")
+    cal = policy.business_calendar
+    saturday = datetime(2026, 1, 3, 12, 0, tzinfo=UTC)
+    due = cal.business_days_after(saturday, 260)
+    assert due == datetime(2030, 12, 22, 17, 0, tzinfo=UTC)  # the 260th Sunday
+    assert cal.business_days_between(saturday, due) == 260
