@@ -62,9 +62,9 @@ async def _layers(
 
     `owner/repo` is the repository the incident is in: `_extends` may name only it and
     `owner/.github`. A file outside it is foreign, and so is every file a foreign one leads
-    to: their names, data and problems are that file's owner's, so the problems are reported
-    under the name of the first foreign file, which this repository's data or the lookup
-    order gave. Parsing runs in a thread: a large file costs the event loop nothing.
+    to: their problems are marked foreign (an issue shows only their count) and all go under
+    the name of the first foreign file, a name this repository's file or the lookup order
+    chose. Parsing runs in a thread, so a large file does not hold up the event loop.
     """
     home = repo.lower()
     here, path = at
