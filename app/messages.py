@@ -352,6 +352,37 @@ def escalation(
     return "\n".join(lines)
 
 
+def reach(policy: Policy, role: str, holders: list[str]) -> str:
+    """`**Senior Management**: @x (backup …) — contact …`: whom a message calls in, and how
+    to reach them outside GitHub."""
+    found = policy.roles.get(role)
+    contact = f" — {cell(found.contact)}" if found and found.contact else ""
+    return f"**{policy.role_title(role)}**: {_who(policy, role, holders)}{contact}"
+
+
+def unresolved(
+    *,
+    policy: Policy,
+    missed: list[str],
+    review: str | None,
+    targets: list[tuple[str, list[str]]],
+    steps: list[str],
+    level: int,
+) -> str:
+    """The unresolved track: an escalation to named roles, or a standing review."""
+    who = "; ".join(reach(policy, role, holders) for role, holders in targets)
+    if review:
+        lines = [
+            f"📋 **{review[:1].upper() + review[1:]}** — " + "; ".join(missed) + ".",
+            f"{who}: please review this incident, its status and its next steps.",
+        ]
+    else:
+        lines = ["⏫ **Escalation** — " + "; ".join(missed) + ".", f"Escalating to {who}."]
+    lines.append("Reply `/status …` with an update, or resolve it with `/status resolved`.")
+    lines += ["", markers.render(markers.Escalation(tuple(steps), level=level))]
+    return "\n".join(lines)
+
+
 def reminder(
     *,
     policy: Policy,

@@ -8,7 +8,8 @@ executing a plan yields nothing new.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from app import commands as cmd
 from app import markers, messages, pir
@@ -428,74 +429,135 @@ def _manual_escalation(
 # --- deadlines (SPEC §4) ---------------------------------------------------------------
 
 
-def due_steps(policy: Policy, state: IncidentState) -> list[tuple[datetime, str, str]]:
-    """Every escalation step of the incident as (due, step id, what was missed), in time order.
+@dataclass(frozen=True)
+class Step:
+    """One escalation step: when it is due, its id (the marker's record), what was missed,
+    and whom it reaches — `roles`, or None to climb the escalation chain."""
 
-    Response steps climb while nobody acknowledges: the first at the response deadline, each
-    next one a response interval later. Unresolved steps come every `escalate_after`. Both
-    run from the current severity's start, so a severity change restarts the clocks.
+    due: datetime
+    id: str
+    why: str
+    roles: tuple[str, ...] | None = None
+    review: str | None = None
+
+
+MAX_STEPS = 400  # a year of business-day reviews
+
+
+def due_steps(policy: Policy, state: IncidentState, until: datetime) -> list[Step]:
+    """Every escalation step of the incident due by `until`, in time order.
+
+    Two tracks (runbook "Automatic Escalations"), both from the current severity's start, so
+    a severity change restarts the clocks:
+    - response: while nobody acknowledges, climb the chain — the first step at the response
+      deadline, each next one a response interval later;
+    - unresolved: from `escalate_after`, the severity's `unresolved` track (P1: senior
+      management, then the executive team every 2 h; P2: a daily review with management;
+      P3: a weekly review if no progress); without one, climb the chain.
     """
     sp = policy.for_severity(state.severity)
     cal = policy.business_calendar
     start, sev = state.severity_since, state.severity.value
     levels = len(policy.escalation_chain) - 1
-    steps: list[tuple[datetime, str, str]] = []
+    steps: list[Step] = []
     if state.acked_at is None:
         due = sp.respond_within.after(start, cal)
         for k in range(1, levels + 1):
-            steps.append(
-                (
-                    due,
-                    f"response-{sev}-{k}",
-                    f"not acknowledged within {sp.respond_within} ({sev}), due "
-                    f"{messages.when(due, policy)}",
-                )
+            if due > until:
+                break
+            why = (
+                f"not acknowledged within {sp.respond_within} ({sev}), due "
+                f"{messages.when(due, policy)}"
             )
+            steps.append(Step(due, f"response-{sev}-{k}", why))
             due = sp.respond_within.after(due, cal)
-    threshold = sp.escalate_after
-    if threshold is not None and threshold.amount > 0:
+    threshold, track = sp.escalate_after, sp.unresolved
+    if threshold is None or threshold.amount == 0:
+        return sorted(steps, key=lambda s: s.due)
+    since = f"since {messages.when(start, policy)}"
+    if track is None:
         due = threshold.after(start, cal)
         for k in range(1, levels + 1):
+            if due > until:
+                break
             steps.append(
-                (
-                    due,
-                    f"unresolved-{sev}-{k}",
-                    f"unresolved after {threshold} ({sev}), since {messages.when(start, policy)}",
-                )
+                Step(due, f"unresolved-{sev}-{k}", f"unresolved after {threshold} ({sev}), {since}")
             )
             due = threshold.after(due, cal)
-    return sorted(steps)
+        return sorted(steps, key=lambda s: s.due)
+    previous, due, k = start, threshold.after(start, cal), 1
+    while due <= until and k <= MAX_STEPS:
+        roles = (
+            track.notify
+            if k == 1 or track.then is None or not track.then.notify
+            else track.then.notify
+        )
+        quiet = track.only_without_update and any(previous < u.at <= due for u in state.updates)
+        if not quiet:
+            why = (
+                f"no status update since {messages.when(previous, policy)} ({sev})"
+                if track.only_without_update
+                else f"unresolved after {_span(due - start)} ({sev}), {since}"
+            )
+            steps.append(Step(due, f"unresolved-{sev}-{k}", why, tuple(roles), track.review))
+        if track.then is None:
+            break
+        previous, due, k = due, track.then.every.after(due, cal), k + 1
+    return sorted(steps, key=lambda s: s.due)
+
+
+def _span(delta: timedelta) -> str:
+    """`2 hours`, `1 day`, `26 hours` — how long an incident has been unresolved."""
+    hours = int(delta.total_seconds() // 3600)
+    if hours and hours % 24 == 0:
+        days = hours // 24
+        return f"{days} day{'s' if days != 1 else ''}"
+    if hours:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _escalations(policy: Policy, state: IncidentState, now: datetime) -> list[Action]:
-    """One comment for every step now due and not yet posted, climbing the chain."""
+    """One comment per track for the steps now due and not yet posted: the response track
+    climbs the chain; the unresolved track reaches its roles (or climbs, without one)."""
     posted: set[str] = set()
     level = 0
     for note in state.notes_of(markers.Escalation):
         posted.update(note.marker.steps)
         level = max(level, note.marker.level)
-    missing = [
-        (d, step, why)
-        for d, step, why in due_steps(policy, state)
-        if d <= now and step not in posted
-    ]
-    if not missing:
-        return []
+    missing = [step for step in due_steps(policy, state, now) if step.id not in posted]
     chain = policy.escalation_chain
-    level = min(level + len(missing), len(chain) - 1)
-    role = chain[level]
-    found = policy.roles.get(role)
-    backups = [m for m in (policy.resolve(x) for x in (found.backup if found else [])) if m]
-    body = messages.escalation(
-        policy=policy,
-        missed=[why for _, _, why in missing],
-        role=role,
-        holders=state.roles.get(role) or policy.holders(role),
-        backups=backups,
-        steps=[step for _, step, _ in missing],
-        level=level,
-    )
-    return [PostComment(body, "escalation")]
+    actions: list[Action] = []
+    climbing = [s for s in missing if s.roles is None]
+    if climbing:
+        level = min(level + len(climbing), len(chain) - 1)
+        role = chain[level]
+        body = messages.escalation(
+            policy=policy,
+            missed=[s.why for s in climbing],
+            role=role,
+            holders=state.roles.get(role) or policy.holders(role),
+            backups=policy.backups(role),
+            steps=[s.id for s in climbing],
+            level=level,
+        )
+        actions.append(PostComment(body, "escalation"))
+    targeted = [s for s in missing if s.roles is not None]
+    if targeted:
+        last = targeted[-1]
+        roles = list(last.roles or ())
+        reached = max((chain.index(r) for r in roles if r in chain), default=level)
+        body = messages.unresolved(
+            policy=policy,
+            missed=[s.why for s in targeted],
+            review=last.review,
+            targets=[(r, state.roles.get(r) or policy.holders(r)) for r in roles],
+            steps=[s.id for s in targeted],
+            level=max(level, reached),
+        )
+        actions.append(PostComment(body, "escalation"))
+    return actions
 
 
 def _reminder(

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache, cached_property
 from importlib.resources import files
@@ -223,6 +223,12 @@ class Role(_Model):
     backup: list[str] = Field(
         default_factory=list, description="Backups, mentioned when escalating to this role."
     )
+    contact: str | None = Field(
+        default=None,
+        max_length=200,
+        description="How to reach the role outside GitHub (mail, phone or URL); escalations "
+        "to the role show it.",
+    )
 
     @field_validator("members", "backup")
     @classmethod
@@ -231,6 +237,34 @@ class Role(_Model):
             if member.startswith("@") and not (LOGIN_RE.match(member) or TEAM_RE.match(member)):
                 raise ValueError(f"'{member}' is neither @login nor @org/team")
         return value
+
+
+class FollowUp(_Model):
+    """The unresolved track's later steps."""
+
+    every: PositiveDuration = Field(description="Time between steps, e.g. 2h or 1bd.")
+    notify: list[str] = Field(
+        default_factory=list, description="Roles each later step reaches (default: the first's)."
+    )
+
+
+class UnresolvedTrack(_Model):
+    """What happens while an incident stays unresolved (runbook "Automatic Escalations"):
+    the first step `escalate_after` the severity was set, then every `then.every`."""
+
+    notify: list[str] = Field(description="Roles the first step reaches.")
+    review: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A standing review instead of an escalation, e.g. `daily review with "
+        "management` (P2) or `weekly review` (P3).",
+    )
+    then: FollowUp | None = Field(default=None, description="Later steps, if any.")
+    only_without_update: bool = Field(
+        default=False,
+        description="A step comes only when no status update was posted in the interval "
+        "before it (P3: weekly review if no progress).",
+    )
 
 
 class SeverityPolicy(_Model):
@@ -245,8 +279,13 @@ class SeverityPolicy(_Model):
     )
     escalate_after: Duration | None = Field(
         default=None,
-        description="Escalate to the next level when unresolved this long (at most a year); "
-        "0m or null: at once, by notifying everyone on declaration.",
+        description="When the unresolved track starts (at most a year); 0m or null: no "
+        "unresolved track (P0 notifies everyone on declaration).",
+    )
+    unresolved: UnresolvedTrack | None = Field(
+        default=None,
+        description="Whom the unresolved track reaches; without it, each step climbs the "
+        "escalation chain every `escalate_after`.",
     )
     assign: list[str] = Field(description="Roles whose holders are assigned on declaration.")
     notify_all: bool = Field(
@@ -396,6 +435,61 @@ class PirPolicy(_Model):
     )
 
 
+class BreachPolicy(_Model):
+    """A confirmed data breach (runbook "Data Breach Response")."""
+
+    notify: list[str] = Field(
+        default_factory=lambda: ["legal", "security"],
+        description="Roles @-mentioned at once when a breach is confirmed.",
+    )
+    legal_within: PositiveDuration = Field(
+        default=Span(1, "hours"),
+        description="Legal must be notified this long after the breach label (runbook: "
+        "within 1 hour of confirmed breach).",
+    )
+    recorders: list[str] = Field(
+        default_factory=lambda: ["legal", "incident_commander", "security"],
+        description="Roles whose holders may record `/legal notified`.",
+    )
+    escalate_to: list[str] = Field(
+        default_factory=lambda: ["incident_commander", "senior_management", "legal"],
+        description="Roles reached once when legal was not notified in time.",
+    )
+    regulator_within: PositiveDuration | None = Field(
+        default=None,
+        description="A regulator's deadline after the breach label, e.g. 72h: a reminder a "
+        "quarter before it, an escalation at it.",
+    )
+
+
+class PhasesPolicy(_Model):
+    """Checklists posted the first time an incident enters a phase, and the all-clear."""
+
+    mitigating: list[str] = Field(
+        default_factory=list, description="Fix implementation checklist (status mitigating)."
+    )
+    monitoring: list[str] = Field(
+        default_factory=list, description="Service recovery checklist (status monitoring)."
+    )
+    enhanced_monitoring: PositiveDuration = Field(
+        default=Span(24, "hours"),
+        description="After resolution, enhanced monitoring for this long (24h–48h); a reopen "
+        "inside it is a recurrence.",
+    )
+
+    @field_validator("enhanced_monitoring")
+    @classmethod
+    def _runbook_window(cls, value: Span) -> Span:
+        if value.unit in ("business_days", "weeks") or value.after(
+            datetime(2000, 1, 1, tzinfo=UTC), BusinessCalendar()
+        ) > datetime(2000, 1, 3, tzinfo=UTC):
+            raise ValueError("at most 48h (runbook: continue enhanced monitoring for 24-48 hours)")
+        return value
+
+
+TRIGGER_KEYS = ("business", "compliance", "resources")
+
+
 class Policy(_Model):
     """The whole incident policy of a repository."""
 
@@ -420,6 +514,15 @@ class Policy(_Model):
         default_factory=CalendarPolicy, description="Business calendar."
     )
     pir: PirPolicy = Field(default_factory=PirPolicy, description="Post-incident review.")
+    triggers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Manual escalation triggers → roles (`/escalate business|compliance|"
+        "resources`); `technical`, the default, climbs the chain.",
+    )
+    breach: BreachPolicy = Field(default_factory=BreachPolicy, description="Data breach track.")
+    phases: PhasesPolicy = Field(
+        default_factory=PhasesPolicy, description="Phase checklists and the all-clear."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -438,6 +541,28 @@ class Policy(_Model):
             for role in self.escalation_chain
             if role not in self.roles
         ]
+        for sev, sp in self.severities.items():
+            track = sp.unresolved
+            named = [*track.notify, *(track.then.notify if track.then else [])] if track else []
+            found += [
+                (("severities", sev.value, "unresolved"), f"no role named {_shown(role)}")
+                for role in named
+                if role not in self.roles
+            ]
+        for key, roles in self.triggers.items():
+            if key not in TRIGGER_KEYS:
+                found.append((("triggers", key), "use business, compliance or resources"))
+            found += [
+                (("triggers", key), f"no role named {_shown(role)}")
+                for role in roles
+                if role not in self.roles
+            ]
+        for name in ("notify", "recorders", "escalate_to"):
+            found += [
+                (("breach", name), f"no role named {_shown(role)}")
+                for role in getattr(self.breach, name)
+                if role not in self.roles
+            ]
         if found:
             raise _Problems(found)
         return self
@@ -464,6 +589,35 @@ class Policy(_Model):
         if found is None:
             return []
         return [m for m in (self.resolve(x) for x in found.members) if m]
+
+    def unstaffed(self) -> list[str]:
+        """Roles the chain, a trigger or the breach track reaches that name nobody who can
+        be notified (check-config and doctor warn about each)."""
+        reached = [
+            *self.escalation_chain,
+            *(r for roles in self.triggers.values() for r in roles),
+            *self.breach.notify,
+            *self.breach.escalate_to,
+            *(
+                r
+                for sp in self.severities.values()
+                if sp.unresolved
+                for r in [
+                    *sp.unresolved.notify,
+                    *(sp.unresolved.then.notify if sp.unresolved.then else []),
+                ]
+            ),
+        ]
+        return [
+            f"{self.role_title(role)} (`{role}`): nobody to notify — map its seats in `roster:`"
+            for role in dict.fromkeys(reached)
+            if role in self.roles and not self.holders(role) and not self.backups(role)
+        ]
+
+    def backups(self, role: str) -> list[str]:
+        """The role's backups as mentions, seats without a login left out."""
+        found = self.roles.get(role)
+        return [m for m in (self.resolve(x) for x in (found.backup if found else [])) if m]
 
     def role_title(self, role: str) -> str:
         found = self.roles.get(role)

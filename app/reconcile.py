@@ -195,4 +195,3 @@ def _extra(key: IssueKey, hints: Hints | None) -> dict[str, Any]:
         "repository": key.full_name,
         "delivery_id": ",".join(hints.delivery_ids) if hints else None,
     }
-

@@ -60,7 +60,20 @@ def test_bundled_policy_carries_the_runbooks_numbers() -> None:
         "dev.avery-kim",
         "dev.default",
         "qa.default",
+        # Runbook "Emergency Contacts" and the top of the escalation chain: every role has
+        # a seat, so a repository only maps seats to logins.
+        "management.senior",
+        "management.executive",
+        "security.officer",
+        "legal.counsel",
+        "platform.owner",
     }
+    # "Automatic Escalations": P1 → senior leadership; P2 → daily review with management;
+    # P3 → weekly review if no progress.
+    assert p1.unresolved is not None and p1.unresolved.notify == ["senior_management"]
+    assert p2.unresolved is not None and p2.unresolved.review == "daily review with management"
+    assert p3.unresolved is not None and p3.unresolved.only_without_update
+    assert policy.roles["legal"].contact == "legal@maxai-platform.com"
     assert policy.pir.due_business_days == 3 and policy.pir.path == "ops/docs/incidents"
 
 

@@ -175,3 +175,69 @@ async def test_dev_and_qa_can_be_assigned(harness: Harness) -> None:
     await say(harness, "/assign dev @avery\n/assign qa @quinn")
     assert {"avery", "quinn"} <= set(harness.github.issue().assignees)
     assert not marked(harness.github.posted_comments(), markers.InvalidReply)
+
+
+# --- "Automatic Escalations" ----------------------------------------------------------
+
+ACKED = [(timedelta(minutes=1), "/ack")]
+
+
+def escalations(snap: object, now: object) -> list[str]:
+    return [
+        a.body
+        for a in plan(snap, POLICY, now)  # type: ignore[arg-type]
+        if isinstance(a, PostComment) and a.kind == "escalation"
+    ]
+
+
+def test_p1_unresolved_two_hours_escalates_to_senior_leadership_then_the_executives() -> None:
+    """ "P1: 2 hours unresolved → escalate to senior leadership"."""
+    policy = check_text(
+        "roster:\n  management.senior: sam\n  management.executive: erin\n", source="t"
+    )
+    snap = snapshot("P1", comments=ACKED)
+
+    def at(after: timedelta) -> list[str]:
+        return [
+            a.body
+            for a in plan(snap, policy, DECLARED + after)
+            if isinstance(a, PostComment) and a.kind == "escalation"
+        ]
+
+    assert at(timedelta(hours=2) - timedelta(seconds=1)) == []
+    (first,) = at(timedelta(hours=2))
+    assert "Escalating to **Senior Management**: @sam" in first
+    (both,) = at(timedelta(hours=4))  # the app was down for the first: one comment for both
+    assert "**Executive Team**: @erin" in both
+    assert "@sam" not in both.split("Escalating to")[1]
+
+
+def test_p2_gets_a_daily_review_with_management_on_business_days() -> None:
+    """ "P2: 24 hours unresolved → daily review with management"."""
+    snap = snapshot("P2", comments=ACKED)  # declared Tue 10:00 New York
+    first = DECLARED + timedelta(hours=24)
+    (review,) = escalations(snap, first)
+    assert review.startswith("📋 **Daily review with management**")
+    assert "**Team Lead**: @casey" in review
+    state = derive(snap, POLICY)
+    assert state is not None
+    from app.planner import due_steps
+
+    # Wed 10:00, then the close of each next business day: Fri (Thu is Thanksgiving), Mon.
+    dues = [s.due for s in due_steps(POLICY, state, DECLARED + timedelta(days=7))]
+    local = [d.astimezone(POLICY.business_calendar.zone).strftime("%a %H:%M") for d in dues]
+    assert local == ["Wed 10:00", "Fri 17:00", "Mon 17:00"]
+
+
+def test_p3_weekly_review_only_without_progress() -> None:
+    """ "P3: Weekly review if no progress"."""
+    quiet = snapshot("P3", comments=ACKED)
+    (review,) = escalations(quiet, DECLARED + timedelta(weeks=1))
+    assert review.startswith("📋 **Weekly review**") and "no status update since" in review
+    busy = snapshot(
+        "P3", comments=[*ACKED, (timedelta(days=3), "/status mitigating rolling out the fix")]
+    )
+    assert escalations(busy, DECLARED + timedelta(weeks=1)) == []
+    # …and a week without an update after that brings the review.
+    (later,) = escalations(busy, DECLARED + timedelta(weeks=2))
+    assert "Weekly review" in later

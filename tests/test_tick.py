@@ -109,7 +109,8 @@ async def test_an_acknowledged_p0_is_not_escalated(harness: Harness) -> None:
     assert escalations(harness) == []
 
 
-async def test_a_p1_unresolved_for_3_hours_escalates_to_the_next_level(harness: Harness) -> None:
+async def test_a_p1_unresolved_for_3_hours_escalates_to_senior_leadership(harness: Harness) -> None:
+    """Runbook: "P1: 2 hours unresolved → escalate to senior leadership" — not up the ladder."""
     await declared(harness, "incident", "sev:P1")
     github = harness.github
     github.permissions[(REPO.lower(), "alice")] = "write"
@@ -119,7 +120,7 @@ async def test_a_p1_unresolved_for_3_hours_escalates_to_the_next_level(harness: 
     await tick(harness)
     (note,) = escalations(harness)
     assert "unresolved after 2 hours (P1)" in note
-    assert "Escalating to **Technical Lead**" in note
+    assert "Escalating to **Senior Management**: @acme/leadership" in note
 
 
 async def test_an_overdue_update_gets_one_reminder(harness: Harness) -> None:
