@@ -19,8 +19,8 @@ COMMANDS_HELP = """\
 | `/ack` | acknowledge: stops the response-time escalation |
 | `/status investigating\\|mitigating\\|monitoring\\|resolved [text]` | status update; `resolved` closes the issue |
 | `/sev P0`…`/sev P3` | change the severity |
-| `/assign ic\\|tl\\|comms @login` | hand over incident commander, technical lead or communication lead |
-| `/escalate [reason]` | escalate now to the next level of the chain |
+| `/assign ic\\|tl\\|comms\\|dev\\|qa @login` | hand over a role: incident commander, technical lead, communication lead, development or QA team |
+| `/escalate [technical\\|business\\|compliance\\|resources] [reason]` | escalate now: technical (the default) to the next level of the chain, business to senior management, compliance to legal and the security officer, resources to the team lead |
 | `/incident help` | this list |
 
 A comment written in the status update template counts as `/status`. Commands work for \
@@ -272,21 +272,31 @@ def manual_escalation(
     policy: Policy,
     by: str,
     reason: str,
+    trigger: str,
     level: int,
-    role: str,
-    holders: list[str],
+    targets: list[tuple[str, list[str]]],
+    climbed: bool,
     comment_id: int,
 ) -> str:
-    title = policy.role_title(role)
-    who = " ".join(holders) or f"nobody is named for {title} in the config"
+    """`/escalate [trigger] [reason]`: who is called in, and why."""
+    who = "; ".join(reach(policy, role, holders) for role, holders in targets)
+    where = f" (level {level + 1} of the chain)" if climbed else ""
     because = f": {cell(reason)}" if reason else ""
     return (
-        f"⏫ Escalated by @{by} to **{title}** (level {level + 1} of the chain){because}. "
-        f"{who}, please join.\n\n"
+        f"⏫ Escalated by @{by} for **{TRIGGER_TITLES.get(trigger, trigger)}**{because}.\n"
+        f"Calling in {who}{where}: please join.\n\n"
         + markers.render(
             markers.Escalation((f"manual-{comment_id}",), level=level, comment=comment_id)
         )
     )
+
+
+TRIGGER_TITLES = {
+    "technical": "technical complexity",
+    "business": "business impact",
+    "compliance": "compliance risk",
+    "resources": "resource constraints",
+}
 
 
 def config_problem(problems: Iterable[ConfigIssue], digest: str) -> str:
@@ -356,7 +366,9 @@ def reach(policy: Policy, role: str, holders: list[str]) -> str:
     """`**Senior Management**: @x (backup …) — contact …`: whom a message calls in, and how
     to reach them outside GitHub."""
     found = policy.roles.get(role)
-    contact = f" — {cell(found.contact)}" if found and found.contact else ""
+    contact = (
+        f" — `{cell(found.contact).replace(chr(0x200B), '')}`" if found and found.contact else ""
+    )
     return f"**{policy.role_title(role)}**: {_who(policy, role, holders)}{contact}"
 
 

@@ -410,17 +410,23 @@ def _hand_over(
 def _manual_escalation(
     policy: Policy, state: IncidentState, by: str, command: cmd.Escalate, comment_id: int
 ) -> PostComment:
+    """Runbook "Manual Escalation Triggers": technical complexity climbs the chain; business
+    impact, compliance risk and resource constraints reach the roles `triggers` names."""
     reached = max((n.marker.level for n in state.notes_of(markers.Escalation)), default=0)
-    level = min(reached + 1, len(policy.escalation_chain) - 1)
-    role = policy.escalation_chain[level]
-    holders = state.roles.get(role) or policy.holders(role)
+    roles = policy.triggers.get(command.trigger)
+    if roles:
+        level = reached
+    else:
+        level = min(reached + 1, len(policy.escalation_chain) - 1)
+        roles = [policy.escalation_chain[level]]
     body = messages.manual_escalation(
         policy=policy,
         by=by,
         reason=command.reason,
+        trigger=command.trigger,
         level=level,
-        role=role,
-        holders=holders,
+        targets=[(r, state.roles.get(r) or policy.holders(r)) for r in roles],
+        climbed=not policy.triggers.get(command.trigger),
         comment_id=comment_id,
     )
     return PostComment(body, "escalation")

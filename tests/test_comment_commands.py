@@ -150,7 +150,8 @@ async def test_escalate_posts_to_the_next_level(harness: Harness) -> None:
     await declared(harness)
     await say(harness, "/escalate payments team unreachable")
     (note,) = app_comments(harness, "escalation")
-    assert "Escalated by @alice to **Technical Lead**" in note and "@morgan" in note
+    assert "Escalated by @alice for **technical complexity**" in note
+    assert "Calling in **Technical Lead**: @morgan" in note
     assert "payments team unreachable" in note
 
 

@@ -241,3 +241,45 @@ def test_p3_weekly_review_only_without_progress() -> None:
     # …and a week without an update after that brings the review.
     (later,) = escalations(busy, DECLARED + timedelta(weeks=2))
     assert "Weekly review" in later
+
+
+# --- "Manual Escalation Triggers" -----------------------------------------------------
+
+TRIGGER_POLICY = check_text(
+    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
+    "  team_lead.casey-brooks: casey\n  management.senior: sam\n  legal.counsel: lena\n"
+    "  security.officer: sid\n",
+    source="test",
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "reaches", "not_reached"),
+    [
+        ("/escalate the DB is beyond us", ["**Technical Lead**: @morgan"], ["@sam", "@lena"]),
+        ("/escalate technical the DB is beyond us", ["**Technical Lead**: @morgan"], ["@sam"]),
+        ("/escalate business top customer down", ["**Senior Management**: @sam"], ["@lena"]),
+        (
+            "/escalate compliance PII in logs",
+            [
+                "**Legal/Compliance**: @lena — `legal@maxai-platform.com`",
+                "**Security Officer**: @sid",
+            ],
+            ["@sam"],
+        ),
+        ("/escalate resources nobody on call", ["**Team Lead**: @casey"], ["@sam", "@lena"]),
+    ],
+)
+def test_each_trigger_reaches_its_people(
+    command: str, reaches: list[str], not_reached: list[str]
+) -> None:
+    snap = snapshot("P1", comments=[(timedelta(minutes=5), command)])
+    (body,) = [
+        a.body
+        for a in plan(snap, TRIGGER_POLICY, DECLARED + timedelta(minutes=6))
+        if isinstance(a, PostComment) and a.kind == "escalation"
+    ]
+    for text in reaches:
+        assert text in body
+    for login in not_reached:
+        assert login not in body
