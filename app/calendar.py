@@ -54,8 +54,11 @@ class BusinessCalendar:
 
     def business_days_after(self, moment: datetime, count: int) -> datetime:
         """The end of working hours on the `count`-th business day after `moment`'s local date."""
-        day = moment.astimezone(self.zone).date()
+        local = moment.astimezone(self.zone)
+        day = local.date()
         remaining = max(count, 0)
+        if remaining == 0 and local.time() >= self.day_end:
+            day += timedelta(days=1)  # "within 0 business days" of an evening: tomorrow's close
         # Enough days for `count` weeks with one working day each, and two years of holidays;
         # the policy bounds `count` (260) and asks for at least one working day.
         for _ in range(remaining * 7 + 366 * 2):

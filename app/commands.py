@@ -102,6 +102,20 @@ class Help:
 
 
 @dataclass(frozen=True)
+class Breach:
+    """`/breach [text]`: a confirmed data breach (as the `breach` label)."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class LegalNotified:
+    """`/legal notified [reference]`: legal was notified of the breach."""
+
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class Invalid:
     """A command we recognised but could not read; `problem` says what is valid."""
 
@@ -109,9 +123,13 @@ class Invalid:
     problem: str
 
 
-Command = Ack | SetStatus | SetSeverity | AssignRole | Escalate | Help | Invalid
+Command = (
+    Ack | SetStatus | SetSeverity | AssignRole | Escalate | Help | Breach | LegalNotified | Invalid
+)
 
-_LINE_RE = re.compile(r"^\s*/(ack|status|sev|severity|assign|escalate|incident)\b(.*)$", re.I)
+_LINE_RE = re.compile(
+    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal)\b(.*)$", re.I
+)
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
 _FIELD_RE = re.compile(
     r"^\s*[*_]*(severity|status|impact|eta|next[ _-]?update|actions)[*_]*\s*:[*_]*\s*(.*)$", re.I
@@ -204,6 +222,12 @@ def _parse_one(name: str, rest: str) -> Command:
         if login is None:
             return Invalid("/assign", f"{_echo(args[1])} is not a GitHub login")
         return AssignRole(role, login[1])
+    if name == "breach":
+        return Breach(rest)
+    if name == "legal":
+        if not args or args[0].lower() != "notified":
+            return Invalid("/legal", "use /legal notified [reference]")
+        return LegalNotified(rest[len(args[0]) :].strip())
     if name == "escalate":
         if args and args[0].lower() in TRIGGERS:
             return Escalate(rest[len(args[0]) :].strip(), args[0].lower())

@@ -142,6 +142,37 @@ class PirReminder(Marker):
     day: str
 
 
+@dataclass(frozen=True)
+class BreachNote(Marker):
+    """A confirmed data breach was announced to legal and the security officer."""
+
+    KIND: ClassVar[str] = "breach"
+
+
+@dataclass(frozen=True)
+class PhaseNote(Marker):
+    """The checklist of a phase (`mitigating`, `monitoring`) was posted."""
+
+    KIND: ClassVar[str] = "phase"
+    phase: str
+
+
+@dataclass(frozen=True)
+class AllClear(Marker):
+    """The all-clear of resolution `round` was posted."""
+
+    KIND: ClassVar[str] = "all-clear"
+    round: int
+
+
+@dataclass(frozen=True)
+class Recurrence(Marker):
+    """The reopen that started `round` came inside the enhanced monitoring window."""
+
+    KIND: ClassVar[str] = "recurrence"
+    round: int
+
+
 # Field name → wire key, for the fields whose key is not their name.
 _KEYS: dict[type[Marker], dict[str, str]] = {
     Brief: {"severity": "sev"},
@@ -172,6 +203,10 @@ KINDS: dict[str, type[Marker]] = {
         PirLink,
         PirFallback,
         PirReminder,
+        BreachNote,
+        PhaseNote,
+        AllClear,
+        Recurrence,
     )
 }
 

@@ -291,6 +291,49 @@ def manual_escalation(
     )
 
 
+def breach_confirmed(
+    *,
+    policy: Policy,
+    by: str,
+    text: str,
+    raised_from: Severity | None,
+    legal_by: datetime,
+    regulator_by: datetime | None,
+    targets: list[tuple[str, list[str]]],
+    assigned: list[str],
+    with_checklist: bool,
+    public: bool,
+) -> str:
+    """A confirmed data breach: severity, who must act, and the one-hour legal deadline."""
+    who = "; ".join(reach(policy, role, holders) for role, holders in targets)
+    because = f": {cell(text)}" if text else ""
+    lines = [f"🔒 **Confirmed data breach**, declared by @{by}{because}."]
+    if raised_from is not None:
+        lines.append(
+            f"Severity raised {raised_from.value} → **P0 {policy.for_severity(Severity.P0).name}**."
+        )
+    if assigned:
+        lines.append(f"Assigned: {' '.join(assigned)}.")
+    lines += [
+        "",
+        f"{who}: **notify legal by {when(legal_by, policy)}** (runbook: within "
+        f"{policy.breach.legal_within} of a confirmed breach). Record it with "
+        "`/legal notified [reference]` (legal, the incident commander or the security officer).",
+    ]
+    if regulator_by is not None:
+        lines.append(f"Regulator deadline: **{when(regulator_by, policy)}**.")
+    if public:
+        lines += ["", SECURITY_PUBLIC_WARNING.replace("Security incident", "Data breach")]
+    if with_checklist:
+        lines += ["", checklist(policy, Severity.P0)]
+    lines += [
+        "",
+        markers.render(markers.BreachNote()),
+        markers.render(markers.SeverityNote("P0", checklist="P0" if with_checklist else None)),
+    ]
+    return "\n".join(lines)
+
+
 TRIGGER_TITLES = {
     "technical": "technical complexity",
     "business": "business impact",

@@ -64,6 +64,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
         actions += [DeleteComment(n.comment.id, "duplicate brief") for n in briefs[1:]]
         actions += _severity_change(snapshot, policy, state)
         actions += _security(snapshot, policy, state)
+    actions += _breach(snapshot, policy, state)
     actions += _commands(snapshot, policy, state)
     actions += _undone(state)
     if state.status is not Status.RESOLVED:  # a closed issue is reopened by this plan
@@ -289,6 +290,8 @@ def _severity_change(snapshot: Snapshot, policy: Policy, state: IncidentState) -
     last, lists = _announced(state)
     if last is None or last is state.severity:
         return []
+    if state.breach is not None and not state.notes_of(markers.BreachNote):
+        return []  # the breach note says it, in one comment
     assignees = {a.lower() for a in snapshot.issue.assignees}
     wanted = [
         login
@@ -368,6 +371,80 @@ def _commands(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[
             # The reaction is the record that this comment's one-off effects were done.
             actions.append(AddReaction(comment_id, "+1"))
     return actions
+
+
+def _breach(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    """A confirmed data breach: P0, legal and the security officer told at once, with the
+    deadline to notify legal (runbook "Data Breach Response")."""
+    record = state.breach
+    if record is None or state.notes_of(markers.BreachNote):
+        return []
+    cal = policy.business_calendar
+    before = [sev for at, sev, _ in state.severity_changes if at < record.at]
+    raised = before[-1] if before and before[-1] is not Severity.P0 else None
+    _, lists = _announced(state)
+    assignees = {a.lower() for a in snapshot.issue.assignees}
+    wanted = [
+        login
+        for login in _assignees_for(policy, state, Severity.P0)
+        if login.lower() not in assignees
+    ]
+    regulator = policy.breach.regulator_within
+    body = messages.breach_confirmed(
+        policy=policy,
+        by=record.by,
+        text=record.text,
+        raised_from=raised,
+        legal_by=policy.breach.legal_within.after(record.at, cal),
+        regulator_by=regulator.after(record.at, cal) if regulator else None,
+        targets=[(r, state.roles.get(r) or policy.holders(r)) for r in policy.breach.notify],
+        assigned=[f"@{login}" for login in wanted],
+        # A brief in this same plan carries the P0 checklist already.
+        with_checklist=briefed(state) and "P0" not in lists,
+        public=not snapshot.repo.private,
+    )
+    actions: list[Action] = [AddAssignees(tuple(wanted))] if wanted and briefed(state) else []
+    return [*actions, PostComment(body, "breach")]
+
+
+def breach_steps(policy: Policy, state: IncidentState, until: datetime) -> list[Step]:
+    """The breach's deadlines: legal not told in time; the regulator's deadline, with a
+    reminder a quarter before it."""
+    record = state.breach
+    if record is None:
+        return []
+    cal = policy.business_calendar
+    steps: list[Step] = []
+    legal_by = policy.breach.legal_within.after(record.at, cal)
+    if record.legal_at is None or record.legal_at > legal_by:
+        why = (
+            f"legal not notified within {policy.breach.legal_within} of the confirmed breach "
+            f"(due {messages.when(legal_by, policy)})"
+        )
+        steps.append(Step(legal_by, "breach-legal", why, tuple(policy.breach.escalate_to)))
+    regulator = policy.breach.regulator_within
+    if regulator is not None:
+        deadline = regulator.after(record.at, cal)
+        remind = deadline - (deadline - record.at) / 4
+        when = messages.when(deadline, policy)
+        steps.append(
+            Step(
+                remind,
+                "breach-regulator-reminder",
+                f"the regulator must be notified by {when}",
+                tuple(policy.breach.notify),
+                "regulator deadline",
+            )
+        )
+        steps.append(
+            Step(
+                deadline,
+                "breach-regulator",
+                f"the regulator's deadline ({when}) has come",
+                tuple(policy.breach.escalate_to),
+            )
+        )
+    return [s for s in steps if s.due <= until]
 
 
 def _undone(state: IncidentState) -> list[Action]:
@@ -532,7 +609,8 @@ def _escalations(policy: Policy, state: IncidentState, now: datetime) -> list[Ac
     for note in state.notes_of(markers.Escalation):
         posted.update(note.marker.steps)
         level = max(level, note.marker.level)
-    missing = [step for step in due_steps(policy, state, now) if step.id not in posted]
+    due = due_steps(policy, state, now) + breach_steps(policy, state, now)
+    missing = sorted((s for s in due if s.id not in posted), key=lambda s: s.due)
     chain = policy.escalation_chain
     actions: list[Action] = []
     climbing = [s for s in missing if s.roles is None]

@@ -78,6 +78,22 @@ class OwnNote(Generic[M]):
     comment: Comment
 
 
+@dataclass(frozen=True)
+class BreachRecord:
+    """A confirmed data breach: when and by whom, and when legal was told (runbook "Data
+    Breach Response": notify legal team within 1 hour of confirmed breach)."""
+
+    at: datetime
+    by: str
+    text: str = ""
+    legal_at: datetime | None = None
+    legal_by: str = ""
+    reference: str = ""
+
+
+BREACH_LABEL = "breach"
+
+
 @dataclass
 class IncidentState:
     declared_at: datetime
@@ -95,6 +111,7 @@ class IncidentState:
     status_changes: list[tuple[datetime, Status, str]] = field(default_factory=list)
     # Changes by people without authority: not facts; the app puts things back and says why.
     undone: list[Event] = field(default_factory=list)
+    breach: BreachRecord | None = None
 
     @property
     def last_update_at(self) -> datetime | None:
@@ -216,6 +233,12 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     roles = {role: policy.holders(role) for role in policy.roles}
     updates: list[Update] = []
     base = len(snapshot.events)
+    breaches = [
+        (e.at, e.actor, "")
+        for e in snapshot.events
+        if e.kind == "labeled" and e.label == BREACH_LABEL and not e.ours
+    ]
+    legal: list[tuple[datetime, str, str]] = []
     for seq, use in enumerate(uses, start=base):
         if not use.authorized:
             continue
@@ -239,6 +262,28 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
             severity.add(at, seq, c.severity, who)
         elif isinstance(c, cmd.AssignRole):
             roles[c.role] = [f"@{c.login}"]
+        elif isinstance(c, cmd.Breach):
+            breaches.append((at, who, c.text))
+        elif isinstance(c, cmd.LegalNotified):
+            legal.append((at, who, c.reference))
+
+    breach = None
+    if breaches:
+        at, who, text = min(breaches, key=lambda b: b[0])
+        recorders = {m[1:].lower() for role in policy.breach.recorders for m in roles.get(role, [])}
+        told = [x for x in legal if x[1].lower() in recorders and x[0] >= at]
+        first = min(told, key=lambda x: x[0]) if told else None
+        breach = BreachRecord(
+            at,
+            who,
+            text,
+            legal_at=first[0] if first else None,
+            legal_by=first[1] if first else "",
+            reference=first[2] if first else "",
+        )
+        # A confirmed breach is P0 (runbook: "Data breach with confirmed PII/PHI exposure").
+        if severity.value_at(at) is not Severity.P0:
+            severity.add(at, len(snapshot.events) + len(uses) + 1, Severity.P0, who)
 
     # The app's own label events stand only where no fact explains them (cause deleted).
     for seq, event in enumerate(own_events, start=base + len(uses)):
@@ -279,6 +324,7 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         severity_changes=sev_changes,
         status_changes=status_changes,
         undone=undone,
+        breach=breach,
     )
 
 

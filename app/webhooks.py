@@ -12,7 +12,7 @@ from typing import Any
 from app.keys import Hints, IssueKey
 from app.policy import Severity
 from app.snapshot import Issue, ts
-from app.state import SECURITY_LABEL, SEVERITY_LABELS, STATUS_LABELS, is_incident
+from app.state import BREACH_LABEL, SECURITY_LABEL, SEVERITY_LABELS, STATUS_LABELS, is_incident
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -102,7 +102,7 @@ def _declaring(payload: Mapping[str, Any]) -> tuple[Any, Severity | None]:
 
 
 def _tracked(label: str) -> bool:
-    return is_incident([label]) or label in STATUS_LABELS or label == SECURITY_LABEL
+    return is_incident([label]) or label in STATUS_LABELS or label in (SECURITY_LABEL, BREACH_LABEL)
 
 
 @router.register("issues", "opened", "labeled", "unlabeled", "closed", "reopened")

@@ -41,6 +41,10 @@ EVERY_KIND: list[Marker] = [
     PirLink(2, 5, None),
     PirFallback(),
     PirReminder("2019-05-21"),
+    markers.BreachNote(),
+    markers.PhaseNote("mitigating"),
+    markers.AllClear(1),
+    markers.Recurrence(2),
 ]
 
 

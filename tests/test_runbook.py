@@ -283,3 +283,118 @@ def test_each_trigger_reaches_its_people(
         assert text in body
     for login in not_reached:
         assert login not in body
+
+
+# --- "Data Breach Response: notify legal team within 1 hour of confirmed breach" ------
+
+BREACH_ROSTER = (
+    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
+    "  team_lead.casey-brooks: casey\n  management.senior: sam\n  legal.counsel: {legal}\n"
+    "  security.officer: sid\nbreach: {{regulator_within: 72h}}\n"
+)
+BREACH_POLICY = check_text(BREACH_ROSTER.format(legal="lena"), source="test")
+# The comments of test_deadlines' snapshots are alice's: here she is the legal counsel.
+ALICE_IS_LEGAL = check_text(BREACH_ROSTER.format(legal="alice"), source="test")
+
+
+def breach_snapshot(*comments: tuple[timedelta, str], severity: str = "P3") -> object:
+    from app.snapshot import Event
+
+    label = Event(50, "labeled", DECLARED + timedelta(minutes=10), "alice", False, label="breach")
+    return snapshot(severity, comments=[*ACKED, *comments], events=[label])
+
+
+def comments_at(snap: object, now: object, kind: str, policy: object = BREACH_POLICY) -> list[str]:
+    return [
+        a.body
+        for a in plan(snap, policy, now)  # type: ignore[arg-type]
+        if isinstance(a, PostComment) and a.kind == kind
+    ]
+
+
+def test_a_breach_on_a_p3_is_raised_to_p0_and_legal_told_in_one_comment() -> None:
+    snap = breach_snapshot()
+    now = DECLARED + timedelta(minutes=11)
+    (note,) = comments_at(snap, now, "breach")
+    assert "Severity raised P3 → **P0 Critical**" in note
+    assert "**Legal/Compliance**: @lena" in note and "**Security Officer**: @sid" in note
+    assert "notify legal by 2026-11-24 16:10 UTC" in note  # the label's time + 1 hour
+    assert "Regulator deadline: **2026-11-27 15:10 UTC" in note
+    assert comments_at(snap, now, "severity") == []  # said once, in the breach note
+    labels = [a for a in plan(snap, BREACH_POLICY, now) if type(a).__name__ == "AddLabels"]
+    assert labels and "sev:P0" in labels[0].labels  # type: ignore[attr-defined]
+
+
+def test_legal_notified_in_time_stops_the_breach_escalation() -> None:
+    snap = breach_snapshot((timedelta(minutes=40), "/legal notified ticket LEGAL-7"))
+    state = derive(snap, ALICE_IS_LEGAL)  # type: ignore[arg-type]
+    assert state is not None and state.breach is not None
+    assert state.breach.reference == "ticket LEGAL-7"
+    later = DECLARED + timedelta(hours=2)
+    escalations = comments_at(snap, later, "escalation", ALICE_IS_LEGAL)
+    assert not any("legal not notified" in b for b in escalations)
+
+
+def test_legal_not_notified_escalates_once_at_the_deadline() -> None:
+    snap = breach_snapshot()
+    assert comments_at(snap, DECLARED + timedelta(minutes=69), "escalation") == []
+    (note,) = [
+        b
+        for b in comments_at(snap, DECLARED + timedelta(minutes=70), "escalation")
+        if "legal not notified" in b
+    ]
+    for who in ("**Incident Commander**: @rohan", "**Senior Management**: @sam", "@lena"):
+        assert who in note
+
+
+def test_only_legal_the_commander_or_security_can_record_it() -> None:
+    """alice has write access but, with lena as legal counsel, holds none of those roles."""
+    snap = breach_snapshot((timedelta(minutes=20), "/legal notified"))
+    state = derive(snap, BREACH_POLICY)  # type: ignore[arg-type]
+    assert state is not None and state.breach is not None and state.breach.legal_at is None
+
+
+def test_the_regulator_deadline_is_reminded_a_quarter_before_and_escalated_at_it() -> None:
+    snap = breach_snapshot((timedelta(minutes=30), "/legal notified"))
+    deadline = DECLARED + timedelta(minutes=10) + timedelta(hours=72)
+    reminder_at = deadline - timedelta(hours=18)
+
+    def regulator(now: object) -> list[str]:
+        found = comments_at(snap, now, "escalation", ALICE_IS_LEGAL)
+        return [b for b in found if "regulator" in b]
+
+    assert regulator(reminder_at - timedelta(seconds=1)) == []
+    (reminder,) = regulator(reminder_at)
+    assert reminder.startswith("📋 **Regulator deadline**")
+    (both,) = regulator(deadline)  # one comment covers what came due meanwhile
+    assert "the regulator's deadline (2026-11-27 15:10 UTC" in both
+
+
+@pytest.mark.anyio
+async def test_the_breach_track_end_to_end(harness: Harness) -> None:
+    from tests.conftest import CRON_SECRET, REPO, delivery_for
+    from tests.test_hostile_users import declared
+
+    github = harness.github
+    await declared(harness, "incident", "sev:P3")
+    github.permissions[(REPO.lower(), "alice")] = "write"
+    github.label(1, "breach", at=harness.clock.now, by="alice")
+    breach_at = harness.clock.now
+    payload = delivery_for(github, "issues.labeled-sev-p1.json", action="labeled")
+    payload["label"] = {"name": "breach"}
+    await harness.deliver("issues", payload, delivery="breach")
+    issue = github.issue()
+    assert "sev:P0" in issue.labels and "sev:P3" not in issue.labels
+    assert len(marked(github.posted_comments(), markers.BreachNote)) == 1
+    assert marked(github.posted_comments(), markers.SeverityNote) == marked(
+        github.posted_comments(), markers.BreachNote
+    )  # the severity change is said in the breach note itself
+
+    harness.clock.now = breach_at + timedelta(minutes=61)
+    auth = {"Authorization": f"Bearer {CRON_SECRET}"}
+    await harness.client.post("/cron/tick", headers=auth)
+    await harness.client.post("/cron/tick", headers=auth)
+    late = [
+        c for c in marked(github.posted_comments(), markers.Escalation) if "legal not notified" in c
+    ]
+    assert len(late) == 1
