@@ -136,7 +136,7 @@ def create_app(
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    setup = None if settings.has_credentials else Setup(settings, transport=transport)
+    setup = None if settings.has_credentials else Setup(settings, transport=transport, now=now)
 
     async def index(request: Request) -> Response:
         if setup is not None:

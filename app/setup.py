@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
 import html
 import json
 import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +32,9 @@ log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/setup/callback"
 DEFAULT_NAME = "incident-app"
-MAX_STATES = 256
+MAX_STATES = 256  # what the old store of issued states held; no store is left to flood
+STATE_COOKIE = "incident_app_setup"
+STATE_TTL = 3600  # seconds: GitHub's manifest code itself lives an hour
 
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "app.yml"
 # The same manifest as app.yml, for installs that do not carry the repository's root files.
@@ -119,25 +124,55 @@ def new_app_url(*, api_url: str, state: str, org: str | None = None) -> str:
 
 
 class States:
-    """The `state` values this process handed out; each is good for one callback."""
+    """The `state` of the manifest round trip, bound to the browser that asked for it.
 
-    def __init__(self, size: int = MAX_STATES) -> None:
-        self._size = size
-        self._issued: dict[str, None] = {}
+    Nothing is stored per page load: the browser gets a cookie `<issued>.<nonce>` and GitHub
+    carries `state` = HMAC(this process's key, cookie) there and back. A state is good once,
+    for an hour, with its own cookie; the nonces used are remembered until they would have
+    expired anyway, so no one can push them out.
+    """
 
-    def issue(self) -> str:
-        state = secrets.token_urlsafe(24)
-        if len(self._issued) >= self._size:
-            self._issued.pop(next(iter(self._issued)))  # the oldest goes first
-        self._issued[state] = None
-        return state
+    def __init__(self, *, ttl: int = STATE_TTL) -> None:
+        self._ttl = ttl
+        self._key = secrets.token_bytes(32)
+        self._used: dict[str, int] = {}  # nonce → when its cookie expires, in use order
 
-    def take(self, state: str | None) -> bool:
-        """True, once, for a state this process issued."""
-        if not state or state not in self._issued:
-            return False
-        del self._issued[state]
-        return True
+    def _sign(self, cookie: str) -> str:
+        mac = hmac.new(self._key, cookie.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+    def issue(self, now: int) -> tuple[str, str]:
+        """A fresh (state, cookie) pair."""
+        cookie = f"{now}.{secrets.token_urlsafe(24)}"
+        return self._sign(cookie), cookie
+
+    def take(self, state: str | None, cookie: str | None, now: int) -> str | None:
+        """None, once, for a state this process issued with this cookie; else why not."""
+        if not state or not cookie:
+            return "the link or this browser's setup cookie is missing"
+        if not hmac.compare_digest(self._sign(cookie), state):
+            return (
+                "it was not issued to this browser, or this browser opened a newer setup "
+                "page since, or the server restarted"
+            )
+        issued, _, nonce = cookie.partition(".")
+        expires = int(issued) + self._ttl if issued.isdigit() else 0
+        if expires <= now:
+            return "it expired (a setup link works for an hour)"
+        while self._used:
+            oldest = next(iter(self._used))
+            if self._used[oldest] > now:
+                break
+            del self._used[oldest]
+        if nonce in self._used:
+            return "it was already used"
+        self._used[nonce] = expires
+        return None
+
+    def drop_all(self) -> None:
+        """No state issued so far is good any more."""
+        self._key = secrets.token_bytes(32)
+        self._used.clear()
 
 
 _KEY_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
@@ -250,12 +285,20 @@ class Setup:
     """Setup mode: the page that posts the manifest to GitHub, and GitHub's redirect back."""
 
     def __init__(
-        self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
         self.states = States()
         self.created: Created | None = None
         self._transport = transport
+        self._now = now
+
+    def _seconds(self) -> int:
+        return int(self._now().timestamp())
 
     def public_url(self, request: Request) -> str:
         return self.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
@@ -272,9 +315,8 @@ class Setup:
             name=self.settings.app_name,
         )
         org = self.settings.gh_org
-        action = new_app_url(
-            api_url=self.settings.github_api_url, state=self.states.issue(), org=org
-        )
+        state, cookie = self.states.issue(self._seconds())
+        action = new_app_url(api_url=self.settings.github_api_url, state=state, org=org)
         owner = f"the organisation <strong>{_e(org)}</strong>" if org else "your GitHub account"
         permissions = ", ".join(
             f"{name.replace('_', ' ')}: {level}"
@@ -301,15 +343,34 @@ credentials are saved to <code>{_e(self.settings.env_file_path)}</code> on this 
 server's public address, restart it with
 <code>incident-app serve --public-url https://your.host</code>.</p>
 """
-        return page("Set up incident-app", body)
+        response = page("Set up incident-app", body)
+        # GitHub sends the browser back with a top-level GET: a Lax cookie goes along.
+        response.set_cookie(
+            STATE_COOKIE,
+            cookie,
+            max_age=STATE_TTL,
+            path=CALLBACK_PATH,
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="lax",
+        )
+        return response
 
     async def callback(self, request: Request) -> Response:
-        """GET /setup/callback?code=…&state=…: swap the code for the credentials, save them."""
-        if not self.states.take(request.query_params.get("state")):
+        """GET /setup/callback?code=…&state=…: swap the code for the credentials, save them.
+
+        Only the browser that loaded the setup page may finish it, once, and only until an
+        App is registered: after that every callback is refused without asking GitHub."""
+        if self.created is not None:
+            return _already(self.created)
+        why = self.states.take(
+            request.query_params.get("state"), request.cookies.get(STATE_COOKIE), self._seconds()
+        )
+        if why is not None:
             return _problem(
                 400,
-                "This setup link is not valid here: it was not issued by this server, "
-                "was already used, or the server restarted since.",
+                f"This setup link is not valid here: {why}. Finish setup in the browser "
+                "that opened this server's setup page.",
             )
         code = request.query_params.get("code", "")
         if not code:
@@ -343,6 +404,8 @@ server's public address, restart it with
             values = env_values(data)
         except (ValueError, KeyError, TypeError):
             return _problem(502, "GitHub's answer lacks the App's credentials.")
+        if self.created is not None:  # another callback finished while this one waited
+            return _already(self.created)
         path = self.settings.env_file_path
         try:
             save_env(path, values)
@@ -352,18 +415,30 @@ server's public address, restart it with
         name = str(data.get("name") or data.get("slug") or DEFAULT_NAME)
         html_url = str(data.get("html_url") or f"{web_url(api)}/apps/{data.get('slug', '')}")
         self.created = Created(name, html_url.rstrip("/") + "/installations/new")
+        self.states.drop_all()
         log.info(
             "setup: registered GitHub App %s (id %s); credentials saved to %s",
             name,
             data["id"],
             path,
         )
-        return page("incident-app: App created", _restart(self.created, saved_to=path))
+        response = page("incident-app: App created", _restart(self.created, saved_to=path))
+        response.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
+        return response
 
 
 def _problem(status: int, message: str) -> HTMLResponse:
     body = f'<h1>Setup did not finish</h1><p>{_e(message)}</p><p><a href="/">Start again</a></p>'
     return page("incident-app: setup did not finish", body, status=status)
+
+
+def _already(created: Created) -> HTMLResponse:
+    body = (
+        f"<h1>Setup is finished</h1><p>This server already registered the GitHub App "
+        f"<strong>{_e(created.name)}</strong> and saved its credentials; it registers no "
+        "other. Restart <code>incident-app serve</code> to use them.</p>"
+    )
+    return page("incident-app: setup is finished", body, status=409)
 
 
 def _restart(created: Created, *, saved_to: Path | None = None) -> str:

@@ -19,7 +19,7 @@ import yaml
 from app import setup
 from app.server import create_app
 from app.settings import Settings
-from tests.conftest import CRON_SECRET, Harness
+from tests.conftest import CRON_SECRET, T0, Clock, Harness
 
 pytestmark = pytest.mark.anyio
 
@@ -44,8 +44,13 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def _client(settings: Settings) -> httpx.AsyncClient:
-    app = create_app(settings)
+def _client(settings: Settings, **options: Any) -> httpx.AsyncClient:
+    app = create_app(settings, **options)
+    return browser(app)
+
+
+def browser(app: Any) -> httpx.AsyncClient:
+    """A client with a cookie jar of its own: one person's browser."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
@@ -188,12 +193,15 @@ async def test_a_state_works_once(
     client: httpx.AsyncClient, tmp_path: Path, private_key: str
 ) -> None:
     state = state_of(form_of((await client.get("/")).text)[0])
+    callback = f"/setup/callback?code=the-code&state={state}"
     with respx.mock(assert_all_mocked=True) as router:
-        router.post(CONVERSIONS).respond(201, json=converted(private_key))
-        assert (await client.get(f"/setup/callback?code=the-code&state={state}")).status_code == 200
-    (tmp_path / ".env").unlink()
-    again = await client.get(f"/setup/callback?code=the-code&state={state}")
+        exchange = router.post(CONVERSIONS).respond(404, json={"message": "Not Found"})
+        assert (await client.get(callback)).status_code == 502
+        exchange.return_value = httpx.Response(201, json=converted(private_key))
+        again = await client.get(callback)
     assert again.status_code == 400
+    assert "already used" in again.text
+    assert exchange.call_count == 1
     assert not (tmp_path / ".env").exists()
 
 
@@ -280,6 +288,107 @@ async def test_a_failed_exchange_says_so_and_writes_nothing(
     assert response.status_code == 502
     assert "Setup did not finish" in response.text
     assert list(tmp_path.iterdir()) == []
+
+
+# --- who may finish setup -------------------------------------------------------------
+
+OUTSIDER_CONVERSIONS = "https://api.github.com/app-manifests/outsider-code/conversions"
+
+
+def outsiders_app(private_key: str) -> dict[str, Any]:
+    return {
+        **converted(private_key),
+        "id": 666,
+        "slug": "not-yours",
+        "html_url": "https://github.com/apps/not-yours",
+        "webhook_secret": "outsider-webhook-secret",
+    }
+
+
+async def test_after_setup_every_callback_is_refused(tmp_path: Path, private_key: str) -> None:
+    app = create_app(unconfigured(tmp_path, public_url=PUBLIC))
+    async with browser(app) as owner, browser(app) as outsider:
+        theirs = state_of(form_of((await outsider.get("/")).text)[0])
+        mine = state_of(form_of((await owner.get("/")).text)[0])
+        spare = state_of(form_of((await owner.get("/")).text)[0])
+        with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+            router.post(CONVERSIONS).respond(201, json=converted(private_key))
+            takeover = router.post(OUTSIDER_CONVERSIONS).respond(
+                201, json=outsiders_app(private_key)
+            )
+            done = await owner.get(f"/setup/callback?code=the-code&state={spare}")
+            assert done.status_code == 200
+            env = (tmp_path / ".env").read_bytes()
+            late = await outsider.get(f"/setup/callback?code=outsider-code&state={theirs}")
+            again = await owner.get(f"/setup/callback?code=outsider-code&state={mine}")
+        front = await owner.get("/")
+    for refused in (late, again):
+        assert refused.status_code == 409
+        assert "already registered" in refused.text and "incident-app (acme)" in refused.text
+    assert not takeover.called
+    assert (tmp_path / ".env").read_bytes() == env
+    assert "APP_ID=98765" in env.decode().splitlines()
+    assert "https://github.com/apps/incident-app-acme/installations/new" in front.text
+    assert "not-yours" not in front.text
+
+
+async def test_a_state_works_only_in_the_browser_that_asked_for_it(
+    tmp_path: Path, private_key: str
+) -> None:
+    app = create_app(unconfigured(tmp_path, public_url=PUBLIC))
+    async with browser(app) as owner, browser(app) as outsider:
+        await outsider.get("/")  # the outsider holds a cookie of its own, too
+        state = state_of(form_of((await owner.get("/")).text)[0])
+        with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+            exchange = router.post(CONVERSIONS).respond(201, json=converted(private_key))
+            stolen = await outsider.get(f"/setup/callback?code=the-code&state={state}")
+            assert stolen.status_code == 400
+            assert "this browser" in stolen.text
+            assert not exchange.called and not (tmp_path / ".env").exists()
+            # The owner's own round trip is not spoilt by the attempt.
+            mine = await owner.get(f"/setup/callback?code=the-code&state={state}")
+    assert mine.status_code == 200
+    assert exchange.call_count == 1
+
+
+async def test_the_state_cookie_is_httponly_samesite_lax_and_only_for_the_callback(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/")
+    (cookie,) = response.headers.get_list("set-cookie")
+    attributes = {a.strip().split("=")[0].lower(): a for a in cookie.split(";")[1:]}
+    assert "httponly" in attributes
+    assert attributes["samesite"].strip().lower() == "samesite=lax"
+    assert attributes["path"].strip() == "Path=/setup/callback"
+    assert "secure" not in attributes  # this request came over http
+    assert state_of(form_of(response.text)[0]) not in cookie
+
+
+async def test_page_loads_by_anyone_do_not_spoil_the_owners_state(
+    tmp_path: Path, private_key: str
+) -> None:
+    app = create_app(unconfigured(tmp_path, public_url=PUBLIC))
+    async with browser(app) as owner, browser(app) as crowd:
+        state = state_of(form_of((await owner.get("/")).text)[0])
+        for _ in range(setup.MAX_STATES + 44):
+            await crowd.get("/")
+        with respx.mock(assert_all_mocked=True) as router:
+            router.post(CONVERSIONS).respond(201, json=converted(private_key))
+            response = await owner.get(f"/setup/callback?code=the-code&state={state}")
+    assert response.status_code == 200
+
+
+async def test_a_state_expires_after_an_hour(tmp_path: Path, private_key: str) -> None:
+    clock = Clock(T0)
+    async with _client(unconfigured(tmp_path, public_url=PUBLIC), now=clock) as client:
+        state = state_of(form_of((await client.get("/")).text)[0])
+        clock.advance(minutes=61)
+        with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+            exchange = router.post(CONVERSIONS).respond(201, json=converted(private_key))
+            response = await client.get(f"/setup/callback?code=the-code&state={state}")
+    assert response.status_code == 400
+    assert "expired" in response.text
+    assert not exchange.called
 
 
 # --- once configured ------------------------------------------------------------------
