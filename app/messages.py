@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app import markers
@@ -332,6 +332,64 @@ def breach_confirmed(
         markers.render(markers.SeverityNote("P0", checklist="P0" if with_checklist else None)),
     ]
     return "\n".join(lines)
+
+
+PHASE_TITLES = {
+    "mitigating": "Fix implementation",
+    "monitoring": "Service recovery",
+}
+
+
+def phase_checklist(*, phase: str, items: list[str]) -> str:
+    """The runbook's checklist for the phase the incident just entered."""
+    return (
+        f"### {PHASE_TITLES.get(phase, phase)} checklist\n"
+        + "\n".join(f"- [ ] {item}" for item in items)
+        + "\n\n"
+        + markers.render(markers.PhaseNote(phase))
+    )
+
+
+def all_clear(
+    *,
+    policy: Policy,
+    severity: Severity,
+    declared_at: datetime,
+    resolved_at: datetime,
+    participants: list[str],
+    monitor_until: datetime,
+    round: int,
+) -> str:
+    """Runbook "Post-Incident Activities": the official all-clear, and enhanced monitoring."""
+    took = _duration(resolved_at - declared_at)
+    thanks = f" Thank you {' '.join(participants)}." if participants else ""
+    return (
+        f"✅ **All clear** — this {severity.value} incident was resolved "
+        f"{when(resolved_at, policy)}, {took} after it was declared.{thanks}\n\n"
+        f"Enhanced monitoring until **{when(monitor_until, policy)}**: a reopen before then "
+        "is a recurrence. The post-incident review follows.\n\n"
+        + markers.render(markers.AllClear(round))
+    )
+
+
+def recurrence(*, policy: Policy, resolved_at: datetime, reopened_at: datetime, round: int) -> str:
+    """A reopen inside the enhanced monitoring window."""
+    return (
+        f"🔁 **Recurrence**: reopened {_duration(reopened_at - resolved_at)} after it was "
+        f"resolved ({when(resolved_at, policy)}), inside the enhanced monitoring window. "
+        "The deadlines start again; its review will cover both.\n\n"
+        + markers.render(markers.Recurrence(round))
+    )
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} d"] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes or not parts else []
+    return " ".join(parts)
 
 
 TRIGGER_TITLES = {

@@ -8,6 +8,7 @@ executing a plan yields nothing new.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,6 +71,9 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     if state.status is not Status.RESOLVED:  # a closed issue is reopened by this plan
         actions += _escalations(policy, state, now)
         actions += _reminder(snapshot, policy, state, now)
+    actions += _phase(policy, state)
+    actions += _all_clear(snapshot, policy, state)
+    actions += _recurrence(policy, state)
     actions += _config_problems(snapshot, state)
     actions += pir_step(snapshot, policy, state)
     return actions
@@ -445,6 +449,83 @@ def breach_steps(policy: Policy, state: IncidentState, until: datetime) -> list[
             )
         )
     return [s for s in steps if s.due <= until]
+
+
+def _phase(policy: Policy, state: IncidentState) -> list[Action]:
+    """The first time the incident is mitigating (or monitoring), that phase's checklist
+    (runbook "Fix Implementation", "Service Recovery") — for the phase it is in now only."""
+    phase = state.status.value
+    items = {"mitigating": policy.phases.mitigating, "monitoring": policy.phases.monitoring}
+    if not items.get(phase) or any(
+        n.marker.phase == phase for n in state.notes_of(markers.PhaseNote)
+    ):
+        return []
+    return [PostComment(messages.phase_checklist(phase=phase, items=items[phase]), "phase")]
+
+
+def _resolutions(state: IncidentState) -> list[datetime]:
+    return [at for at, status, _ in state.status_changes if status is Status.RESOLVED]
+
+
+def _all_clear(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    """Runbook "Post-Incident Activities": an official all-clear once per resolution, to
+    everyone who took part, with the enhanced monitoring window."""
+    if state.status is not Status.RESOLVED:
+        return []
+    resolutions = _resolutions(state)
+    number = len(resolutions)
+    if any(n.marker.round == number for n in state.notes_of(markers.AllClear)):
+        return []
+    resolved_at = resolutions[-1]
+    people = [*(f"@{a}" for a in sorted(snapshot.issue.assignees))]
+    people += [
+        f"@{c.author}"
+        for c in sorted(snapshot.comments, key=lambda c: c.created_at)
+        if not c.ours and not c.author_is_bot and c.author
+    ]
+    people += [
+        f"@{use.command.login}"
+        for use in state.uses
+        if use.authorized and isinstance(use.command, cmd.AssignRole)
+    ]
+    unique = list(dict.fromkeys(p.lower() for p in people))[:20]
+    body = messages.all_clear(
+        policy=policy,
+        severity=state.severity,
+        declared_at=state.declared_at,
+        resolved_at=resolved_at,
+        participants=unique,
+        monitor_until=policy.phases.enhanced_monitoring.after(
+            resolved_at, policy.business_calendar
+        ),
+        round=number,
+    )
+    return [PostComment(body, "all-clear")]
+
+
+def _recurrence(policy: Policy, state: IncidentState) -> list[Action]:
+    """A reopen inside the enhanced monitoring window after a resolution is a recurrence."""
+    if state.status is Status.RESOLVED:
+        return []
+    changes = state.status_changes
+    reopens = [
+        (r_at, o_at)
+        for (r_at, r_status, _), (o_at, o_status, _) in itertools.pairwise(changes)
+        if r_status is Status.RESOLVED and o_status is not Status.RESOLVED
+    ]
+    if not reopens:
+        return []
+    resolved_at, reopened_at = reopens[-1]
+    number = len(reopens) + 1  # the round this reopen started
+    window = policy.phases.enhanced_monitoring.after(resolved_at, policy.business_calendar)
+    if reopened_at > window or any(
+        n.marker.round == number for n in state.notes_of(markers.Recurrence)
+    ):
+        return []
+    body = messages.recurrence(
+        policy=policy, resolved_at=resolved_at, reopened_at=reopened_at, round=number
+    )
+    return [PostComment(body, "recurrence")]
 
 
 def _undone(state: IncidentState) -> list[Action]:

@@ -236,7 +236,9 @@ def test_resolved_incidents_get_no_reminders_or_escalations() -> None:
             ),
         }
     )
-    assert kinds(plan(snap, POLICY, DECLARED + timedelta(days=2))) == []
+    said = kinds(plan(snap, POLICY, DECLARED + timedelta(days=2)))
+    assert "reminder" not in said and "escalation" not in said
+    assert said == ["all-clear"]  # runbook "Post-Incident Activities: All Clear"
 
 
 def test_reminder_counts_missed_intervals_and_posts_only_the_latest() -> None:

@@ -398,3 +398,65 @@ async def test_the_breach_track_end_to_end(harness: Harness) -> None:
         c for c in marked(github.posted_comments(), markers.Escalation) if "legal not notified" in c
     ]
     assert len(late) == 1
+
+
+# --- "Fix Implementation", "Service Recovery", "Post-Incident Activities" --------------
+
+
+def said(snap: object, now: object, kind: str) -> list[str]:
+    return [
+        a.body
+        for a in plan(snap, POLICY, now)  # type: ignore[arg-type]
+        if isinstance(a, PostComment) and a.kind == kind
+    ]
+
+
+def test_entering_mitigating_posts_the_fix_implementation_checklist_once() -> None:
+    snap = snapshot("P1", comments=[(timedelta(minutes=5), "/status mitigating rolling back")])
+    (note,) = said(snap, DECLARED + timedelta(minutes=6), "phase")
+    assert note.startswith("### Fix implementation checklist")
+    assert "- [ ] Change control: follow emergency change procedures" in note
+    monitoring = snapshot(
+        "P1",
+        comments=[
+            (timedelta(minutes=5), "/status mitigating rolling back"),
+            (timedelta(minutes=30), "/status monitoring error rate normal"),
+        ],
+    )
+    (recovery,) = said(monitoring, DECLARED + timedelta(minutes=31), "phase")
+    assert recovery.startswith("### Service recovery checklist")  # only the phase it is in
+    assert "- [ ] User notification: inform users of service restoration" in recovery
+
+
+def test_resolution_gets_one_all_clear_with_everyone_and_the_monitoring_window() -> None:
+    snap = snapshot(
+        "P1",
+        comments=[
+            (timedelta(minutes=5), "/assign tl @bob"),
+            (timedelta(minutes=90), "/status resolved rolled back"),
+        ],
+    )
+    (note,) = said(snap, DECLARED + timedelta(minutes=91), "all-clear")
+    assert note.startswith("✅ **All clear**")
+    assert "1 h 30 min after it was declared" in note
+    assert "@rohan" in note and "@alice" in note and "@bob" in note
+    assert "Enhanced monitoring until **2026-11-25 16:30 UTC" in note  # resolution + 24 h
+
+
+def test_a_reopen_inside_the_monitoring_window_is_a_recurrence() -> None:
+    from app.snapshot import Event
+
+    resolved = DECLARED + timedelta(hours=1)
+    events = [
+        Event(60, "closed", resolved, "alice", False),
+        Event(61, "reopened", resolved + timedelta(hours=5), "alice", False),
+    ]
+    snap = snapshot("P1", comments=ACKED, events=events)
+    (note,) = said(snap, resolved + timedelta(hours=5, minutes=1), "recurrence")
+    assert "reopened 5 h after it was resolved" in note
+    late = [
+        Event(60, "closed", resolved, "alice", False),
+        Event(61, "reopened", resolved + timedelta(hours=30), "alice", False),
+    ]
+    snap = snapshot("P1", comments=ACKED, events=late)
+    assert said(snap, resolved + timedelta(hours=31), "recurrence") == []
