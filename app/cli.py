@@ -44,17 +44,7 @@ def _settings_or_exit(**overrides: Any) -> Any:
 def _configure_logs(settings: Any) -> None:
     from app.logs import configure
 
-    secrets = [
-        s.get_secret_value()
-        for s in (
-            settings.private_key,
-            settings.webhook_secret,
-            settings.cron_secret,
-            settings.metrics_token,
-        )
-        if s is not None
-    ]
-    configure(settings.log_level, settings.log_format, secrets)
+    configure(settings.log_level, settings.log_format, settings.secrets())
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

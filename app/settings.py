@@ -100,6 +100,23 @@ class Settings(BaseSettings):
             return self.private_key_path.read_text()
         return None
 
+    def secrets(self) -> list[str]:
+        """Every secret value this process holds, in each form a log line could show it: the
+        tokens, and the private key whole, with `\\n` escapes, and line by line."""
+        found = [
+            s.get_secret_value()
+            for s in (self.private_key, self.webhook_secret, self.cron_secret, self.metrics_token)
+            if s is not None
+        ]
+        try:
+            pem = self.private_key_pem()
+        except OSError:  # an unreadable key file is reported where the key is used
+            pem = None
+        if pem:
+            found += [pem, pem.replace("\n", "\\n")]
+            found += [line.strip() for line in pem.splitlines() if "-----" not in line]
+        return [s for s in found if s.strip()]
+
     @property
     def has_credentials(self) -> bool:
         """True when the app can authenticate to GitHub as itself."""

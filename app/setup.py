@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, Response
 
 from app import __version__
 from app.github import API_VERSION, USER_AGENT
+from app.logs import HIDE_MANIFEST_CODE
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -296,6 +297,8 @@ class Setup:
         self.created: Created | None = None
         self._transport = transport
         self._now = now
+        # httpx logs each request's URL at INFO, and the code exchange's URL holds the code.
+        logging.getLogger("httpx").addFilter(HIDE_MANIFEST_CODE)
 
     def _seconds(self) -> int:
         return int(self._now().timestamp())

@@ -269,6 +269,23 @@ async def test_the_success_page_links_to_the_installation_page(
     assert "installations/new" in again.text and "<form" not in again.text
 
 
+async def test_the_manifest_code_is_in_no_log_line(
+    client: httpx.AsyncClient, private_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    state = state_of(form_of((await client.get("/")).text)[0])
+    with respx.mock(assert_all_mocked=True) as router:
+        router.post(CONVERSIONS).respond(201, json=converted(private_key))
+        response = await client.get(f"/setup/callback?code=the-code&state={state}")
+    assert response.status_code == 200
+    assert "/app-manifests/[redacted]/conversions" in caplog.text  # httpx's line, without it
+    # (The test's own client logs the callback URL it asked for, as a browser's history would.)
+    server_side = [
+        r.getMessage() for r in caplog.records if "/setup/callback?" not in r.getMessage()
+    ]
+    assert not [line for line in server_side if "the-code" in line]
+
+
 @pytest.mark.parametrize(
     "answer",
     [httpx.Response(404, json={"message": "Not Found"}), httpx.ConnectError("down")],
