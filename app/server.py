@@ -124,13 +124,26 @@ def create_app(
         log.info("tick: %s", {k: v for k, v in body.items() if k != "planned"})
         return JSONResponse(body)
 
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+
+    def unauthorized(request: Request) -> Response | None:
+        """With METRICS_TOKEN set, what this process knows is for its bearer only: /metrics
+        and the status page. (Unset, both are open; README's Security section says what
+        they show.)"""
+        if not metrics_token:
+            return None
+        given = request.headers.get("authorization", "").encode("utf-8", "replace")
+        if hmac.compare_digest(given, f"Bearer {metrics_token}".encode()):
+            return None
+        return JSONResponse(
+            {"error": "missing or wrong Authorization: Bearer $METRICS_TOKEN"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
     async def metrics_page(request: Request) -> Response:
-        token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
-        given = request.headers.get("authorization", "")
-        if token and not hmac.compare_digest(
-            given.encode("utf-8", "replace"), f"Bearer {token}".encode()
-        ):
-            return _error(401, "missing or wrong Authorization: Bearer $METRICS_TOKEN")
+        if refused := unauthorized(request):
+            return refused
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:
@@ -141,6 +154,8 @@ def create_app(
     async def index(request: Request) -> Response:
         if setup is not None:
             return await setup.form(request)
+        if refused := unauthorized(request):
+            return refused
         state = request.app.state
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
         description="REST API root; GitHub Enterprise Server: https://HOST/api/v3.",
     )
     metrics_token: SecretStr | None = Field(
-        default=None, description="Bearer token GET /metrics requires; unset: open."
+        default=None,
+        description="Bearer token GET /metrics and the status page GET / require; unset: open.",
     )
     cron_secret: SecretStr | None = Field(
         default=None, description="Bearer token POST /cron/tick requires; unset disables it."

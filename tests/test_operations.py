@@ -67,6 +67,63 @@ async def test_metrics_token_protects_the_page(
     assert ok.status_code == 200 and "incident_app_deliveries" in ok.text
 
 
+async def test_metrics_token_protects_the_status_page_too(
+    settings: Settings, github: GitHubDouble, clock: Clock
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"metrics_token": SecretStr("m-token-123")}),
+        now=clock,
+        sleep=Sleeps(),
+    )
+    token = {"Authorization": "Bearer m-token-123"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for accept in ("text/html", "application/json"):
+            for given in (
+                {},
+                {"Authorization": "Bearer m-token-12"},
+                {"Authorization": "m-token-123"},
+            ):
+                refused = await c.get("/", headers={"Accept": accept, **given})
+                assert refused.status_code == 401
+                assert refused.headers["www-authenticate"] == "Bearer"
+                assert "deliver" not in refused.text and "App ID" not in refused.text
+            shown = await c.get("/", headers={"Accept": accept, **token})
+            assert shown.status_code == 200 and "deliver" in shown.text
+        assert (
+            await c.get("/metrics", headers={"Authorization": "Bearer nope"})
+        ).status_code == 401
+        assert (await c.get("/healthz")).status_code == 200  # for load balancers, always open
+
+
+async def test_without_a_metrics_token_status_and_metrics_are_open(harness: Harness) -> None:
+    """What README's Security section says an unset METRICS_TOKEN leaves open."""
+    status = (await harness.client.get("/", headers={"Accept": "application/json"})).json()
+    assert set(status) == {
+        "app",
+        "version",
+        "queued_issues",
+        "deliveries",
+        "last_delivery_at",
+        "last_tick_at",
+    }
+    assert "App ID 424242" in (await harness.client.get("/")).text
+    assert (await harness.client.get("/metrics")).status_code == 200
+
+
+async def test_the_setup_page_needs_no_token(tmp_path: Path) -> None:
+    unconfigured = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env_file_path=tmp_path / ".env",
+        metrics_token="m-token-123",
+    )
+    app = create_app(unconfigured)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        page = await c.get("/")
+        metrics = await c.get("/metrics")
+    assert page.status_code == 200 and "Set up incident-app" in page.text
+    assert metrics.status_code == 401
+
+
 async def test_work_abandoned_at_shutdown_is_healed_by_the_next_tick(
     settings: Settings, github: GitHubDouble, clock: Clock
 ) -> None:
