@@ -30,6 +30,7 @@ class PostComment:
     body: str
     kind: str  # the marker's kind, for logs and counts
     number: int | None = None  # another issue than the incident (the PIR issue)
+    repo: str | None = None  # another repository than the incident's (a private review)
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,14 @@ class OpenIssue:
     labels: tuple[str, ...]
     assignees: tuple[str, ...]
     kind: str
+    repo: str | None = None  # another repository than the incident's (a private review)
 
 
 @dataclass(frozen=True)
 class CreateBranch:
     name: str
     sha: str
+    repo: str | None = None  # another repository than the incident's (a private review)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class CreateFile:
     branch: str
     content: str
     message: str
+    repo: str | None = None  # another repository than the incident's (a private review)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class OpenPullRequest:
     head: str
     base: str
     body: str
+    repo: str | None = None  # another repository than the incident's (a private review)
 
 
 Action = (

@@ -670,6 +670,7 @@ class Call:
 
 def to_call(repo: str, number: int, action: Action) -> Call:
     """The REST request that carries out an action."""
+    repo = getattr(action, "repo", None) or repo  # a private review lives elsewhere
     base = f"/repos/{repo}/issues"
     match action:
         case AddLabels(labels):
@@ -680,7 +681,7 @@ def to_call(repo: str, number: int, action: Action) -> Call:
             return Call("POST", f"{base}/{number}/assignees", {"assignees": list(logins)})
         case RemoveAssignees(logins):
             return Call("DELETE", f"{base}/{number}/assignees", {"assignees": list(logins)})
-        case PostComment(body, _, target):
+        case PostComment(body, _, target, _):
             return Call(
                 "POST",
                 f"{base}/{target or number}/comments",
@@ -693,7 +694,7 @@ def to_call(repo: str, number: int, action: Action) -> Call:
             return Call("POST", f"{base}/comments/{comment_id}/reactions", {"content": content})
         case SetState(state, reason):
             return Call("PATCH", f"{base}/{number}", {"state": state, "state_reason": reason})
-        case OpenIssue(title, body, labels, assignees, _):
+        case OpenIssue(title, body, labels, assignees, _, _):
             return Call(
                 "POST",
                 base,
@@ -705,21 +706,21 @@ def to_call(repo: str, number: int, action: Action) -> Call:
                 },
                 idempotent=False,
             )
-        case CreateBranch(name, sha):
+        case CreateBranch(name, sha, _):
             return Call(
                 "POST",
                 f"/repos/{repo}/git/refs",
                 {"ref": f"refs/heads/{name}", "sha": sha},
                 idempotent=False,
             )
-        case CreateFile(path, branch, content, message):
+        case CreateFile(path, branch, content, message, _):
             encoded = base64.b64encode(content.encode()).decode()
             return Call(
                 "PUT",
                 f"/repos/{repo}/contents/{quote(path)}",
                 {"message": message, "content": encoded, "branch": branch},
             )
-        case OpenPullRequest(title, head, base_branch, body):
+        case OpenPullRequest(title, head, base_branch, body, _):
             return Call(
                 "POST",
                 f"/repos/{repo}/pulls",

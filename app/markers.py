@@ -119,6 +119,7 @@ class PirIssue(Marker):
     incident: int
     round: int
     due: str
+    repo: str | None = None  # the incident's repository, when the review is held elsewhere
 
 
 @dataclass(frozen=True)

@@ -35,14 +35,26 @@ class Round:
     number: int
     resolved_at: datetime
     incident: int
+    # The incident's repository, when the review is held in another one (a security incident
+    # of a public repository): its name keeps branches and files apart there.
+    home: str | None = None
 
     @property
     def suffix(self) -> str:
         return "" if self.number == 1 else f"-r{self.number}"
 
     @property
+    def tag(self) -> str:
+        return f"{self.home.replace('/', '-')}-" if self.home else ""
+
+    @property
+    def incident_ref(self) -> str:
+        """How the review refers to the incident: `#12`, or `owner/repo#12` from elsewhere."""
+        return f"{self.home or ''}#{self.incident}"
+
+    @property
     def branch(self) -> str:
-        return f"pir/{self.incident}{self.suffix}"
+        return f"pir/{self.tag}{self.incident}{self.suffix}"
 
 
 def current_round(state: IncidentState) -> Round | None:
@@ -63,7 +75,7 @@ def slug(title: str, limit: int = 50) -> str:
 def document_path(policy: Policy, rnd: Round, title: str) -> str:
     day = rnd.resolved_at.astimezone(UTC).strftime("%Y-%m-%d")
     folder = policy.pir.path.strip("/")
-    return f"{folder}/{day}-{rnd.incident}-{slug(title)}{rnd.suffix}.md"
+    return f"{folder}/{day}-{rnd.tag}{rnd.incident}-{slug(title)}{rnd.suffix}.md"
 
 
 def due(policy: Policy, rnd: Round) -> datetime:
@@ -265,6 +277,37 @@ def _step(step: str) -> str:
     return f"{what} {sev}, step {number}"
 
 
+def compliance(policy: Policy, state: IncidentState) -> list[str]:
+    """A breach's record against the runbook's "Compliance and Legal" deadlines."""
+    record = state.breach
+    if record is None:
+        return []
+    cal = policy.business_calendar
+    legal_by = policy.breach.legal_within.after(record.at, cal)
+    if record.legal_at is None:
+        legal, verdict = "not recorded", "missed"
+    else:
+        legal = f"{_utc(record.legal_at)} UTC by {messages.cell(record.legal_by)}"
+        verdict = (
+            "met" if record.legal_at <= legal_by else f"missed by {_hm(record.legal_at - legal_by)}"
+        )
+    rows = [
+        "## Compliance",
+        "",
+        "| measure | deadline | actual | verdict |",
+        "| --- | --- | --- | --- |",
+        f"| breach confirmed | | {_utc(record.at)} UTC by {messages.cell(record.by)} | |",
+        f"| legal notified | {_utc(legal_by)} UTC ({policy.breach.legal_within}) | {legal} "
+        f"| {verdict} |",
+    ]
+    if record.reference:
+        rows.append(f"| reference | | {messages.cell(record.reference)} | |")
+    if policy.breach.regulator_within is not None:
+        deadline = policy.breach.regulator_within.after(record.at, cal)
+        rows.append(f"| regulator | {_utc(deadline)} UTC | TODO | |")
+    return [*rows, ""]
+
+
 def document(
     snapshot: Snapshot,
     state: IncidentState,
@@ -344,6 +387,7 @@ def document(
         "- What went well: TODO",
         "- What could have gone better: TODO",
         "",
+        *compliance(policy, state),
         "## Action items",
         "",
     ]
@@ -361,7 +405,7 @@ def issue_body(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Ro
     )
     return "\n".join(
         [
-            f"Post-incident review of #{snapshot.issue.number} "
+            f"Post-incident review of {rnd.incident_ref} "
             f"({state.severity.value}, resolved {_utc(rnd.resolved_at)} UTC).",
             "",
             f"**Due: {messages.when(due(policy, rnd), policy)}** "
@@ -379,22 +423,52 @@ def issue_body(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Ro
             " merging it closes this issue.",
             "",
             markers.render(
-                markers.PirIssue(snapshot.issue.number, rnd.number, due(policy, rnd).isoformat())
+                markers.PirIssue(
+                    snapshot.issue.number,
+                    rnd.number,
+                    due(policy, rnd).isoformat(),
+                    rnd.home,
+                )
             ),
         ]
     )
 
 
-def link_comment(*, pir_issue: int, pull: int | None, reason: str | None, rnd: Round) -> str:
-    """The incident's comment pointing at its review."""
+def link_comment(
+    *, pir_issue: int, pull: int | None, reason: str | None, rnd: Round, where: str = ""
+) -> str:
+    """The incident's comment pointing at its review (`where`: the review's repository, when
+    it is not the incident's)."""
     if pull is not None:
-        text = f"📝 Post-incident review: #{pir_issue}, document in #{pull}."
+        text = f"📝 Post-incident review: {where}#{pir_issue}, document in {where}#{pull}."
+        if where:
+            text += " It is held there because this is a security incident on a public repository."
     else:
         text = (
             f"📝 Post-incident review: #{pir_issue}. No pull request could be opened "
             f"({reason}); the document is pasted in the review issue."
         )
     return text + "\n\n" + markers.render(markers.PirLink(rnd.number, pir_issue, pull))
+
+
+def private_issue_body(rnd: Round, due_at: datetime) -> str:
+    """The review issue of a security incident on a public repository with nowhere private
+    to hold it: a place to schedule the review, and nothing about the incident."""
+    return (
+        f"Post-incident review of #{rnd.incident} (round {rnd.number}). This was a security "
+        "incident on a public repository, so the review is held privately: its document, "
+        "timeline and findings are not kept here. Set `pir.private_repository` in "
+        "`.github/incident.yml` to have the app prepare them in a private repository.\n\n"
+        + markers.render(markers.PirIssue(rnd.incident, rnd.number, due_at.isoformat()))
+    )
+
+
+def private_link_comment(*, pir_issue: int, rnd: Round) -> str:
+    return (
+        f"📝 Post-incident review: #{pir_issue}. This is a security incident on a public "
+        "repository: the review is held privately, and nothing of it is written here."
+        "\n\n" + markers.render(markers.PirLink(rnd.number, pir_issue, None))
+    )
 
 
 def fallback_comment(*, reason: str, body: str) -> str:

@@ -34,6 +34,7 @@ from app.commands import Status
 from app.policy import Policy, Severity, Span
 from app.snapshot import Snapshot
 from app.state import (
+    BREACH_LABEL,
     INCIDENT_LABEL,
     SECURITY_LABEL,
     SEVERITY_LABELS,
@@ -88,9 +89,26 @@ def pir_round(snapshot: Snapshot, state: IncidentState, policy: Policy) -> pir.R
     found = pir.current_round(state)
     if found is None or found.number > policy.pir.max_rounds:
         return None
-    rnd = pir.Round(found.number, found.resolved_at, snapshot.issue.number)
+    where, _ = review_place(snapshot, policy, state)
+    home = snapshot.repo.full_name if where else None
+    rnd = pir.Round(found.number, found.resolved_at, snapshot.issue.number, home)
     linked = any(n.marker.round == rnd.number for n in state.notes_of(markers.PirLink))
     return None if linked else rnd
+
+
+def review_place(
+    snapshot: Snapshot, policy: Policy, state: IncidentState
+) -> tuple[str | None, bool]:
+    """(the repository that holds the review if not the incident's, held privately).
+
+    A security incident or a breach on a public repository never gets its review written
+    there: it goes to `pir.private_repository`, or is held privately with nothing written.
+    """
+    labels = snapshot.issue.labels
+    sensitive = SECURITY_LABEL in labels or BREACH_LABEL in labels or state.breach is not None
+    if not sensitive or snapshot.repo.private:
+        return None, False
+    return policy.pir.private_repository, policy.pir.private_repository is None
 
 
 def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
@@ -104,8 +122,16 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
     if rnd is None or record is None or not briefed(state):
         return []
     title = snapshot.issue.title
+    where, held = review_place(snapshot, policy, state)
+    ic = _logins(state.roles.get("incident_commander", []))
+    if held:
+        if record.issue is None:
+            body = pir.private_issue_body(rnd, pir.due(policy, rnd))
+            name = f"Post-incident review of #{snapshot.issue.number} (held privately)"
+            return [OpenIssue(name, body, (policy.pir.label,), tuple(ic[:1]), "pir")]
+        link = pir.private_link_comment(pir_issue=record.issue, rnd=rnd)
+        return [PostComment(link, "pir")]
     if record.issue is None:
-        ic = _logins(state.roles.get("incident_commander", []))
         suffix = f" (round {rnd.number})" if rnd.number > 1 else ""
         return [
             OpenIssue(
@@ -114,6 +140,7 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
                 (policy.pir.label,),
                 tuple(ic[:1]),
                 "pir",
+                repo=where,
             )
         ]
     document = pir.document(snapshot, state, policy, rnd, pir_issue=record.issue)
@@ -123,37 +150,44 @@ def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
                 pir.fallback_comment(reason=record.blocked, body=document),
                 "pir-fallback",
                 number=record.issue,
+                repo=where,
             ),
             PostComment(
-                pir.link_comment(pir_issue=record.issue, pull=None, reason=record.blocked, rnd=rnd),
+                pir.link_comment(
+                    pir_issue=record.issue,
+                    pull=None,
+                    reason=record.blocked,
+                    rnd=rnd,
+                    where=where or "",
+                ),
                 "pir",
             ),
         ]
     if not record.branch_exists:
         if record.base_sha is None:
             return []
-        return [CreateBranch(rnd.branch, record.base_sha)]
+        return [CreateBranch(rnd.branch, record.base_sha, repo=where)]
     path = pir.document_path(policy, rnd, title)
     if not record.file_exists:
         return [
             CreateFile(
-                path, rnd.branch, document, f"Add post-incident review of #{snapshot.issue.number}"
+                path,
+                rnd.branch,
+                document,
+                f"Add post-incident review of {rnd.incident_ref}",
+                repo=where,
             )
         ]
     if record.pull is None:
-        body = (
-            f"Post-incident review of #{snapshot.issue.number}: `{path}`.\n\nCloses #{record.issue}"
-        )
+        body = f"Post-incident review of {rnd.incident_ref}: `{path}`.\n\nCloses #{record.issue}"
+        base = record.default_branch or snapshot.repo.default_branch
         return [
-            OpenPullRequest(
-                messages.title(f"PIR: {title}"), rnd.branch, snapshot.repo.default_branch, body
-            )
+            OpenPullRequest(messages.title(f"PIR: {title}"), rnd.branch, base, body, repo=where)
         ]
-    return [
-        PostComment(
-            pir.link_comment(pir_issue=record.issue, pull=record.pull, reason=None, rnd=rnd), "pir"
-        )
-    ]
+    link = pir.link_comment(
+        pir_issue=record.issue, pull=record.pull, reason=None, rnd=rnd, where=where or ""
+    )
+    return [PostComment(link, "pir")]
 
 
 def briefed(state: IncidentState) -> bool:

@@ -427,6 +427,12 @@ class PirPolicy(_Model):
     label: Annotated[str, AfterValidator(_label)] = Field(
         default="pir", description="Label of PIR issues: 1 to 50 characters, no commas."
     )
+    private_repository: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$",
+        description="owner/name of a private repository (with the app installed) that holds "
+        "the reviews of security incidents and breaches of public repositories.",
+    )
     max_rounds: int = Field(
         default=3,
         ge=1,

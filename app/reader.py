@@ -228,7 +228,8 @@ class Reader:
         rnd = planner.pir_round(snapshot, state, policy)
         if rnd is None:
             return None
-        repo = key.full_name
+        where, held = planner.review_place(snapshot, policy, state)
+        repo = where or key.full_name
         issues = await paginate(
             gh,
             f"/repos/{repo}/issues",
@@ -243,12 +244,22 @@ class Reader:
                 for item in issues
                 if Issue.from_api(item, app_id=self._app_id).ours
                 for m in markers.of(markers.PirIssue, str(item.get("body") or ""))
-                if m.incident == key.number and m.round == rnd.number
+                if m.incident == key.number and m.round == rnd.number and m.repo == rnd.home
             ),
             None,
         )
+        if held:  # held privately: nothing but the issue is written
+            return PirRecord(issue=pir_issue)
+        default = snapshot.repo.default_branch
+        if where is not None:
+            info = await gh.request("GET", f"/repos/{where}")
+            default = str((info.data or {}).get("default_branch") or "main")
         branch = await gh.request("GET", f"/repos/{repo}/git/ref/heads/{rnd.branch}", ok=(404,))
-        record = PirRecord(issue=pir_issue, branch_exists=branch.status == 200)
+        record = PirRecord(
+            issue=pir_issue,
+            branch_exists=branch.status == 200,
+            default_branch=default if where else None,
+        )
         if branch.status == 200:
             path = pir.document_path(policy, rnd, snapshot.issue.title)
             found = await gh.request(
@@ -260,15 +271,13 @@ class Reader:
             pulls = await gh.request(
                 "GET",
                 f"/repos/{repo}/pulls",
-                params={"head": f"{key.owner}:{rnd.branch}", "state": "all"},
+                params={"head": f"{repo.split('/')[0]}:{rnd.branch}", "state": "all"},
             )
             numbers = [int(p["number"]) for p in pulls.data or [] if isinstance(p, dict)]
             return replace(
                 record, file_exists=found.status == 200, pull=numbers[0] if numbers else None
             )
-        base = await gh.request(
-            "GET", f"/repos/{repo}/git/ref/heads/{snapshot.repo.default_branch}", ok=(404, 409)
-        )
+        base = await gh.request("GET", f"/repos/{repo}/git/ref/heads/{default}", ok=(404, 409))
         sha = (base.data or {}).get("object", {}).get("sha") if base.status == 200 else None
         if sha is None:
             return replace(record, blocked="the default branch has no commits")

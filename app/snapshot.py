@@ -183,6 +183,7 @@ class PirRecord:
     pull: int | None = None
     base_sha: str | None = None
     blocked: str | None = None  # why no pull request can be made, learnt this run
+    default_branch: str | None = None  # of the repository holding the review, if another
 
 
 @dataclass(frozen=True)

@@ -460,3 +460,62 @@ def test_a_reopen_inside_the_monitoring_window_is_a_recurrence() -> None:
     ]
     snap = snapshot("P1", comments=ACKED, events=late)
     assert said(snap, resolved + timedelta(hours=31), "recurrence") == []
+
+
+# --- A security incident's review is never written on a public repository -------------
+
+
+async def resolve_security_incident(harness: Harness, config: str = "") -> None:
+    from tests.conftest import CRON_SECRET
+    from tests.test_hostile_users import ROSTER, say
+
+    github = harness.github
+    github.files[("codertocat/hello-world", ".github/incident.yml")] = ROSTER + config
+    github.add_issue(labels=("incident", "sev:P1", "security"))
+    await harness.deliver("issues", delivery_for_issue(harness))
+    harness.clock.advance(minutes=5)
+    await say(harness, "/status resolved patched and rotated")
+    await harness.client.post("/cron/tick", headers={"Authorization": f"Bearer {CRON_SECRET}"})
+
+
+def delivery_for_issue(harness: Harness) -> dict[str, object]:
+    from tests.conftest import delivery_for
+
+    return delivery_for(harness.github, "issues.opened-incident-p0.json")
+
+
+@pytest.mark.anyio
+async def test_a_security_review_on_a_public_repository_is_held_privately(
+    harness: Harness,
+) -> None:
+    await resolve_security_incident(harness)
+    github = harness.github
+    (review,) = [i for i in github.issues.values() if i.ours and "pir" in i.labels]
+    assert "held privately" in review.title and "held privately" in review.body
+    assert "patched" not in review.body and "Timeline" not in review.body
+    assert github.refs == {} and github.branch_files == {} and github.pulls == []
+    (link,) = marked(github.posted_comments(), markers.PirLink)
+    assert "the review is held privately" in link
+
+
+@pytest.mark.anyio
+async def test_a_security_review_goes_to_the_private_repository(harness: Harness) -> None:
+    github = harness.github
+    github.private["acme/incident-reviews"] = True
+    github.add_issue(99, repo="acme/incident-reviews", title="placeholder")
+    await resolve_security_incident(harness, "pir: {private_repository: acme/incident-reviews}\n")
+    public = [w for w in github.writes if w[1].startswith("/repos/Codertocat/Hello-World/")]
+    assert not any(p.endswith(("/git/refs", "/pulls")) or "/contents/" in p for _, p, _ in public)
+    (review,) = [
+        i
+        for (repo, _), i in github.issues.items()
+        if repo == "acme/incident-reviews" and i.ours and "pir" in i.labels
+    ]
+    assert "Codertocat/Hello-World#1" in review.body
+    (pull,) = github.pulls
+    assert pull["repo"] == "acme/incident-reviews"
+    assert pull["head"] == "pir/Codertocat-Hello-World-1"
+    ((repo, _, path),) = github.branch_files
+    assert repo == "acme/incident-reviews" and "Codertocat-Hello-World-1" in path
+    (link,) = marked(github.posted_comments(), markers.PirLink)
+    assert f"acme/incident-reviews#{review.number}" in link
