@@ -220,16 +220,16 @@ async def test_undeclared_bytes_in_flight_are_capped_while_reading() -> None:
 
 
 async def test_a_client_that_leaves_gives_its_place_back() -> None:
-    app = endpoint(max_readers=1)
-    leaving = Client([PING[:5]])
+    app = endpoint(max_readers=1, max_buffered=len(PING))
+    leaving = Client([PING])
 
     async def gone() -> Message:
         return {"type": "http.disconnect"}
 
-    leaving.chunks = []
     await app(leaving.scope, gone, leaving.send)
     assert leaving.sent == []  # no one to answer
     assert (await Client([PING]).to(app)).status == 200
+    assert (await Client([PING], length=len(PING)).to(app)).status == 200
 
 
 # --- the form content type -------------------------------------------------------------
