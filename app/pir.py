@@ -154,9 +154,20 @@ def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
         markers.Escalation: "Escalation posted",
         markers.Reminder: "Update reminder posted",
         markers.SeverityNote: "Severity change announced",
+        markers.BreachNote: "Breach announced to legal and security",
     }
+    breach_notes = {n.comment.id for n in state.notes_of(markers.BreachNote)}
+    if state.breach is not None:
+        record = state.breach
+        what = "Data breach confirmed" + (f": {record.text}" if record.text else "")
+        entries.append(Entry(record.at, what, record.by, ""))
+        if record.legal_at is not None:
+            ref = f" ({record.reference})" if record.reference else ""
+            entries.append(Entry(record.legal_at, f"Legal notified{ref}", record.legal_by, ""))
     for note in state.notes:
         label = labels.get(type(note.marker))
+        if isinstance(note.marker, markers.SeverityNote) and note.comment.id in breach_notes:
+            label = None  # the breach note says the severity change itself
         if label is not None:
             entries.append(Entry(note.comment.created_at, label, "incident-app", note.comment.url))
     return sorted(entries, key=lambda e: e.at)

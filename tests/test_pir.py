@@ -34,11 +34,15 @@ def comment_payload(harness: Harness, item: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-async def say(harness: Harness, minutes: float, body: str, by: str = "alice") -> None:
+async def say(
+    harness: Harness, minutes: float, body: str, by: str = "alice", *, private: bool = False
+) -> None:
     harness.clock.now = T0 + timedelta(minutes=minutes)
     harness.github.permissions[(REPO.lower(), by)] = "write"
     item = harness.github.comment(1, body, at=harness.clock.now, by=by)
-    await harness.deliver("issue_comment", comment_payload(harness, item))
+    payload = comment_payload(harness, item)
+    payload["repository"]["private"] = private
+    await harness.deliver("issue_comment", payload)
 
 
 async def p0_history(harness: Harness, *, resolve: bool = True) -> None:
@@ -230,3 +234,38 @@ def test_user_text_cannot_break_the_table_or_the_mermaid_block() -> None:
     assert "\n" not in cell(hostile) and "<" not in cell(hostile)
     assert "@\u200beveryone" in cell(hostile)
     assert all(ch not in mermaid_text("x: y; z %% `w`\n#1") for ch in ":;%`\n#")
+
+
+async def test_a_breach_review_has_its_compliance_record(harness: Harness) -> None:
+    """A breach on a private repository: the document is written there, with a Compliance
+    section measured against "notify legal team within 1 hour of confirmed breach"."""
+    github = harness.github
+    github.private[REPO] = True
+    github.files[(REPO.lower(), ".github/incident.yml")] = (
+        ROSTER + "  legal.counsel: lena\n  security.officer: sid\n"
+    )
+    github.add_issue(labels=("incident", "sev:P2"), title="Customer export bucket was public")
+    opened = delivery_for(github, "issues.opened-incident-p0.json")
+    opened["repository"]["private"] = True
+    await harness.deliver("issues", opened)
+    await say(harness, 4, "/ack", by="rohan", private=True)
+    await say(
+        harness,
+        6,
+        "/breach export bucket readable by anyone; PII exposed",
+        by="rohan",
+        private=True,
+    )
+    await say(harness, 20, "/status mitigating bucket locked down", by="rohan", private=True)
+    await say(harness, 50, "/legal notified LEGAL-2041", by="lena", private=True)
+    await say(
+        harness, 90, "/status resolved keys rotated, access logs reviewed", by="rohan", private=True
+    )
+    path = "ops/docs/incidents/2019-05-15-1-customer-export-bucket-was-public.md"
+    document = github.branch_files[(REPO, "pir/1", path)]
+    assert "## Compliance" in document
+    assert (
+        "| legal notified | 2019-05-15 16:26 UTC (1 hour) | 2019-05-15 16:10 UTC by lena | met |"
+        in document
+    )
+    check_golden("pir-breach.md", document)
