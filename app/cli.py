@@ -150,6 +150,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"{path}: valid.")
     if unmapped:
         print(f"note: seats without a GitHub login: {', '.join(unmapped)}")
+    for warning in policy.unstaffed():
+        print(f"warning: {warning}")
     return 0
 
 

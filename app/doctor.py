@@ -150,7 +150,7 @@ async def _repo_config(gh: GitHubPort, full_name: str, api: str) -> Check:
     if text is None:
         return Check("ok", subject, "none: the organisation's or the bundled default applies")
     try:
-        check_text(text, source=CONFIG_PATH, repo=full_name)
+        policy = check_text(text, source=CONFIG_PATH, repo=full_name)
     except ConfigError as exc:
         return Check(
             "FAIL",
@@ -158,4 +158,7 @@ async def _repo_config(gh: GitHubPort, full_name: str, api: str) -> Check:
             f"{len(exc.problems)} problem(s); incidents run on the fallback config",
             tuple(f"{p.location}: {p.message}" for p in exc.problems),
         )
+    empty = policy.unstaffed()
+    if empty:
+        return Check("warn", subject, f"valid, but {len(empty)} role(s) reach nobody", tuple(empty))
     return Check("ok", subject, "valid")

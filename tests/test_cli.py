@@ -90,6 +90,9 @@ def test_check_config_accepts_the_bundled_default_and_a_roster(
     out = capsys.readouterr().out
     assert f"{good}: valid." in out
     assert "seats without a GitHub login: architect.morgan-lee" in out
+    # The chain, the triggers and the breach track reach roles nobody holds yet: said plainly.
+    assert "warning: Senior Management (`senior_management`): nobody to notify" in out
+    assert "warning: Legal/Compliance (`legal`): nobody to notify" in out
 
 
 def test_check_config_prints_every_error_with_its_location(

@@ -15,7 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from app.cli import main
 from tests.conftest import API, APP_ID, CRON_SECRET, SECRET
 
-GOOD_CONFIG = "roster:\n  release_manager.rohan-patel: octocat\n"
+# Every role the chain, a trigger or the breach track reaches has somebody.
+GOOD_CONFIG = (
+    "roster:\n  release_manager.rohan-patel: octocat\n  architect.morgan-lee: hubot\n"
+    "  team_lead.casey-brooks: monalisa\n  management.senior: sam\n"
+    "  management.executive: erin\n  legal.counsel: lena\n  security.officer: sid\n"
+)
 BAD_CONFIG = "default_severity: P9\nseverities:\n  P1:\n    update_every: often\n"
 
 
@@ -240,3 +245,20 @@ def test_doctor_explains_itself(capsys: pytest.CaptureFixture[str]) -> None:
         main(["doctor", "--help"])
     assert exit_.value.code == 0
     assert "exit status 1 when any check fails" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("env")
+def test_roles_that_reach_nobody_are_a_warning(
+    router: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    router["api-config"].respond(
+        200,
+        text="roster:\n  release_manager.rohan-patel: octocat\n",
+        headers={"content-type": "text/plain"},
+    )
+    status, lines, _ = doctor(capsys)
+    assert status == 0
+    assert any(line.startswith("warn  acme/api .github/incident.yml: valid, but") for line in lines)
+    assert (
+        "        Legal/Compliance (`legal`): nobody to notify — map its seats in `roster:`" in lines
+    )
