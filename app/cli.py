@@ -50,7 +50,7 @@ def _configure_logs(settings: Any) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.server import create_app
+    from app.web.server import create_app
 
     settings = _settings_or_exit(public_url=args.public_url, gh_org=args.org)
     _configure_logs(settings)
@@ -71,9 +71,11 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 
 async def _receive(args: argparse.Namespace) -> int:
-    from app.github import AppClients, GitHubPort, OfflineGitHub
-    from app.reconcile import Reconciler
-    from app.webhooks import Job, router
+    from app.github.client import AppClients
+    from app.github.offline import OfflineGitHub
+    from app.github.port import GitHubPort
+    from app.runtime.reconcile import Reconciler
+    from app.web.webhooks import Job, router
 
     try:
         payload = json.loads(Path(args.payload).read_text())
@@ -100,7 +102,7 @@ async def _receive(args: argparse.Namespace) -> int:
         print(f"Nothing to do: {found}.")
         return 0
     now = _receive_time(args.now, payload)
-    reconciler = Reconciler(clients=clients, app_id=settings.app_id, now=lambda: now)
+    reconciler = Reconciler.from_settings(settings, clients=clients, now=lambda: now)
     report = await reconciler.run(found.key, found.hints, dry_run=dry_run)
     if report.error:
         print(f"error: {report.error}", file=sys.stderr)
@@ -117,7 +119,7 @@ def _receive_time(option: str | None, payload: dict[str, Any]) -> Any:
     """`--now`: an ISO time, `payload` (when GitHub made the delivery), or the real time."""
     from datetime import UTC, datetime
 
-    from app.snapshot import ts
+    from app.core.snapshot import ts
 
     if option == "payload":
         issue = payload.get("issue") or {}
@@ -131,7 +133,7 @@ def _receive_time(option: str | None, payload: dict[str, Any]) -> Any:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from app.policy import ConfigError, check_text
+    from app.core.policy import ConfigError, check_text
 
     path = Path(args.path)
     try:
@@ -162,9 +164,9 @@ def cmd_tick(args: argparse.Namespace) -> int:
 async def _tick(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from app.github import AppClients
-    from app.reconcile import Reconciler
-    from app.tick import Ticker
+    from app.github.client import AppClients
+    from app.runtime.reconcile import Reconciler
+    from app.runtime.tick import Ticker
 
     settings = _settings()
     _configure_logs(settings)
@@ -172,11 +174,8 @@ async def _tick(args: argparse.Namespace) -> int:
         print("error: the tick needs APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH)", file=sys.stderr)
         return 2
     factory = AppClients(settings)
-    reconciler = Reconciler(
-        clients=factory.installation,
-        app_id=settings.app_id,
-        now=lambda: datetime.now(UTC),
-        max_actions=settings.max_actions_per_run,
+    reconciler = Reconciler.from_settings(
+        settings, clients=factory.installation, now=lambda: datetime.now(UTC)
     )
     ticker = Ticker(app=factory.app, clients=factory.installation, reconciler=reconciler)
     report = await ticker.run(dry_run=args.dry_run)

@@ -10,9 +10,11 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from app.config import read_file
-from app.github import AppClients, GitHubError, GitHubPort, paginate
-from app.policy import CONFIG_PATH, ConfigError, check_text
+from app.core.policy import CONFIG_PATH, ConfigError, check_text
+from app.github.client import AppClients
+from app.github.config import read_file
+from app.github.errors import GitHubError
+from app.github.port import GitHubPort, paginate
 from app.settings import Settings
 
 Verdict = Literal["ok", "warn", "FAIL"]

@@ -22,10 +22,10 @@ import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app import markers
-from app.server import create_app
+from app.core import markers
 from app.settings import Settings
-from app.webhooks import sign
+from app.web.server import create_app
+from app.web.webhooks import sign
 
 WEBHOOKS = Path(__file__).resolve().parent.parent / "webhooks"
 APP_ID = 424242

@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from app.server import create_app
 from app.settings import Settings
+from app.web.server import create_app
 
 # Debian's chromium (apt-get install chromium; .ci/run installs it), driven without a download.
 CHROMIUM = Path("/usr/bin/chromium")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.github import (
+from app.github.errors import (
     GitHubError,
     Malformed,
     MaybeApplied,

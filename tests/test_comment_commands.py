@@ -1,4 +1,4 @@
-"""Commands and status updates in issue comments, end to end (SPEC §3)."""
+"""Commands and status updates in issue comments, end to end (docs/behaviour.md §3)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app import markers
+from app.core import markers
 from tests.conftest import INSTALLATION_ID, REPO, Harness, delivery_for, load, marked
 
 pytestmark = pytest.mark.anyio
@@ -305,14 +305,14 @@ async def test_acknowledgement_and_last_update_come_from_comment_timestamps(
     harness: Harness,
 ) -> None:
     """The tick reads these; here through the planner's state on a real snapshot."""
-    from app.state import derive
+    from app.core.state import derive
 
     await declared(harness)
     ack = await say(harness, "/ack")
     harness.clock.advance(minutes=30)
     update = await say(harness, "/status mitigating")
     reconciler = harness.app.state.reconciler
-    from app.keys import IssueKey
+    from app.core.keys import IssueKey
 
     key = IssueKey(INSTALLATION_ID, "Codertocat", "Hello-World", 1)
     found = await reconciler.reader.snapshot(reconciler._clients(INSTALLATION_ID), key, None, None)

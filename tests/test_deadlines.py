@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app import markers
-from app.actions import PostComment
-from app.planner import due_steps, plan
-from app.policy import Policy, Severity, check_text
-from app.snapshot import Comment, Event, Issue, Repo, Snapshot
-from app.state import derive
+from app.core import markers
+from app.core.actions import PostComment
+from app.core.planner import due_steps, plan
+from app.core.policy import Policy, Severity, check_text
+from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
+from app.core.state import derive
 
 POLICY = check_text(
     "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"

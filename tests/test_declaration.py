@@ -1,4 +1,4 @@
-"""Declaring an incident end to end: signed delivery → ASGI app → GitHub double (SPEC §2)."""
+"""Declaring an incident end to end: signed delivery → ASGI app → GitHub double (docs/behaviour.md §2)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app import markers
-from app.server import create_app
+from app.core import markers
 from app.settings import Settings
+from app.web.server import create_app
 from tests.conftest import (
     INSTALLATION_ID,
     REPO,
@@ -77,7 +77,7 @@ async def test_signature_with_another_secret_is_refused(harness: Harness) -> Non
 
 
 async def test_non_json_and_missing_event_are_400(harness: Harness) -> None:
-    from app.webhooks import sign
+    from app.web.webhooks import sign
 
     body = b"not json{"
     sig = sign(SECRET.encode(), body)

@@ -1,4 +1,4 @@
-"""Nothing lost, nothing doubled: GitHub faults, rate limits and restarts (SPEC §7)."""
+"""Nothing lost, nothing doubled: GitHub faults, rate limits and restarts (docs/behaviour.md §7)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app import markers
-from app.keys import IssueKey
-from app.server import create_app
+from app.core import markers
+from app.core.keys import IssueKey
 from app.settings import Settings
+from app.web.server import create_app
 from tests.conftest import (
     CRON_SECRET,
     INSTALLATION_ID,
@@ -312,8 +312,8 @@ def delivery(
 async def test_failed_deliveries_are_redelivered_once_and_bounded(
     github: GitHubDouble, settings: Settings
 ) -> None:
-    from app.github import AppClients
-    from app.redeliver import Redeliverer
+    from app.github.client import AppClients
+    from app.runtime.redeliver import Redeliverer
 
     github.deliveries = [
         delivery(1, "a", 502, minutes_ago=1),  # failed → redeliver

@@ -15,16 +15,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import commands, markers, pir
-from app.actions import PostComment
-from app.calendar import WEEKDAYS
-from app.ingest import MAX_BODY
-from app.planner import plan
-from app.policy import ConfigError, Severity, bundled_policy, check_text
-from app.server import create_app
+from app.core import commands, markers, pir
+from app.core.actions import PostComment
+from app.core.business_calendar import WEEKDAYS
+from app.core.planner import plan
+from app.core.policy import ConfigError, Severity, bundled_policy, check_text
+from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.settings import Settings
-from app.snapshot import Comment, Event, Issue, Repo, Snapshot
-from app.webhooks import sign
+from app.web.ingest import MAX_BODY
+from app.web.server import create_app
+from app.web.webhooks import sign
 from tests.conftest import SECRET, T0, Harness, load
 
 FUZZ_CASES = {"server": 300, "bytes": 200, "comments": 400, "configs": 300, "planned": 200}
@@ -125,7 +125,7 @@ async def test_payloads_of_the_wrong_shape_are_ignored(harness: Harness, mutate:
 
 
 def test_hostile_comment_text_is_neutralised_where_the_app_repeats_it() -> None:
-    from app.messages import cell
+    from app.core.messages import cell
 
     text = cell("@everyone | <img src=x onerror=alert(1)> " + "@a " * 500)
     assert "@everyone" not in text and "<img" not in text and "|" not in text.replace("\\|", "")

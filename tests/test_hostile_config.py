@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app import markers
 from app.cli import main
+from app.core import markers
 from tests.conftest import CRON_SECRET, REPO, T0, Harness, delivery_for, marked
 from tests.test_pir import say
 
@@ -257,16 +257,16 @@ async def test_a_missing_file_named_by_the_repository_is_named(harness: Harness)
 async def test_configs_are_parsed_off_the_event_loop(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.config
+    import app.github.config
 
     threads: list[bool] = []
-    parse = app.config.parse_yaml
+    parse = app.github.config.parse_yaml
 
     def spy(text: str, *, source: str) -> object:
         threads.append(threading.current_thread() is threading.main_thread())
         return parse(text, source=source)
 
-    monkeypatch.setattr(app.config, "parse_yaml", spy)
+    monkeypatch.setattr(app.github.config, "parse_yaml", spy)
     harness.github.files[REPO_CFG] = "_extends: .github\n"
     harness.github.files[ORG_CFG] = ROSTER
     await declare(harness)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app import markers
+from app.core import markers
 from tests.conftest import CRON_SECRET, INSTALLATION_ID, REPO, T0, Harness, delivery_for, load
 
 pytestmark = pytest.mark.anyio
@@ -293,7 +293,7 @@ async def test_a_long_title_gives_review_titles_within_githubs_limit(harness: Ha
 
 
 def test_a_body_longer_than_github_allows_is_cut_keeping_its_marker() -> None:
-    from app.messages import MAX_BODY, fit
+    from app.core.messages import MAX_BODY, fit
 
     marker = markers.render(markers.PirFallback())
     body = fit("x" * 100_000 + "\n\n" + marker)
@@ -310,7 +310,7 @@ async def test_a_crash_in_one_installation_leaves_the_others_escalated(
 ) -> None:
     """Finding: one repository's config made planning raise; `POST /cron/tick` failed, and an
     overdue P1 in another installation got no escalation."""
-    from app import planner
+    from app.core import planner
 
     github = harness.github
     other = "acme/payments"

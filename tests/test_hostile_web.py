@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 import pytest
 from starlette.applications import Starlette
 
-from app.ingest import MAX_BODY, MAX_BUFFERED, MAX_READERS, WebhookEndpoint
-from app.metrics import Metrics
-from app.webhooks import sign
+from app.web.ingest import MAX_BODY, MAX_BUFFERED, MAX_READERS, WebhookEndpoint
+from app.web.metrics import Metrics
+from app.web.webhooks import sign
 from tests.conftest import SECRET, Harness, load
 
 pytestmark = pytest.mark.anyio

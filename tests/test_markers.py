@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app import markers
-from app.markers import (
+from app.core import markers
+from app.core.markers import (
     Brief,
     ConfigProblem,
     Denied,

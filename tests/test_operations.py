@@ -14,8 +14,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from app.server import create_app
 from app.settings import Settings
+from app.web.server import create_app
 from tests.conftest import CRON_SECRET, Clock, GitHubDouble, Harness, Sleeps, delivery_for
 
 pytestmark = pytest.mark.anyio

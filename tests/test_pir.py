@@ -1,4 +1,4 @@
-"""After resolution: the PIR issue, the branch, the document, the pull request (SPEC §5)."""
+"""After resolution: the PIR issue, the branch, the document, the pull request (docs/behaviour.md §5)."""
 
 from __future__ import annotations
 
@@ -226,8 +226,8 @@ async def test_a_minimal_p3_document(harness: Harness) -> None:
 
 
 def test_user_text_cannot_break_the_table_or_the_mermaid_block() -> None:
-    from app.messages import cell
-    from app.pir import mermaid_text
+    from app.core.messages import cell
+    from app.core.pir import mermaid_text
 
     hostile = "a | b\n```\n</details><script>@everyone"
     assert "|" not in cell(hostile).replace("\\|", "")

@@ -1,4 +1,4 @@
-"""Config files: valid and invalid ones with the messages users see (SPEC §6)."""
+"""Config files: valid and invalid ones with the messages users see (docs/behaviour.md §6)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.policy import (
+from app.core.policy import (
     ConfigError,
     ConfigIssue,
     Severity,
@@ -341,13 +341,13 @@ def test_deeply_nested_yaml_is_refused(text: str) -> None:
 def test_flow_nesting_is_refused_before_the_yaml_parser_starts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import app.policy
+    import app.core.policy
 
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("the YAML parser was started")
 
-    monkeypatch.setattr(app.policy.yaml, "SafeLoader", never)
-    monkeypatch.setattr(app.policy, "_Loader", never, raising=False)
+    monkeypatch.setattr(app.core.policy.yaml, "SafeLoader", never)
+    monkeypatch.setattr(app.core.policy, "_Loader", never, raising=False)
     assert problems("a: " + "[" * 130_000 + "]" * 130_000) == [TOO_DEEP]
     assert problems("a: '" + "[" * 100 + "'\nb: [[[x]]]\nc: " + "[" * 100 + "]" * 100) == [TOO_DEEP]
 
@@ -426,9 +426,9 @@ def test_values_yaml_cannot_build_are_explained(text: str, expected: str) -> Non
 
 
 def test_values_are_counted_while_the_yaml_is_composed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.policy
+    import app.core.policy
 
-    monkeypatch.setattr(app.policy, "MAX_CONFIG_NODES", 100)
+    monkeypatch.setattr(app.core.policy, "MAX_CONFIG_NODES", 100)
     assert problems("a: [" + "[], " * 200 + "]\n") == ["file: more than 100 values"]
 
 

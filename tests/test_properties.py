@@ -12,7 +12,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.actions import (
+from app.core.actions import (
     Action,
     AddAssignees,
     AddLabels,
@@ -23,9 +23,9 @@ from app.actions import (
     RemoveLabel,
     SetState,
 )
-from app.planner import plan
-from app.policy import check_text
-from app.snapshot import Comment, Event, Issue, Repo, Snapshot
+from app.core.planner import plan
+from app.core.policy import check_text
+from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from tests.conftest import T0
 
 POLICY = check_text(

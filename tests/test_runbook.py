@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from app import markers, pir
-from app.actions import PostComment
-from app.planner import plan
-from app.policy import check_text
-from app.state import derive
+from app.core import markers, pir
+from app.core.actions import PostComment
+from app.core.planner import plan
+from app.core.policy import check_text
+from app.core.state import derive
 from tests.conftest import Harness, marked
 from tests.test_deadlines import DECLARED, POLICY, snapshot
 
@@ -221,7 +221,7 @@ def test_p2_gets_a_daily_review_with_management_on_business_days() -> None:
     assert "**Team Lead**: @casey" in review
     state = derive(snap, POLICY)
     assert state is not None
-    from app.planner import due_steps
+    from app.core.planner import due_steps
 
     # Wed 10:00, then the close of each next business day: Fri (Thu is Thanksgiving), Mon.
     dues = [s.due for s in due_steps(POLICY, state, DECLARED + timedelta(days=7))]
@@ -298,7 +298,7 @@ ALICE_IS_LEGAL = check_text(BREACH_ROSTER.format(legal="alice"), source="test")
 
 
 def breach_snapshot(*comments: tuple[timedelta, str], severity: str = "P3") -> object:
-    from app.snapshot import Event
+    from app.core.snapshot import Event
 
     label = Event(50, "labeled", DECLARED + timedelta(minutes=10), "alice", False, label="breach")
     return snapshot(severity, comments=[*ACKED, *comments], events=[label])
@@ -444,7 +444,7 @@ def test_resolution_gets_one_all_clear_with_everyone_and_the_monitoring_window()
 
 
 def test_a_reopen_inside_the_monitoring_window_is_a_recurrence() -> None:
-    from app.snapshot import Event
+    from app.core.snapshot import Event
 
     resolved = DECLARED + timedelta(hours=1)
     events = [

@@ -1,4 +1,4 @@
-"""Secrets never reach a log or an error reply (SPEC §7)."""
+"""Secrets never reach a log or an error reply (docs/behaviour.md §7)."""
 
 from __future__ import annotations
 

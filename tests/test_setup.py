@@ -16,9 +16,9 @@ import pytest
 import respx
 import yaml
 
-from app import setup
-from app.server import create_app
 from app.settings import Settings
+from app.web import onboarding as setup
+from app.web.server import create_app
 from tests.conftest import CRON_SECRET, T0, Clock, Harness
 
 pytestmark = pytest.mark.anyio

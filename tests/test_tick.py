@@ -1,4 +1,4 @@
-"""POST /cron/tick end to end: escalations, reminders, exactly once, failures (SPEC §4)."""
+"""POST /cron/tick end to end: escalations, reminders, exactly once, failures (docs/behaviour.md §4)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app import markers
+from app.core import markers
 from tests.conftest import CRON_SECRET, INSTALLATION_ID, REPO, T0, Harness, delivery_for, marked
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +60,7 @@ async def test_tick_without_the_secret_is_401_and_asks_github_nothing(
 
 
 async def test_tick_is_not_served_at_all_without_cron_secret(settings: Any, clock: Any) -> None:
-    from app.server import create_app
+    from app.web.server import create_app
 
     app = create_app(settings.model_copy(update={"cron_secret": None}), now=clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:

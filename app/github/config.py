@@ -8,8 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
-from app.github import GitHubError, GitHubPort
-from app.policy import (
+from app.core.policy import (
     CONFIG_PATH,
     MAX_EXTENDS_DEPTH,
     ConfigError,
@@ -22,6 +21,8 @@ from app.policy import (
     policy_from_layers,
     public_problems,
 )
+from app.github.errors import GitHubError
+from app.github.port import GitHubPort
 
 RAW = {"Accept": "application/vnd.github.raw+json"}
 

@@ -17,17 +17,19 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app import __version__
-from app.github import AppClients, GitHubPort, OfflineGitHub
-from app.ingest import WebhookEndpoint
-from app.keys import Hints, IssueKey
-from app.metrics import CONTENT_TYPE_LATEST, Metrics
-from app.reconcile import Reconciler
-from app.redeliver import Redeliverer
+from app.core.keys import Hints, IssueKey
+from app.github.client import AppClients
+from app.github.offline import OfflineGitHub
+from app.github.port import GitHubPort
+from app.runtime.reconcile import Reconciler
+from app.runtime.redeliver import Redeliverer
+from app.runtime.tick import Ticker
+from app.runtime.work import IssueQueue
 from app.settings import Settings
-from app.setup import CALLBACK_PATH, Setup, status_page
-from app.tick import Ticker
-from app.webhooks import Job
-from app.work import IssueQueue
+from app.web.ingest import WebhookEndpoint
+from app.web.metrics import CONTENT_TYPE_LATEST, Metrics
+from app.web.onboarding import CALLBACK_PATH, Setup, status_page
+from app.web.webhooks import Job
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,7 @@ def create_app(
         else:
             offline = OfflineGitHub()
             clients = lambda _id: offline  # noqa: E731
-    reconciler = Reconciler(
-        clients=clients, app_id=settings.app_id, now=now, max_actions=settings.max_actions_per_run
-    )
+    reconciler = Reconciler.from_settings(settings, clients=clients, now=now)
 
     async def run(key: IssueKey, hints: Hints) -> object:
         report = await reconciler.run(key, hints)

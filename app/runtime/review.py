@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from app import planner
-from app.actions import (
+from app.core import planner
+from app.core.actions import (
     PIR_ACTIONS,
     Action,
     CreateBranch,
@@ -15,21 +15,14 @@ from app.actions import (
     OpenPullRequest,
     PostComment,
 )
-from app.github import (
-    GitHubError,
-    GitHubPort,
-    NotFound,
-    Outcome,
-    Refused,
-    Reply,
-    Unprocessable,
-    execute,
-)
-from app.keys import IssueKey
-from app.policy import Policy
-from app.reader import Reader
-from app.snapshot import PirRecord, Snapshot
-from app.state import derive
+from app.core.keys import IssueKey
+from app.core.policy import Policy
+from app.core.snapshot import PirRecord, Snapshot
+from app.core.state import derive
+from app.github.errors import GitHubError, NotFound, Refused, Reply, Unprocessable
+from app.github.executor import Outcome, execute
+from app.github.port import GitHubPort
+from app.github.reader import Reader
 
 MAX_STEPS = 8  # issue, branch, document, pull request, link — with room for a retry or two
 

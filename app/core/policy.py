@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.calendar import WEEKDAYS, BusinessCalendar
+from app.core.business_calendar import WEEKDAYS, BusinessCalendar
 
 CONFIG_PATH = ".github/incident.yml"
 MAX_CONFIG_BYTES = 256 * 1024
@@ -268,7 +268,7 @@ class UnresolvedTrack(_Model):
 
 
 class SeverityPolicy(_Model):
-    """Targets and duties for one severity (SPEC §4)."""
+    """Targets and duties for one severity (docs/behaviour.md §4)."""
 
     name: str = Field(description="Human name, e.g. Critical.")
     respond_within: PositiveDuration = Field(
@@ -411,7 +411,7 @@ class CalendarPolicy(_Model):
 
 
 class PirPolicy(_Model):
-    """The post-incident review (SPEC §5)."""
+    """The post-incident review (docs/behaviour.md §5)."""
 
     due_business_days: int = Field(
         default=3,
@@ -714,7 +714,7 @@ class Layer:
 
 def bundled_text() -> str:
     """The bundled default policy's YAML: config/ in a checkout, app.bundled once installed."""
-    checkout = Path(__file__).resolve().parent.parent / "config" / "incident.yml"
+    checkout = Path(__file__).resolve().parents[2] / "config" / "incident.yml"
     if checkout.is_file():
         return checkout.read_text(encoding="utf-8")
     return (files("app.bundled") / "incident.yml").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""POST $WEBHOOK_PATH as bare ASGI: verify, decide relevance, enqueue, answer (SPEC §1).
+"""POST $WEBHOOK_PATH as bare ASGI: verify, decide relevance, enqueue, answer (behaviour §1).
 
 Every delivery of every repository passes here, almost none of them incidents, so this path
 does the minimum before answering and skips the framework: no routing, no Request object,
@@ -20,8 +20,8 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from app.metrics import Metrics
-from app.webhooks import Job, router, signature_ok
+from app.web.metrics import Metrics
+from app.web.webhooks import Job, router, signature_ok
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.policy import Severity
+from app.core.policy import Severity
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from app.policy import Severity
+from app.core.policy import Severity
 
 MAX_SCANNED_CHARS = 20_000
 
 
 class Status(StrEnum):
-    """Incident states; the value is the suffix of the `status:` label (SPEC §3)."""
+    """Incident states; the value is the suffix of the `status:` label (docs/behaviour.md §3)."""
 
     INVESTIGATING = "investigating"
     MITIGATING = "mitigating"

@@ -12,22 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app import planner, review
-from app.actions import PIR_ACTIONS, Action
-from app.config import ConfigLoader
-from app.github import (
-    GitHubError,
-    GitHubPort,
-    MaybeApplied,
-    Outcome,
-    RateLimited,
-    execute,
-    to_call,
-)
-from app.keys import Hints, IssueKey
-from app.reader import Reader
+from app.core import planner
+from app.core.actions import PIR_ACTIONS, Action
+from app.core.keys import Hints, IssueKey
+from app.core.snapshot import Issue, Repo, Snapshot
+from app.github.config import ConfigLoader
+from app.github.errors import GitHubError, MaybeApplied, RateLimited
+from app.github.executor import Outcome, execute, to_call
+from app.github.port import GitHubPort
+from app.github.reader import Reader
+from app.runtime import review
 from app.settings import Settings
-from app.snapshot import Issue, Repo, Snapshot
 
 log = logging.getLogger(__name__)
 

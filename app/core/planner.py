@@ -12,9 +12,9 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app import commands as cmd
-from app import markers, messages, pir
-from app.actions import (
+from app.core import commands as cmd
+from app.core import markers, messages, pir
+from app.core.actions import (
     Action,
     AddAssignees,
     AddLabels,
@@ -29,11 +29,11 @@ from app.actions import (
     RemoveLabel,
     SetState,
 )
-from app.calendar import BusinessCalendar
-from app.commands import Status
-from app.policy import Policy, Severity, Span
-from app.snapshot import Snapshot
-from app.state import (
+from app.core.business_calendar import BusinessCalendar
+from app.core.commands import Status
+from app.core.policy import Policy, Severity, Span
+from app.core.snapshot import Snapshot
+from app.core.state import (
     BREACH_LABEL,
     INCIDENT_LABEL,
     SECURITY_LABEL,
@@ -56,7 +56,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     issue = snapshot.issue
     briefs = state.notes_of(markers.Brief)
     if issue.state == "closed" and not briefs:
-        return []  # SPEC §2: only an open issue is declared an incident
+        return []  # docs/behaviour.md §2: only an open issue is declared an incident
     actions: list[Action] = []
     actions += _labels(snapshot, state)
     actions += _open_or_closed(snapshot, state)
@@ -80,7 +80,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     return actions
 
 
-# --- the post-incident review (SPEC §5) -------------------------------------------------
+# --- the post-incident review (docs/behaviour.md §5) ---------------------------------
 
 
 def pir_round(snapshot: Snapshot, state: IncidentState, policy: Policy) -> pir.Round | None:
@@ -624,7 +624,7 @@ def _manual_escalation(
     return PostComment(body, "escalation")
 
 
-# --- deadlines (SPEC §4) ---------------------------------------------------------------
+# --- deadlines (docs/behaviour.md §4) -------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The tick: reconcile every open incident of every installation (SPEC §4)."""
+"""The tick: reconcile every open incident of every installation (docs/behaviour.md §4)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from app.github import GitHubError, GitHubPort, paginate
-from app.keys import IssueKey
-from app.reconcile import Reconciler, RunReport
-from app.redeliver import Redeliverer
-from app.snapshot import Issue, Repo
-from app.state import INCIDENT_LABEL, severity_of
+from app.core.keys import IssueKey
+from app.core.snapshot import Issue, Repo
+from app.core.state import INCIDENT_LABEL, severity_of
+from app.github.errors import GitHubError
+from app.github.port import GitHubPort, paginate
+from app.runtime.reconcile import Reconciler, RunReport
+from app.runtime.redeliver import Redeliverer
 
 log = logging.getLogger(__name__)
 

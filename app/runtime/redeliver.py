@@ -1,4 +1,4 @@
-"""Asking GitHub to redeliver the webhook deliveries that failed (SPEC §7)."""
+"""Asking GitHub to redeliver the webhook deliveries that failed (docs/behaviour.md §7)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from app.github import GitHubError, GitHubPort
-from app.snapshot import ts
+from app.core.snapshot import ts
+from app.github.errors import GitHubError
+from app.github.port import GitHubPort
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from app import markers, messages
-from app.commands import Status
-from app.policy import Policy
-from app.snapshot import Snapshot
-from app.state import SEVERITY_LABELS, STATUS_LABELS, IncidentState, Update
+from app.core import markers, messages
+from app.core.commands import Status
+from app.core.policy import Policy
+from app.core.snapshot import Snapshot
+from app.core.state import SEVERITY_LABELS, STATUS_LABELS, IncidentState, Update
 
 AGENDA = [
     ("Incident Summary", 10),

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from app import __version__
-from app.github import API_VERSION, USER_AGENT
+from app.github.port import API_VERSION, USER_AGENT
 from app.logs import HIDE_MANIFEST_CODE
 from app.settings import Settings
 
@@ -37,7 +37,7 @@ MAX_STATES = 256  # what the old store of issued states held; no store is left t
 STATE_COOKIE = "incident_app_setup"
 STATE_TTL = 3600  # seconds: GitHub's manifest code itself lives an hour
 
-MANIFEST_PATH = Path(__file__).resolve().parent.parent / "app.yml"
+MANIFEST_PATH = Path(__file__).resolve().parents[2] / "app.yml"
 # The same manifest as app.yml, for installs that do not carry the repository's root files.
 # tests/test_setup.py checks the two stay identical.
 EMBEDDED_MANIFEST: dict[str, Any] = {

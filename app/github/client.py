@@ -1,19 +1,17 @@
-"""Talking to GitHub: App auth through githubkit, a lenient REST client, and the executor."""
+"""Talking to GitHub as the App or an installation: auth, retries, pacing, ETags."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import email.utils
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-from urllib.parse import quote
+from typing import Any
 
 import httpx
 import jwt as pyjwt
@@ -21,196 +19,25 @@ from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
 
-from app import messages
-from app.actions import (
-    Action,
-    AddAssignees,
-    AddLabels,
-    AddReaction,
-    CreateBranch,
-    CreateFile,
-    DeleteComment,
-    OpenIssue,
-    OpenPullRequest,
-    PostComment,
-    RemoveAssignees,
-    RemoveLabel,
-    SetState,
-    kind,
+from app.github.errors import (
+    IDEMPOTENT,
+    GitHubError,
+    RateLimited,
+    Refused,
+    Reply,
+    ServerError,
+    Unauthorized,
+    classify,
 )
+from app.github.port import API_VERSION, USER_AGENT
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# GitHub Enterprise Server accepts this version too; newer ones are github.com-only for now.
-API_VERSION = "2022-11-28"
-USER_AGENT = "incident-app"
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH"})
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A GitHub answer, reduced to what the app reads."""
-
-    status: int
-    data: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class GitHubError(Exception):
-    """A GitHub answer the caller did not expect. The tree (callers catch a type, never
-    compare a status number):
-
-        GitHubError
-        ├── RateLimited      403/429 with GitHub's rate-limit signs; nothing was done, any
-        │                    method may be repeated after `retry_after` seconds
-        ├── Unauthorized     401: the installation token (revoked, expired early) or, with
-        │                    `app_jwt`, the App's own JWT (wrong key, clock skew)
-        ├── NotFound         404: gone, or not visible to this installation
-        ├── Refused          403 (no permission, protected), 409, other 4xx: GitHub said no
-        │   └── Unprocessable   422: invalid, or it exists already
-        ├── ServerError      5xx, or no answer, where nothing can have been done twice:
-        │   │                a read, or a write that never reached GitHub; retried
-        │   └── MaybeApplied    5xx or a timeout on a write that may have happened: never
-        │                       repeated blindly; the caller re-reads GitHub and re-plans
-        └── Malformed        a 2xx whose body is not what the endpoint documents
-
-    `status` is GitHub's status (0: no answer).
-    """
-
-    def __init__(self, method: str, path: str, status: int, message: str = "") -> None:
-        super().__init__(f"{method} {path} → {status} {message}".strip())
-        self.method, self.path, self.status, self.message = method, path, status, message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.method!r}, {self.path!r}, {self.status})"
-
-
-class RateLimited(GitHubError):
-    def __init__(self, method: str, path: str, status: int, retry_after: float) -> None:
-        super().__init__(method, path, status, f"rate limited for {retry_after:.0f}s")
-        self.retry_after = retry_after
-
-
-class Unauthorized(GitHubError):
-    def __init__(
-        self, method: str, path: str, status: int, message: str = "", *, app_jwt: bool = False
-    ) -> None:
-        super().__init__(method, path, status, message)
-        self.app_jwt = app_jwt
-
-
-class NotFound(GitHubError):
-    pass
-
-
-class Refused(GitHubError):
-    pass
-
-
-class Unprocessable(Refused):
-    pass
-
-
-class ServerError(GitHubError):
-    pass
-
-
-class MaybeApplied(ServerError):
-    pass
-
-
-class Malformed(GitHubError):
-    pass
-
-
-def classify(
-    method: str,
-    path: str,
-    status: int,
-    headers: Mapping[str, str],
-    body: Any = None,
-    *,
-    ok: tuple[int, ...] = (),
-    idempotent: bool | None = None,
-    token_failed: bool = False,
-    sent: bool = True,
-    now: float | None = None,
-) -> Reply | GitHubError:
-    """What one answer means — sans I/O (gidgethub's lesson), so it is table-tested.
-
-    `status` 0 is no answer at all: a timeout (`sent`) or a connection that failed before
-    the request left (`sent=False`). `token_failed`: the installation token request failed
-    first, so the request itself never reached GitHub. `now` (epoch seconds) turns an
-    `x-ratelimit-reset` into a wait.
-    """
-    safe = method in IDEMPOTENT if idempotent is None else idempotent
-    message = _message_of(body)
-    if status == 0:
-        if safe or token_failed or not sent:
-            return ServerError(method, path, 0, message or "no answer")
-        return MaybeApplied(method, path, 0, message or "no answer (timeout)")
-    if status in ok and not token_failed:
-        return Reply(status, body, dict(headers))
-    if 200 <= status < 400:
-        return Reply(status, body, dict(headers))
-    lower = {k.lower(): v for k, v in headers.items()}
-    if status in (403, 429):
-        if "retry-after" in lower:  # a secondary rate limit
-            return RateLimited(method, path, status, _seconds(lower["retry-after"], 60.0))
-        if lower.get("x-ratelimit-remaining") == "0":  # the primary limit is spent
-            reset = _seconds(lower.get("x-ratelimit-reset", ""), 0.0)
-            wait = reset - now if now is not None and reset else 60.0
-            return RateLimited(method, path, status, max(wait, 0.0))
-        if status == 429 or "secondary rate limit" in message.lower():
-            return RateLimited(method, path, status, 60.0)
-    if status == 401:
-        # The token request is made with the App's JWT: its 401 is the JWT's.
-        app_jwt = token_failed or path.startswith("/app") or path.endswith("/access_tokens")
-        return Unauthorized(method, path, status, message, app_jwt=app_jwt)
-    if status >= 500:
-        if safe or token_failed:
-            return ServerError(method, path, status, message)
-        return MaybeApplied(method, path, status, message)
-    if token_failed:  # the token request was refused: the request itself was never made
-        return Refused(method, path, status, f"installation token: {message}".strip())
-    if status == 404:
-        return NotFound(method, path, status, message)
-    if status == 422:
-        return Unprocessable(method, path, status, message)
-    return Refused(method, path, status, message)
-
-
-def _seconds(value: str, default: float) -> float:
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return default
-
-
-def _message_of(body: Any) -> str:
-    if isinstance(body, dict):
-        return str(body.get("message", ""))[:200]
-    return ""
-
-
-class GitHubPort(Protocol):
-    """What the snapshot, config loader and executor need of GitHub."""
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        ok: tuple[int, ...] = (),
-        idempotent: bool | None = None,
-    ) -> Reply: ...
-
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
 # (scope, method, status, headers) of every answer, for metrics
 Observer = Callable[[str, str, int, Mapping[str, str]], None]
 
@@ -265,7 +92,7 @@ class InstallationClient:
     """REST calls as one installation, through githubkit's auth and token cache.
 
     githubkit's own retries are off: it retries a POST whose 502 may hide a success, sleeps a
-    minute on `Retry-After: 0` and up to an hour for a primary rate limit. Ours (SPEC §7):
+    minute on `Retry-After: 0` and up to an hour for a primary rate limit. Ours (behaviour §7):
     - idempotent requests are retried on 5xx and timeouts, with bounded backoff and jitter;
     - a non-idempotent POST is retried only when it certainly did not happen (the token or
       the connection failed first); otherwise the caller re-reads GitHub and re-plans;
@@ -605,189 +432,3 @@ class AppClients:
             observer=self._observer,
             credentials=self.credentials,
         )
-
-
-class OfflineGitHub:
-    """No network, for dry runs without credentials: the delivery's issue and repository are
-    all there is to read, other reads find nothing, and writes are only recorded."""
-
-    def __init__(self, payload: Mapping[str, Any] | None = None) -> None:
-        self.calls: list[tuple[str, str, Any]] = []
-        self._payload = payload or {}
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        ok: tuple[int, ...] = (),
-        idempotent: bool | None = None,
-    ) -> Reply:
-        self.calls.append((method, path, json))
-        issue, repo = self._payload.get("issue"), self._payload.get("repository")
-        if method == "GET" and isinstance(repo, Mapping) and isinstance(issue, Mapping):
-            base = f"/repos/{repo.get('full_name')}"
-            if path == base:
-                return Reply(200, dict(repo))
-            if path == f"{base}/issues/{issue.get('number')}":
-                return Reply(200, dict(issue))
-            comment = self._payload.get("comment")
-            if path.endswith("/timeline") and isinstance(comment, Mapping):
-                return Reply(200, [{"event": "commented", **comment}])
-            if "/collaborators/" in path and isinstance(comment, Mapping):
-                # Offline there is no permission to read: trust GitHub's association.
-                member = comment.get("author_association") in ("OWNER", "MEMBER", "COLLABORATOR")
-                return Reply(200, {"permission": "write" if member else "read"})
-        if method == "GET":
-            if 404 in ok:
-                return Reply(404, {"message": "Not Found (offline dry run)"})
-            return Reply(200, [])
-        return Reply(201, {})
-
-
-# --- the executor ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Call:
-    """One planned GitHub request."""
-
-    method: str
-    path: str
-    body: Any = None
-    ok: tuple[int, ...] = ()
-    idempotent: bool = True  # False: repeating it may create a second thing
-
-    def describe(self) -> str:
-        import json
-
-        body = "" if self.body is None else " " + json.dumps(self.body, ensure_ascii=False)
-        return f"{self.method} {self.path}{body}"
-
-
-def to_call(repo: str, number: int, action: Action) -> Call:
-    """The REST request that carries out an action."""
-    repo = getattr(action, "repo", None) or repo  # a private review lives elsewhere
-    base = f"/repos/{repo}/issues"
-    match action:
-        case AddLabels(labels):
-            return Call("POST", f"{base}/{number}/labels", {"labels": list(labels)})
-        case RemoveLabel(label):
-            return Call("DELETE", f"{base}/{number}/labels/{quote(label, safe='')}", ok=(404,))
-        case AddAssignees(logins):
-            return Call("POST", f"{base}/{number}/assignees", {"assignees": list(logins)})
-        case RemoveAssignees(logins):
-            return Call("DELETE", f"{base}/{number}/assignees", {"assignees": list(logins)})
-        case PostComment(body, _, target, _):
-            return Call(
-                "POST",
-                f"{base}/{target or number}/comments",
-                {"body": messages.fit(body)},
-                idempotent=False,
-            )
-        case DeleteComment(comment_id, _):
-            return Call("DELETE", f"{base}/comments/{comment_id}", ok=(404,))
-        case AddReaction(comment_id, content):
-            return Call("POST", f"{base}/comments/{comment_id}/reactions", {"content": content})
-        case SetState(state, reason):
-            return Call("PATCH", f"{base}/{number}", {"state": state, "state_reason": reason})
-        case OpenIssue(title, body, labels, assignees, _, _):
-            return Call(
-                "POST",
-                base,
-                {
-                    "title": messages.title(title),
-                    "body": messages.fit(body),
-                    "labels": list(labels),
-                    "assignees": list(assignees),
-                },
-                idempotent=False,
-            )
-        case CreateBranch(name, sha, _):
-            return Call(
-                "POST",
-                f"/repos/{repo}/git/refs",
-                {"ref": f"refs/heads/{name}", "sha": sha},
-                idempotent=False,
-            )
-        case CreateFile(path, branch, content, message, _):
-            encoded = base64.b64encode(content.encode()).decode()
-            return Call(
-                "PUT",
-                f"/repos/{repo}/contents/{quote(path)}",
-                {"message": message, "content": encoded, "branch": branch},
-            )
-        case OpenPullRequest(title, head, base_branch, body, _):
-            return Call(
-                "POST",
-                f"/repos/{repo}/pulls",
-                {
-                    "title": messages.title(title),
-                    "head": head,
-                    "base": base_branch,
-                    "body": messages.fit(body),
-                },
-                idempotent=False,
-            )
-    raise TypeError(f"no request for {action!r}")
-
-
-@dataclass
-class Outcome:
-    """What one execution did."""
-
-    done: list[tuple[Action, Reply]] = field(default_factory=list)
-    failed: list[tuple[Action, GitHubError]] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for action, _ in self.done:
-            found[kind(action)] = found.get(kind(action), 0) + 1
-        return found
-
-
-async def execute(
-    gh: GitHubPort, repo: str, number: int, actions: list[Action], *, log_extra: Mapping[str, Any]
-) -> Outcome:
-    """Carry out actions in order; stop at the first failure (the next run re-plans)."""
-    outcome = Outcome()
-    for action in actions:
-        call = to_call(repo, number, action)
-        try:
-            reply = await gh.request(
-                call.method, call.path, json=call.body, ok=call.ok, idempotent=call.idempotent
-            )
-        except GitHubError as exc:
-            log.warning("action failed: %s: %s", kind(action), exc, extra=dict(log_extra))
-            outcome.failed.append((action, exc))
-            break
-        log.info("action %s", kind(action), extra={**log_extra, "status": reply.status})
-        outcome.done.append((action, reply))
-    return outcome
-
-
-async def paginate(
-    gh: GitHubPort,
-    path: str,
-    *,
-    params: Mapping[str, Any] | None = None,
-    key: str | None = None,
-    limit: int = 30,
-) -> list[Any]:
-    """Every item of a list endpoint, 100 a page, following `Link: rel="next"`.
-
-    `key` names the list inside an object answer (`/installation/repositories`).
-    """
-    items: list[Any] = []
-    query: dict[str, Any] = {"per_page": 100, **(params or {})}
-    for page in range(1, limit + 1):
-        reply = await gh.request("GET", path, params={**query, "page": page})
-        data = reply.data.get(key) if key and isinstance(reply.data, dict) else reply.data
-        batch = data if isinstance(data, list) else []
-        items.extend(batch)
-        if 'rel="next"' not in reply.headers.get("link", "") or not batch:
-            break
-    return items

@@ -9,24 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from app import commands as cmd
-from app import markers, pir, planner
-from app.actions import PostComment
-from app.config import ConfigLoader
-from app.github import GitHubPort, Malformed, Outcome, paginate
-from app.keys import Hints, IssueKey
-from app.policy import Policy, Severity
-from app.snapshot import (
-    Comment,
-    Event,
-    Issue,
-    PirRecord,
-    Repo,
-    Snapshot,
-    split_timeline,
-    ts,
-)
-from app.state import (
+from app.core import commands as cmd
+from app.core import markers, pir, planner
+from app.core.actions import PostComment
+from app.core.keys import Hints, IssueKey
+from app.core.policy import Policy, Severity
+from app.core.snapshot import Comment, Event, Issue, PirRecord, Repo, Snapshot, split_timeline, ts
+from app.core.state import (
     INCIDENT_LABEL,
     SEVERITY_LABELS,
     STATUS_LABELS,
@@ -36,6 +25,10 @@ from app.state import (
     derive,
     is_incident,
 )
+from app.github.config import ConfigLoader
+from app.github.errors import Malformed
+from app.github.executor import Outcome
+from app.github.port import GitHubPort, paginate
 
 
 class TtlCache:

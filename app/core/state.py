@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from app import commands as cmd
-from app import markers
-from app.commands import Status
-from app.policy import Policy, Severity
-from app.snapshot import Comment, Event, Snapshot
+from app.core import commands as cmd
+from app.core import markers
+from app.core.commands import Status
+from app.core.policy import Policy, Severity
+from app.core.snapshot import Comment, Event, Snapshot
 
 INCIDENT_LABEL = "incident"
 SECURITY_LABEL = "security"
@@ -35,7 +35,7 @@ def severity_of(labels: Iterable[str]) -> Severity | None:
 
 
 def is_incident(labels: Iterable[str]) -> bool:
-    """An issue is an incident while it carries `incident` or a `sev:` label (SPEC §2)."""
+    """An issue is an incident while it carries `incident` or a `sev:` label (behaviour §2)."""
     return any(label == INCIDENT_LABEL or label in SEVERITY_LABELS for label in labels)
 
 
@@ -140,7 +140,7 @@ class _Track:
 
 
 def authorized(comment: Comment, snapshot: Snapshot, policy: Policy) -> bool:
-    """May this comment's author give commands? (SPEC §3: write access, or in the roster)."""
+    """May this comment's author give commands? (behaviour §3: write access, or the roster)."""
     if comment.ours or comment.author_is_bot:
         return False
     login = comment.author.lower()

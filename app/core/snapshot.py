@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.policy import ConfigIssue
+from app.core.policy import ConfigIssue
 
 
 def ts(value: Any) -> datetime:

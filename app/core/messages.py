@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from app import markers
-from app.commands import Status
-from app.policy import ConfigIssue, Policy, Severity
+from app.core import markers
+from app.core.commands import Status
+from app.core.policy import ConfigIssue, Policy, Severity
 
 if TYPE_CHECKING:
-    from app.state import Update
+    from app.core.state import Update
 
 COMMANDS_HELP = """\
 | command | effect |
@@ -117,7 +117,7 @@ def brief(
     security: bool,
     public: bool,
 ) -> str:
-    """The one comment that opens an incident (SPEC §2)."""
+    """The one comment that opens an incident (docs/behaviour.md §2)."""
     sp = policy.for_severity(severity)
     lines = [
         f"## 🚨 {severity.value} {sp.name} incident declared",
@@ -185,7 +185,7 @@ def severity_changed(
     assigned: list[str],
     with_checklist: bool,
 ) -> str:
-    """The short note on a severity change (SPEC §2)."""
+    """The short note on a severity change (docs/behaviour.md §2)."""
     sp = policy.for_severity(new)
     who = f" by @{by}" if by else ""
     lines = [

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from app.keys import Hints, IssueKey
+from app.core.keys import Hints, IssueKey
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.keys import Hints, IssueKey
-from app.policy import Severity
-from app.snapshot import Issue, ts
-from app.state import BREACH_LABEL, SECURITY_LABEL, SEVERITY_LABELS, STATUS_LABELS, is_incident
+from app.core.keys import Hints, IssueKey
+from app.core.policy import Severity
+from app.core.snapshot import Issue, ts
+from app.core.state import BREACH_LABEL, SECURITY_LABEL, SEVERITY_LABELS, STATUS_LABELS, is_incident
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:

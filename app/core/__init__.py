@@ -1,0 +1,1 @@
+"""The pure core: what the runbook means, decided without I/O."""

@@ -1,0 +1,1 @@
+"""The GitHub edge: auth, requests, answers classified, snapshots read."""

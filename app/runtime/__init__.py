@@ -1,0 +1,1 @@
+"""Orchestration: read, plan, execute — per delivery, per tick."""

@@ -1,0 +1,1 @@
+"""What answers HTTP: webhooks, the tick, setup, status, metrics."""
