@@ -731,4 +731,18 @@ def delivery_for(
     return payload
 
 
+def comment_payload(
+    harness: Harness, item: dict[str, Any], action: str = "created", number: int = 1
+) -> dict[str, Any]:
+    """The `issue_comment` delivery GitHub sends for a comment the double holds."""
+    payload = copy.deepcopy(load("issue_comment.created.json"))
+    payload["action"] = action
+    payload["issue"] = harness.github.issue(number).json(harness.github.api)
+    payload["comment"] = {
+        k: v for k, v in item.items() if k not in ("event", "actor") and not k.startswith("_")
+    }
+    payload["installation"] = {"id": INSTALLATION_ID}
+    return payload
+
+
 MakePayload = Callable[..., dict[str, Any]]

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from app.core import markers
-from tests.conftest import INSTALLATION_ID, REPO, Harness, delivery_for, load, marked
+from tests.conftest import (
+    INSTALLATION_ID,
+    REPO,
+    Harness,
+    comment_payload,
+    delivery_for,
+    load,
+    marked,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -30,19 +38,6 @@ async def declared(harness: Harness, *labels: str) -> None:
     github.add_issue(labels=labels or ("incident", "sev:P1"))
     await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
     harness.clock.advance(minutes=5)
-
-
-def comment_payload(
-    harness: Harness, item: dict[str, Any], action: str = "created"
-) -> dict[str, Any]:
-    payload = copy.deepcopy(load("issue_comment.created.json"))
-    payload["action"] = action
-    payload["issue"] = harness.github.issue().json(harness.github.api)
-    payload["comment"] = {
-        k: v for k, v in item.items() if k not in ("event", "actor") and not k.startswith("_")
-    }
-    payload["installation"] = {"id": INSTALLATION_ID}
-    return payload
 
 
 async def say(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,24 +21,14 @@ from tests.conftest import (
     GitHubDouble,
     Harness,
     Sleeps,
+    comment_payload,
     delivery_for,
-    load,
     marked,
 )
 
 pytestmark = pytest.mark.anyio
 
 KEY = IssueKey(INSTALLATION_ID, "Codertocat", "Hello-World", 1)
-
-
-def comment_payload(harness: Harness, item: dict[str, Any]) -> dict[str, Any]:
-    payload = copy.deepcopy(load("issue_comment.created.json"))
-    payload["issue"] = harness.github.issue().json(harness.github.api)
-    payload["comment"] = {
-        k: v for k, v in item.items() if k not in ("event", "actor") and not k.startswith("_")
-    }
-    payload["installation"] = {"id": INSTALLATION_ID}
-    return payload
 
 
 COMMENTS = r"^/repos/Codertocat/Hello-World/issues/1/comments$"

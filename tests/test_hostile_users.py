@@ -6,14 +6,20 @@ was fixed, and shows what a user sees now.
 
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from app.core import markers
-from tests.conftest import CRON_SECRET, INSTALLATION_ID, REPO, T0, Harness, delivery_for, load
+from tests.conftest import (
+    CRON_SECRET,
+    REPO,
+    T0,
+    Harness,
+    comment_payload,
+    delivery_for,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -42,16 +48,6 @@ def kinds(harness: Harness, kind: str, number: int = 1) -> list[str]:
         for c in harness.github.posted_comments(number)
         if any(kind == m.KIND for m in markers.parse(c))
     ]
-
-
-def comment_payload(harness: Harness, item: dict[str, Any]) -> dict[str, Any]:
-    payload = copy.deepcopy(load("issue_comment.created.json"))
-    payload["issue"] = harness.github.issue().json(harness.github.api)
-    payload["comment"] = {
-        k: v for k, v in item.items() if k not in ("event", "actor") and not k.startswith("_")
-    }
-    payload["installation"] = {"id": INSTALLATION_ID}
-    return payload
 
 
 async def say(

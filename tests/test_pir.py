@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CRON_SECRET, INSTALLATION_ID, REPO, T0, Harness, delivery_for, load
+from tests.conftest import (
+    CRON_SECRET,
+    REPO,
+    T0,
+    Harness,
+    comment_payload,
+    delivery_for,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -22,16 +28,6 @@ roster:
   team_lead.casey-brooks: casey
 """
 DOC = "ops/docs/incidents/2019-05-15-1-checkout-returns-502-for-every-user.md"
-
-
-def comment_payload(harness: Harness, item: dict[str, Any]) -> dict[str, Any]:
-    payload = copy.deepcopy(load("issue_comment.created.json"))
-    payload["issue"] = harness.github.issue().json(harness.github.api)
-    payload["comment"] = {
-        k: v for k, v in item.items() if k not in ("event", "actor") and not k.startswith("_")
-    }
-    payload["installation"] = {"id": INSTALLATION_ID}
-    return payload
 
 
 async def say(
