@@ -45,7 +45,7 @@ import httpx  # noqa: E402
 import respx  # noqa: E402
 
 import tests.conftest as conftest  # noqa: E402
-from app.server import create_app  # noqa: E402
+from app.web.server import create_app  # noqa: E402
 from tests.conftest import (  # noqa: E402
     CRON_SECRET,
     INSTALLATION_ID,
