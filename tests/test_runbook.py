@@ -519,3 +519,18 @@ async def test_a_security_review_goes_to_the_private_repository(harness: Harness
     assert repo == "acme/incident-reviews" and "Codertocat-Hello-World-1" in path
     (link,) = marked(github.posted_comments(), markers.PirLink)
     assert f"acme/incident-reviews#{review.number}" in link
+
+
+@pytest.mark.anyio
+async def test_the_all_clear_end_to_end(harness: Harness) -> None:
+    """ "All Clear: official incident closure notification" — once, to everyone who took part."""
+    from tests.test_hostile_users import declared, say
+
+    await declared(harness)
+    await say(harness, "/status mitigating rolling back", by="alice")
+    await say(harness, "looking at the graphs too", by="bob")
+    await say(harness, "/status resolved rolled back", by="alice")
+    await say(harness, "/status resolved", by="alice")  # said again: no second all-clear
+    (note,) = marked(harness.github.posted_comments(), markers.AllClear)
+    assert "@alice" in note and "@bob" in note and "@rohan" in note
+    assert "Enhanced monitoring until" in note
