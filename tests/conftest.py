@@ -503,6 +503,13 @@ class GitHubDouble:
                 return httpx.Response(422, json={"message": "sha wasn't supplied"})
             self.branch_files[key] = base64.b64decode(body["content"]).decode()
             return httpx.Response(201, json={"content": {"path": m[2]}})
+        if method == "GET" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls/(\d+)", path)):
+            pull = next(
+                (p for p in self.pulls if p["repo"] == m[1] and p["number"] == int(m[2])), None
+            )
+            if pull is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            return httpx.Response(200, json={k: v for k, v in pull.items() if k != "repo"})
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls", path):
             if method == "GET":
                 head = request.url.params.get("head", "")
@@ -562,6 +569,12 @@ class GitHubDouble:
             item["reactions"][content] = len(reactors)
             return httpx.Response(status, json={"id": 1, "content": content})
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path)
+        if m and method == "PATCH":
+            item = self._find_comment(int(m[2]))
+            if item is None:
+                return httpx.Response(404, json={"message": "Not Found"})
+            item["body"], item["updated_at"] = body["body"], iso(now)
+            return httpx.Response(200, json={k: v for k, v in item.items() if k != "event"})
         if m and method == "DELETE":
             for issue in self.issues.values():
                 issue.timeline = [

@@ -108,7 +108,7 @@ class GitHubStandIn:
         expected = {
             "hook url": (manifest["hook_attributes"]["url"], f"{self.app_url}/api/github/webhooks"),
             "redirect url": (manifest["redirect_url"], f"{self.app_url}/setup/callback"),
-            "events": (manifest["default_events"], ["issues", "issue_comment"]),
+            "events": (manifest["default_events"], ["issues", "issue_comment", "pull_request"]),
             "permissions": (
                 manifest["default_permissions"],
                 {

@@ -111,7 +111,7 @@ async def test_the_page_posts_the_manifest_with_this_servers_urls(tmp_path: Path
         "hook_attributes": {"url": f"{PUBLIC}/hooks/github", "active": True},
         "redirect_url": f"{PUBLIC}/setup/callback",
         "public": False,
-        "default_events": ["issues", "issue_comment"],
+        "default_events": ["issues", "issue_comment", "pull_request"],
         "default_permissions": {
             "issues": "write",
             "pull_requests": "write",

@@ -141,6 +141,15 @@ def build(examples: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]
             body=body, created_at="2019-05-15T15:40:00Z", updated_at="2019-05-15T15:40:00Z"
         )
         out[f"issue_comment.created-{variant}.json"] = payload
+
+    # A review's pull request merged: its head is the review branch `pir/<incident>`.
+    merged = first(examples["pull_request"], "closed")
+    merged["pull_request"].update(
+        merged=True, merged_at="2019-05-17T10:00:00Z", closed_at="2019-05-17T10:00:00Z"
+    )
+    merged["pull_request"]["head"]["ref"] = "pir/1"
+    merged["installation"] = INSTALLATION
+    out["pull_request.closed-merged-review.json"] = merged
     return out
 
 

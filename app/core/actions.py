@@ -40,6 +40,14 @@ class DeleteComment:
 
 
 @dataclass(frozen=True)
+class EditComment:
+    """Rewrite one of the app's own comments (a list kept up to date in place)."""
+
+    comment_id: int
+    body: str
+
+
+@dataclass(frozen=True)
 class AddReaction:
     comment_id: int
     content: str = "+1"
@@ -95,6 +103,7 @@ Action = (
     | RemoveAssignees
     | PostComment
     | DeleteComment
+    | EditComment
     | AddReaction
     | SetState
     | OpenIssue

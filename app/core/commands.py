@@ -46,6 +46,15 @@ ROLE_HELP = (
     "development_team (dev) or qa_team (qa)"
 )
 
+ACTION_HORIZONS = {
+    "immediate": "immediate",
+    "short": "short-term",
+    "short-term": "short-term",
+    "long": "long-term",
+    "long-term": "long-term",
+}
+_OWNER_RE = re.compile(r"(?<![\w`])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\b(?!/)")
+
 # Runbook "Manual Escalation Triggers".
 TRIGGERS = {
     "technical": "technical complexity",
@@ -109,6 +118,15 @@ class Breach:
 
 
 @dataclass(frozen=True)
+class AddActionItem:
+    """`/action immediate|short|long <text> [@owner]`: an action item, filed at once."""
+
+    horizon: str  # immediate | short-term | long-term
+    text: str
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
 class LegalNotified:
     """`/legal notified [reference]`: legal was notified of the breach."""
 
@@ -124,11 +142,20 @@ class Invalid:
 
 
 Command = (
-    Ack | SetStatus | SetSeverity | AssignRole | Escalate | Help | Breach | LegalNotified | Invalid
+    Ack
+    | SetStatus
+    | SetSeverity
+    | AssignRole
+    | Escalate
+    | Help
+    | Breach
+    | LegalNotified
+    | AddActionItem
+    | Invalid
 )
 
 _LINE_RE = re.compile(
-    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal)\b(.*)$", re.I
+    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|action)\b(.*)$", re.I
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
 _FIELD_RE = re.compile(
@@ -222,6 +249,13 @@ def _parse_one(name: str, rest: str) -> Command:
         if login is None:
             return Invalid("/assign", f"{_echo(args[1])} is not a GitHub login")
         return AssignRole(role, login[1])
+    if name == "action":
+        horizon = ACTION_HORIZONS.get(args[0].lower()) if args else None
+        text = rest[len(args[0]) :].strip() if args else ""
+        if horizon is None or not text:
+            return Invalid("/action", "use /action immediate|short|long <what to do> [@owner]")
+        owner = _OWNER_RE.search(text)
+        return AddActionItem(horizon, text[:200], owner[1] if owner else None)
     if name == "breach":
         return Breach(rest)
     if name == "legal":

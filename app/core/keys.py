@@ -33,6 +33,7 @@ class Hints:
     declared_at: datetime | None = None
     severity: Severity | None = None
     delivery_ids: tuple[str, ...] = ()
+    followup: bool = False  # a review's pull request was merged: file its action items
 
     def merge(self, newer: Hints) -> Hints:
         """Combine two bursts' hints: the freshest issue, the earliest declaration."""
@@ -48,4 +49,5 @@ class Hints:
             declared_at=min(times) if times else None,
             severity=newer.severity or self.severity,
             delivery_ids=self.delivery_ids + newer.delivery_ids,
+            followup=self.followup or newer.followup,
         )

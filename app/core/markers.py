@@ -174,6 +174,25 @@ class Recurrence(Marker):
     round: int
 
 
+@dataclass(frozen=True)
+class ActionItem(Marker):
+    """In the body of an action-item issue the app opened: which incident's item it is
+    (`key`: `r<round>:<horizon>-<place>` from a review document, `c<comment>` from `/action`)."""
+
+    KIND: ClassVar[str] = "action-item"
+    incident: int
+    key: str
+    due: str
+
+
+@dataclass(frozen=True)
+class ActionList(Marker):
+    """The incident's one comment listing its action items (edited in place)."""
+
+    KIND: ClassVar[str] = "action-list"
+    keys: tuple[str, ...] = ()
+
+
 # Field name → wire key, for the fields whose key is not their name.
 _KEYS: dict[type[Marker], dict[str, str]] = {
     Brief: {"severity": "sev"},
@@ -208,6 +227,8 @@ KINDS: dict[str, type[Marker]] = {
         PhaseNote,
         AllClear,
         Recurrence,
+        ActionItem,
+        ActionList,
     )
 }
 

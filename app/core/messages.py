@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from app.core import markers
+from app.core import followup, markers
 from app.core.commands import Status
 from app.core.policy import ConfigIssue, Policy, Severity
 
@@ -331,6 +331,35 @@ def breach_confirmed(
         markers.render(markers.BreachNote()),
         markers.render(markers.SeverityNote("P0", checklist="P0" if with_checklist else None)),
     ]
+    return "\n".join(lines)
+
+
+def action_item_body(
+    *,
+    text: str,
+    horizon: str,
+    due: datetime,
+    incident: int,
+    source: str,
+    marker: markers.Marker,
+) -> str:
+    """An action item's issue: what, by when, and where it came from."""
+    title, _, span = followup.HORIZONS[horizon]
+    return (
+        f"{cell(text, 500)}\n\n"
+        f"**{title}** action item ({span}): **due {due.astimezone(UTC):%Y-%m-%d}**.\n"
+        f"From the post-incident review of #{incident} ({source}).\n\n" + markers.render(marker)
+    )
+
+
+def action_list(filed: list[tuple[str, int, str]], keys: tuple[str, ...]) -> str:
+    """The incident's list of its action items (key, issue, horizon), by horizon."""
+    lines = ["📋 **Action items**", ""]
+    for horizon, (title, _, span) in followup.HORIZONS.items():
+        numbers = sorted(n for _, n, h in filed if h == horizon)
+        if numbers:
+            lines.append(f"- **{title}** ({span}): " + ", ".join(f"#{n}" for n in numbers))
+    lines += ["", markers.render(markers.ActionList(keys))]
     return "\n".join(lines)
 
 

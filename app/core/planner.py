@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.core import commands as cmd
-from app.core import markers, messages, pir
+from app.core import followup, markers, messages, pir
 from app.core.actions import (
     Action,
     AddAssignees,
@@ -22,6 +22,7 @@ from app.core.actions import (
     CreateBranch,
     CreateFile,
     DeleteComment,
+    EditComment,
     OpenIssue,
     OpenPullRequest,
     PostComment,
@@ -72,6 +73,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     if state.status is not Status.RESOLVED:  # a closed issue is reopened by this plan
         actions += _escalations(policy, state, now)
         actions += _reminder(snapshot, policy, state, now)
+    actions += action_items(snapshot, state)
     actions += _phase(policy, state)
     actions += _all_clear(snapshot, policy, state)
     actions += _recurrence(policy, state)
@@ -483,6 +485,103 @@ def breach_steps(policy: Policy, state: IncidentState, until: datetime) -> list[
             )
         )
     return [s for s in steps if s.due <= until]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """An action item that should exist as an issue."""
+
+    key: str
+    horizon: str
+    text: str
+    owner: str | None
+    due: datetime
+    source: str  # a link to where it was written
+
+
+def linked_round(state: IncidentState) -> tuple[int, int, datetime] | None:
+    """(round, pull request, resolution) of the latest review with a merged-able document."""
+    links = [n.marker for n in state.notes_of(markers.PirLink) if n.marker.pull is not None]
+    if not links:
+        return None
+    link = max(links, key=lambda m: m.round)
+    resolutions = _resolutions(state)
+    if link.pull is None or link.round > len(resolutions):
+        return None
+    return link.round, link.pull, resolutions[link.round - 1]
+
+
+def wanted_items(snapshot: Snapshot, state: IncidentState) -> list[Wanted]:
+    """The action items of the merged review document and of `/action` commands."""
+    found: list[Wanted] = []
+    record = snapshot.followup
+    linked = linked_round(state)
+    if record is not None and record.merged_at is not None and linked is not None:
+        for item in followup.items(record.document):
+            found.append(
+                Wanted(
+                    f"r{linked[0]}:{item.key}",
+                    item.horizon,
+                    item.text,
+                    item.owner,
+                    item.due(record.merged_at),
+                    f"#{linked[1]}",
+                )
+            )
+    for use in state.uses:
+        c = use.command
+        if use.authorized and isinstance(c, cmd.AddActionItem):
+            at = use.comment.created_at
+            due = at + followup.HORIZONS[c.horizon][1]
+            source = use.comment.url or f"#{snapshot.issue.number}"
+            found.append(Wanted(f"c{use.comment.id}", c.horizon, c.text, c.owner, due, source))
+    return list({w.key: w for w in found}.values())
+
+
+def action_items(snapshot: Snapshot, state: IncidentState) -> list[Action]:
+    """Follow-through: one issue per action item not yet filed, then the incident's list of
+    them (one comment, edited in place). Nothing is planned before GitHub's record of what
+    exists was read (`snapshot.followup`)."""
+    record = snapshot.followup
+    if record is None:
+        return []
+    filed = {key for key, _, _ in record.filed}
+    missing = [w for w in wanted_items(snapshot, state) if w.key not in filed]
+    if missing:
+        number = snapshot.issue.number
+        return [
+            OpenIssue(
+                messages.title(w.text),
+                messages.action_item_body(
+                    text=w.text,
+                    horizon=w.horizon,
+                    due=w.due,
+                    incident=number,
+                    source=w.source,
+                    marker=markers.ActionItem(number, w.key, w.due.isoformat()),
+                ),
+                (followup.LABEL, f"horizon:{w.horizon}"),
+                (w.owner,) if w.owner else (),
+                "action-item",
+            )
+            for w in missing
+        ]
+    return action_list(snapshot, state)
+
+
+def action_list(snapshot: Snapshot, state: IncidentState) -> list[Action]:
+    """The incident's comment listing its action items, posted once and kept up to date."""
+    record = snapshot.followup
+    if record is None or not record.filed:
+        return []
+    keys = tuple(sorted(key for key, _, _ in record.filed))
+    body = messages.action_list(sorted(record.filed), keys)
+    notes = state.notes_of(markers.ActionList)
+    if not notes:
+        return [PostComment(body, "action-list")]
+    if notes[-1].marker.keys != keys:
+        return [EditComment(notes[-1].comment.id, body)]
+    return []
 
 
 def _phase(policy: Policy, state: IncidentState) -> list[Action]:

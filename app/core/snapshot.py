@@ -187,6 +187,17 @@ class PirRecord:
 
 
 @dataclass(frozen=True)
+class Followup:
+    """What follow-through needs, read only when there is something to file: the review
+    document as merged (None until its pull request is merged) and the action-item issues
+    the app already opened for this incident, by key."""
+
+    merged_at: datetime | None = None
+    document: str = ""
+    filed: tuple[tuple[str, int, str], ...] = ()  # (key, issue number, horizon)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """One issue as GitHub records it, plus what the app needs to judge its comments.
 
@@ -202,3 +213,4 @@ class Snapshot:
     authorized: frozenset[str] = frozenset()  # lower-case logins with write access
     config_problems: tuple[ConfigIssue, ...] = ()
     pir: PirRecord | None = None
+    followup: Followup | None = None

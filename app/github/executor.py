@@ -18,6 +18,7 @@ from app.core.actions import (
     CreateBranch,
     CreateFile,
     DeleteComment,
+    EditComment,
     OpenIssue,
     OpenPullRequest,
     PostComment,
@@ -68,6 +69,10 @@ def to_call(repo: str, number: int, action: Action) -> Call:
                 f"{base}/{target or number}/comments",
                 {"body": messages.fit(body)},
                 idempotent=False,
+            )
+        case EditComment(comment_id, body):
+            return Call(
+                "PATCH", f"{base}/comments/{comment_id}", {"body": messages.fit(body)}
             )
         case DeleteComment(comment_id, _):
             return Call("DELETE", f"{base}/comments/{comment_id}", ok=(404,))

@@ -10,11 +10,21 @@ from typing import Any
 from urllib.parse import quote
 
 from app.core import commands as cmd
-from app.core import markers, pir, planner
+from app.core import followup, markers, pir, planner
 from app.core.actions import PostComment
 from app.core.keys import Hints, IssueKey
 from app.core.policy import Policy, Severity
-from app.core.snapshot import Comment, Event, Issue, PirRecord, Repo, Snapshot, split_timeline, ts
+from app.core.snapshot import (
+    Comment,
+    Event,
+    Followup,
+    Issue,
+    PirRecord,
+    Repo,
+    Snapshot,
+    split_timeline,
+    ts,
+)
 from app.core.state import (
     INCIDENT_LABEL,
     SEVERITY_LABELS,
@@ -25,7 +35,7 @@ from app.core.state import (
     derive,
     is_incident,
 )
-from app.github.config import ConfigLoader
+from app.github.config import ConfigLoader, read_file
 from app.github.errors import Malformed
 from app.github.executor import Outcome
 from app.github.port import GitHubPort, paginate
@@ -145,7 +155,60 @@ class Reader:
         state = derive(snap, resolved.policy)
         if state is not None and planner.pir_round(snap, state, resolved.policy) is not None:
             snap = replace(snap, pir=await self.pir_record(gh, key, snap, resolved.policy, state))
+        if state is not None and self._follow_up(snap, state, hints):
+            snap = replace(
+                snap, followup=await self.followup(gh, key, snap, resolved.policy, state)
+            )
         return snap, resolved.policy
+
+    @staticmethod
+    def _follow_up(snap: Snapshot, state: IncidentState, hints: Hints | None) -> bool:
+        """Is there action-item work that needs GitHub's record of what was filed?"""
+        if hints is not None and hints.followup:
+            return True  # a review's pull request was just merged
+        listed = {k for n in state.notes_of(markers.ActionList) for k in n.marker.keys}
+        linked = planner.linked_round(state)
+        unlisted = linked is not None and not any(k.startswith(f"r{linked[0]}:") for k in listed)
+        if unlisted and snap.issue.state == "closed":
+            return True  # the review may have been merged while the app was away
+        return any(
+            use.authorized
+            and isinstance(use.command, cmd.AddActionItem)
+            and f"c{use.comment.id}" not in listed
+            for use in state.uses
+        )
+
+    async def followup(
+        self, gh: GitHubPort, key: IssueKey, snap: Snapshot, policy: Policy, state: IncidentState
+    ) -> Followup:
+        """The action items already filed for this incident, and its merged review document."""
+        repo = key.full_name
+        items = await paginate(
+            gh, f"/repos/{repo}/issues", params={"labels": followup.LABEL, "state": "all"}
+        )
+        filed = []
+        for item in items:
+            issue = Issue.from_api(item, app_id=self._app_id)
+            if not issue.ours:
+                continue  # only the app's own issues are its records
+            horizon = next((x[8:] for x in issue.labels if x.startswith("horizon:")), "")
+            for m in markers.of(markers.ActionItem, issue.body):
+                if m.incident == key.number:
+                    filed.append((m.key, issue.number, horizon))
+        record = Followup(filed=tuple(filed))
+        linked = planner.linked_round(state)
+        where, _ = planner.review_place(snap, policy, state)
+        if linked is None or where is not None:
+            return record  # no document here (held privately or elsewhere)
+        number, pull, resolved_at = linked
+        found = await gh.request("GET", f"/repos/{repo}/pulls/{pull}", ok=(404,))
+        data = found.data if isinstance(found.data, dict) else {}
+        if found.status != 200 or not data.get("merged_at"):
+            return record
+        rnd = pir.Round(number, resolved_at, key.number)
+        path = pir.document_path(policy, rnd, snap.issue.title)
+        text = await read_file(gh, key.owner, key.repo, path)
+        return replace(record, merged_at=ts(data["merged_at"]), document=text or "")
 
     async def _confirmed(
         self, gh: GitHubPort, key: IssueKey, snap: Snapshot, policy: Policy

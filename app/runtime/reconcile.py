@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from app.core import planner
-from app.core.actions import PIR_ACTIONS, Action
+from app.core import markers, planner
+from app.core.actions import PIR_ACTIONS, Action, OpenIssue
 from app.core.keys import Hints, IssueKey
+from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot
+from app.core.state import derive
 from app.github.config import ConfigLoader
 from app.github.errors import GitHubError, MaybeApplied, RateLimited
 from app.github.executor import Outcome, execute, to_call
@@ -113,6 +115,7 @@ class Reconciler:
                 report.outcome.done += outcome.done
                 self.reader.remember(key, outcome)
                 if not outcome.failed:
+                    await self._list_action_items(gh, key, snapshot, policy, report, extra)
                     if any(isinstance(a, PIR_ACTIONS) for a in actions) or snapshot.pir:
                         await review.finish(
                             gh,
@@ -149,6 +152,41 @@ class Reconciler:
             report.error = f"internal error: {type(exc).__name__}"
             log.exception("reconcile failed", extra=extra)
         return report
+
+    async def _list_action_items(
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        snapshot: Snapshot,
+        policy: Policy,
+        report: RunReport,
+        extra: dict[str, Any],
+    ) -> None:
+        """After action-item issues were opened, the incident's list of them (it needs their
+        numbers, so it is planned on what was just created)."""
+        record = snapshot.followup
+        opened = [
+            (action, reply)
+            for action, reply in report.outcome.done
+            if isinstance(action, OpenIssue) and action.kind == "action-item"
+        ]
+        if record is None or not opened:
+            return
+        new = tuple(
+            (m.key, int(reply.data.get("number", 0)), action.labels[1].removeprefix("horizon:"))
+            for action, reply in opened
+            if isinstance(reply.data, dict)
+            for m in markers.of(markers.ActionItem, action.body)
+        )
+        snapshot = replace(snapshot, followup=replace(record, filed=record.filed + new))
+        state = derive(snapshot, policy)
+        if state is None:
+            return
+        step = planner.action_list(snapshot, state)
+        if step:
+            done = await execute(gh, key.full_name, key.number, step, log_extra=extra)
+            report.outcome.done += done.done
+            report.outcome.failed += done.failed
 
     async def remind_review(
         self, key: IssueKey, issue: dict[str, Any], *, repo: Repo, dry_run: bool = False

@@ -31,7 +31,14 @@ MAX_READERS = 32  # bodies being read at once, all connections together
 MAX_BUFFERED = 64 * 1024 * 1024  # bytes of bodies held at once, all connections together
 MAX_FORM_FIELDS = 10  # the form content type carries one field, `payload`
 KNOWN_EVENTS = frozenset(
-    {"issues", "issue_comment", "ping", "installation", "installation_repositories"}
+    {
+        "issues",
+        "issue_comment",
+        "pull_request",
+        "ping",
+        "installation",
+        "installation_repositories",
+    }
 )
 _WANTED = frozenset(
     {

@@ -48,7 +48,7 @@ EMBEDDED_MANIFEST: dict[str, Any] = {
     "hook_attributes": {"url": "https://example.com/api/github/webhooks", "active": True},
     "redirect_url": "https://example.com/setup/callback",
     "public": False,
-    "default_events": ["issues", "issue_comment"],
+    "default_events": ["issues", "issue_comment", "pull_request"],
     "default_permissions": {
         "issues": "write",
         "pull_requests": "write",

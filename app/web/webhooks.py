@@ -124,6 +124,24 @@ def on_issue(payload: Mapping[str, Any], delivery_id: str) -> Job | str:
     return Job(_key(payload), hints)
 
 
+_REVIEW_BRANCH = re.compile(r"^pir/(\d+)(?:-r\d+)?$")
+
+
+@router.register("pull_request", "closed")
+def on_review_merged(payload: Mapping[str, Any], delivery_id: str) -> Job | str:
+    """A review's pull request merged: its document's action items become issues."""
+    pull = payload["pull_request"]
+    found = _REVIEW_BRANCH.match(str((pull.get("head") or {}).get("ref", "")))
+    if not pull.get("merged") or found is None:
+        return "not a merged review"
+    repo = payload["repository"]
+    owner = (repo.get("owner") or {}).get("login") or str(repo["full_name"]).split("/")[0]
+    if not (_NAME.match(str(owner)) and _NAME.match(str(repo["name"]))):
+        raise ValueError("repository name")
+    key = IssueKey(int(payload["installation"]["id"]), str(owner), str(repo["name"]), int(found[1]))
+    return Job(key, Hints(repo=dict(repo), delivery_ids=(delivery_id,), followup=True))
+
+
 @router.register("issue_comment", "created", "edited")
 def on_comment(payload: Mapping[str, Any], delivery_id: str) -> Job | str:
     issue = payload["issue"]

@@ -1,0 +1,152 @@
+"""Follow-through: action items that get done (runbook "Action Item Categories")."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app.core import followup, markers
+from tests.conftest import (
+    INSTALLATION_ID,
+    REPO,
+    T0,
+    Harness,
+    delivery_for,
+    load,
+    marked,
+)
+from tests.test_pir import DOC, ROSTER, p0_history, say
+
+GOLDEN = Path(__file__).parent / "golden"
+
+DOCUMENT = """\
+# PIR: Checkout returns 502
+
+## Action items
+
+### Immediate (critical fixes, within 1 week: by 2019-05-22)
+
+- [ ] Alert on connection pool saturation @alice
+- [ ] TODO
+- [x] Roll back deploy 412 (done during the incident)
+
+### Short-term (improvements, within 1 month: by 2019-06-14)
+
+- [ ] Load test checkout at 2x peak @bob
+- [ ] …
+
+### Long-term (strategic improvements, within 1 quarter: by 2019-08-14)
+
+- [ ] Move payments to their own database
+
+## Appendix
+
+- [ ] not an action item
+"""
+
+
+def test_items_come_from_the_three_horizons_without_placeholders() -> None:
+    found = followup.items(DOCUMENT)
+    assert [(i.key, i.text, i.owner) for i in found] == [
+        ("immediate-1", "Alert on connection pool saturation @alice", "alice"),
+        ("short-term-1", "Load test checkout at 2x peak @bob", "bob"),
+        ("long-term-1", "Move payments to their own database", None),
+    ]
+    merged = datetime(2019, 5, 17, 10, tzinfo=UTC)
+    assert [i.due(merged).date().isoformat() for i in found] == [
+        "2019-05-24",
+        "2019-06-16",
+        "2019-08-16",
+    ]
+
+
+@pytest.mark.parametrize("name", ["pir-p0.md", "pir-p3.md", "pir-breach.md"])
+def test_the_generated_documents_placeholders_make_no_items(name: str) -> None:
+    assert followup.items((GOLDEN / name).read_text()) == []
+
+
+def merged_payload(harness: Harness, pull: int) -> dict[str, object]:
+    payload = copy.deepcopy(load("pull_request.closed-merged-review.json"))
+    payload["pull_request"]["number"] = pull
+    payload["installation"] = {"id": INSTALLATION_ID}
+    return payload
+
+
+async def merge_the_review(harness: Harness, document: str) -> int:
+    """The team fills in the document and merges the review's pull request."""
+    github = harness.github
+    (pull,) = github.pulls
+    github.files[(REPO.lower(), DOC)] = document  # now on the default branch
+    pull["merged_at"] = "2019-05-17T10:00:00Z"
+    harness.clock.now = datetime(2019, 5, 17, 10, 1, tzinfo=UTC)
+    await harness.deliver("pull_request", merged_payload(harness, pull["number"]), delivery="m1")
+    return int(pull["number"])
+
+
+def action_issues(harness: Harness) -> list[object]:
+    return [i for i in harness.github.issues.values() if i.ours and "action-item" in i.labels]
+
+
+@pytest.mark.anyio
+async def test_a_merged_review_files_exactly_its_items_and_lists_them(harness: Harness) -> None:
+    await p0_history(harness)
+    await merge_the_review(harness, DOCUMENT)
+    issues = action_issues(harness)
+    assert sorted(i.title for i in issues) == [  # type: ignore[attr-defined]
+        "Alert on connection pool saturation @alice",
+        "Load test checkout at 2x peak @bob",
+        "Move payments to their own database",
+    ]
+    alarm = next(i for i in issues if "saturation" in i.title)  # type: ignore[attr-defined]
+    assert alarm.labels == ["action-item", "horizon:immediate"]  # type: ignore[attr-defined]
+    assert alarm.assignees == ["alice"]  # type: ignore[attr-defined]
+    assert "**due 2019-05-24**" in alarm.body  # type: ignore[attr-defined]
+    (listing,) = marked(harness.github.posted_comments(), markers.ActionList)
+    assert "**Immediate** (within 1 week): #" in listing
+
+    # The merge delivered again, and a tick: nothing more.
+    writes = len(harness.github.writes)
+    await harness.deliver(
+        "pull_request", merged_payload(harness, harness.github.pulls[0]["number"]), delivery="m2"
+    )
+    await harness.client.post(
+        "/cron/tick", headers={"Authorization": "Bearer cron-secret-for-tests"}
+    )
+    assert len(harness.github.writes) == writes
+
+
+@pytest.mark.anyio
+async def test_an_item_added_later_is_filed_and_the_list_edited_in_place(
+    harness: Harness,
+) -> None:
+    await p0_history(harness)
+    await merge_the_review(harness, DOCUMENT)
+    more = DOCUMENT.replace(
+        "- [ ] Move payments to their own database",
+        "- [ ] Move payments to their own database\n- [ ] Chaos drill for the pool @carol",
+    )
+    await merge_the_review(harness, more)
+    assert len(action_issues(harness)) == 4
+    (listing,) = marked(harness.github.posted_comments(), markers.ActionList)
+    assert listing.count("#") >= 4
+    edits = [p for m, p, _ in harness.github.writes if m == "PATCH" and "/comments/" in p]
+    assert len(edits) == 1
+
+
+@pytest.mark.anyio
+async def test_action_command_files_one_issue_at_once(harness: Harness) -> None:
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = ROSTER
+    github.add_issue(labels=("incident", "sev:P1"))
+    await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
+    await say(harness, 10, "/action short add a runbook entry for pool exhaustion @alice")
+    await say(harness, 11, "thanks")  # another delivery: nothing more
+    (issue,) = action_issues(harness)
+    assert issue.title == "add a runbook entry for pool exhaustion @alice"  # type: ignore[attr-defined]
+    assert issue.labels == ["action-item", "horizon:short-term"]  # type: ignore[attr-defined]
+    due = (T0 + timedelta(minutes=10) + timedelta(days=30)).date().isoformat()
+    assert f"**due {due}**" in issue.body  # type: ignore[attr-defined]
+    assert len(marked(github.posted_comments(), markers.ActionList)) == 1
