@@ -150,3 +150,30 @@ async def test_action_command_files_one_issue_at_once(harness: Harness) -> None:
     due = (T0 + timedelta(minutes=10) + timedelta(days=30)).date().isoformat()
     assert f"**due {due}**" in issue.body  # type: ignore[attr-defined]
     assert len(marked(github.posted_comments(), markers.ActionList)) == 1
+
+
+# --- "Dry-Run Exercises" ---------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_drill_is_headed_as_one_and_mentions_no_management(harness: Harness) -> None:
+    from tests.test_hostile_users import say as comment
+
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = (
+        ROSTER + "  management.senior: sam\n  management.executive: erin\n  legal.counsel: lena\n"
+    )
+    github.add_issue(labels=("incident", "sev:P1", "drill"))
+    await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
+    await comment(harness, "/escalate business pretend the top customer is down", by="rohan")
+    harness.clock.now = T0 + timedelta(hours=3)  # P1 unresolved: senior management's step
+    await harness.client.post(
+        "/cron/tick", headers={"Authorization": "Bearer cron-secret-for-tests"}
+    )
+    posted = github.posted_comments()
+    assert posted and all(c.startswith("🧪 **DRILL — exercise, no real impact**") for c in posted)
+    text = "\n".join(posted)
+    assert "`@sam`" in text  # named…
+    for login in ("@sam", "@erin", "@lena"):  # …but never notified
+        assert all(login not in part for c in posted for part in c.split("`")[::2]), login
+    assert "@rohan" in text  # the response team is reached as usual

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from app.core import commands as cmd
@@ -78,8 +79,45 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     actions += _all_clear(snapshot, policy, state)
     actions += _recurrence(policy, state)
     actions += _config_problems(snapshot, state)
-    actions += pir_step(snapshot, policy, state)
-    return actions
+    actions += _pir_step(snapshot, policy, state)
+    return drill(actions, snapshot, policy)
+
+
+DRILL_LABEL = "drill"
+DRILL_HEADER = "🧪 **DRILL — exercise, no real impact**"
+# Runbook "Dry-Run Exercises": a drill reaches the response team, never the people above it.
+DRILL_QUIET_ROLES = ("senior_management", "executive_team", "legal", "platform_owner")
+
+
+def drill(actions: list[Action], snapshot: Snapshot, policy: Policy) -> list[Action]:
+    """On an issue labelled `drill`: every text headed as a drill, the review marked as one,
+    and senior management, executives and legal named without being notified."""
+    if DRILL_LABEL not in snapshot.issue.labels:
+        return actions
+    quiet = {
+        m.lower() for role in DRILL_QUIET_ROLES for m in policy.holders(role) + policy.backups(role)
+    }
+
+    def text(body: str) -> str:
+        for mention in sorted(quiet, key=len, reverse=True):
+            body = re.sub(
+                rf"(?<![`\w]){re.escape(mention)}(?![\w/-])", f"`{mention}`", body, flags=re.I
+            )
+        return body if body.startswith(DRILL_HEADER) else f"{DRILL_HEADER}\n\n{body}"
+
+    out: list[Action] = []
+    for action in actions:
+        if isinstance(action, PostComment | EditComment):
+            action = replace(action, body=text(action.body))
+        elif isinstance(action, OpenIssue | OpenPullRequest):
+            title = (
+                action.title if action.title.startswith("[DRILL]") else f"[DRILL] {action.title}"
+            )
+            action = replace(action, title=messages.title(title), body=text(action.body))
+        elif isinstance(action, CreateFile):
+            action = replace(action, content=text(action.content))
+        out.append(action)
+    return out
 
 
 # --- the post-incident review (docs/behaviour.md §5) ---------------------------------
@@ -114,6 +152,11 @@ def review_place(
 
 
 def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    """The next step of the review (see `_pir_step`), as a drill when it is one."""
+    return drill(_pir_step(snapshot, policy, state), snapshot, policy)
+
+
+def _pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
     """The next step of the review: issue, branch, document, pull request, link — in order.
 
     One step at a time, because each needs what the one before created (the PR closes the
@@ -566,10 +609,15 @@ def action_items(snapshot: Snapshot, state: IncidentState) -> list[Action]:
             )
             for w in missing
         ]
-    return action_list(snapshot, state)
+    return _action_list(snapshot, state)
 
 
-def action_list(snapshot: Snapshot, state: IncidentState) -> list[Action]:
+def action_list(snapshot: Snapshot, state: IncidentState, policy: Policy) -> list[Action]:
+    """The incident's comment listing its action items (see `_action_list`)."""
+    return drill(_action_list(snapshot, state), snapshot, policy)
+
+
+def _action_list(snapshot: Snapshot, state: IncidentState) -> list[Action]:
     """The incident's comment listing its action items, posted once and kept up to date."""
     record = snapshot.followup
     if record is None or not record.filed:

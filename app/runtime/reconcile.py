@@ -182,7 +182,7 @@ class Reconciler:
         state = derive(snapshot, policy)
         if state is None:
             return
-        step = planner.action_list(snapshot, state)
+        step = planner.action_list(snapshot, state, policy)
         if step:
             done = await execute(gh, key.full_name, key.number, step, log_extra=extra)
             report.outcome.done += done.done

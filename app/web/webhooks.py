@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.keys import Hints, IssueKey
+from app.core.planner import DRILL_LABEL
 from app.core.policy import Severity
 from app.core.snapshot import Issue, ts
 from app.core.state import BREACH_LABEL, SECURITY_LABEL, SEVERITY_LABELS, STATUS_LABELS, is_incident
@@ -102,7 +103,11 @@ def _declaring(payload: Mapping[str, Any]) -> tuple[Any, Severity | None]:
 
 
 def _tracked(label: str) -> bool:
-    return is_incident([label]) or label in STATUS_LABELS or label in (SECURITY_LABEL, BREACH_LABEL)
+    return (
+        is_incident([label])
+        or label in STATUS_LABELS
+        or label in (SECURITY_LABEL, BREACH_LABEL, DRILL_LABEL)
+    )
 
 
 @router.register("issues", "opened", "labeled", "unlabeled", "closed", "reopened")
