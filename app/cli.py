@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,82 @@ async def _tick(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    return asyncio.run(_report(args))
+
+
+def _month_start(day: date) -> datetime:
+    return datetime(day.year, day.month, 1, tzinfo=UTC)
+
+
+async def _report(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from app.core import monthly
+    from app.core.policy import ConfigError, bundled_policy, check_text
+    from app.github.client import AppClients
+    from app.github.errors import GitHubError
+    from app.github.offline import RecordedGitHub
+    from app.github.port import GitHubPort
+    from app.runtime.report import build
+
+    now = datetime.now(UTC)
+    this_month = _month_start(now.date())
+    since = (
+        datetime.combine(date.fromisoformat(args.since), time(), tzinfo=UTC)
+        if args.since
+        else _month_start((this_month - timedelta(days=1)).date())
+    )
+    until = (
+        datetime.combine(date.fromisoformat(args.until), time(), tzinfo=UTC)
+        if args.until
+        else _month_start((since + timedelta(days=32)).date())
+    )
+    gh: GitHubPort
+    app_id: int | None = None
+    policy = bundled_policy()
+    if args.offline:
+        folder = Path(args.offline)
+        if not folder.is_dir():
+            print(f"error: {folder} is not a folder of recorded issues", file=sys.stderr)
+            return 2
+        gh = RecordedGitHub(folder)
+        config = folder / "incident.yml"
+        if config.is_file():
+            try:
+                policy = check_text(config.read_text(encoding="utf-8"), source=str(config))
+            except ConfigError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        app_id = int(args.app_id) if args.app_id else None
+    else:
+        settings = _settings()
+        _configure_logs(settings)
+        if not settings.has_credentials:
+            print("error: report needs APP_ID and PRIVATE_KEY, or --offline DIR", file=sys.stderr)
+            return 2
+        factory = AppClients(settings)
+        app_id = settings.app_id
+        try:
+            found = await factory.app().request("GET", f"/repos/{args.repo}/installation")
+        except GitHubError as exc:
+            print(f"error: the App is not installed on {args.repo}: {exc}", file=sys.stderr)
+            return 2
+        gh = factory.installation(int(found.data["id"]))
+    try:
+        review = await build(
+            gh, repo=args.repo, policy=policy, since=since, until=until, now=now, app_id=app_id
+        )
+    except GitHubError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps(dataclasses.asdict(review), default=str, indent=2))
+    else:
+        print(monthly.render(review), end="")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     return asyncio.run(_doctor())
 
@@ -287,6 +364,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("path", help="the YAML file to check")
     check.set_defaults(func=cmd_check_config)
+
+    report = sub.add_parser(
+        "report",
+        help="print the monthly incident review of a repository",
+        description="Print the review of the incidents declared in a period (default: last "
+        "month): time to acknowledge and to resolve against the targets, MTTA and MTTR per "
+        "severity, action items by horizon, recurrences, and charts GitHub renders. Reads "
+        "GitHub with the App's credentials, or a recording with --offline.",
+    )
+    report.add_argument("--repo", required=True, help="owner/name")
+    report.add_argument("--since", help="first day, YYYY-MM-DD (default: last month's first)")
+    report.add_argument("--until", help="day after the last, YYYY-MM-DD (default: a month on)")
+    report.add_argument("--format", choices=("md", "json"), default="md")
+    report.add_argument(
+        "--offline",
+        metavar="DIR",
+        help="read issues.json, timelines/<n>.json, action-items.json (and incident.yml) "
+        "from DIR instead of GitHub",
+    )
+    report.add_argument("--app-id", help="with --offline: the App ID whose issues count as its own")
+    report.set_defaults(func=cmd_report)
 
     doctor = sub.add_parser(
         "doctor",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from app.github.errors import Reply
@@ -50,3 +52,39 @@ class OfflineGitHub:
                 return Reply(404, {"message": "Not Found (offline dry run)"})
             return Reply(200, [])
         return Reply(201, {})
+
+
+class RecordedGitHub:
+    """GitHub's record of one repository as files, for `incident-app report --offline DIR`:
+    `issues.json` (the incidents, as `GET /repos/{o}/{r}/issues` lists them),
+    `timelines/<number>.json` (each one's `GET …/timeline`), and `action-items.json` (the
+    `action-item` issues). Reads only; anything else is not found."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    def _load(self, name: str) -> Any:
+        path = self._folder / name
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (),
+        idempotent: bool | None = None,
+    ) -> Reply:
+        params = params or {}
+        if method != "GET" or int(params.get("page", 1)) > 1:
+            return Reply(200, [])
+        if path.endswith("/issues"):
+            name = "action-items.json" if params.get("labels") == "action-item" else "issues.json"
+            return Reply(200, self._load(name) or [])
+        if path.endswith("/timeline"):
+            number = path.rstrip("/").split("/")[-2]
+            return Reply(200, self._load(f"timelines/{number}.json") or [])
+        return Reply(404, {"message": "Not Found (recorded)"})
