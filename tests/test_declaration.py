@@ -146,11 +146,13 @@ async def test_p0_declaration_assigns_labels_and_posts_one_brief(harness: Harnes
     assert len(github.posted_comments()) == 1
 
 
-async def test_p0_declaration_costs_six_requests(harness: Harness) -> None:
-    """token, config read, the issue as GitHub has it now, labels, assignees, brief.
+async def test_p0_declaration_costs_seven_requests(harness: Harness) -> None:
+    """token, the issue as GitHub has it now, config read, the repository's recent incidents,
+    labels, assignees, brief.
 
     The issue is read, never taken from the payload: a redelivered payload says "no
-    comments" even when the brief exists (see test_faults' restart test).
+    comments" even when the brief exists (see test_faults' restart test). The recent
+    incidents (one page) let the brief name a recurrence.
     """
     github = harness.github
     github.files[(REPO.lower(), ".github/incident.yml")] = ROSTER
@@ -160,6 +162,7 @@ async def test_p0_declaration_costs_six_requests(harness: Harness) -> None:
         ("POST", f"/app/installations/{INSTALLATION_ID}/access_tokens"),
         ("GET", f"/repos/{REPO}/issues/1"),
         ("GET", f"/repos/{REPO}/contents/.github/incident.yml"),
+        ("GET", f"/repos/{REPO}/issues"),
         ("POST", f"/repos/{REPO}/issues/1/labels"),
         ("POST", f"/repos/{REPO}/issues/1/assignees"),
         ("POST", f"/repos/{REPO}/issues/1/comments"),

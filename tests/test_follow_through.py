@@ -177,3 +177,52 @@ async def test_a_drill_is_headed_as_one_and_mentions_no_management(harness: Harn
     for login in ("@sam", "@erin", "@lena"):  # …but never notified
         assert all(login not in part for c in posted for part in c.split("`")[::2]), login
     assert "@rohan" in text  # the response team is reached as usual
+
+
+# --- Recurrence -------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_recurrence_is_named_in_the_brief(harness: Harness) -> None:
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = ROSTER
+    github.add_issue(1, labels=("incident", "sev:P2", "component:search"), title="Search is slow")
+    github.close(1, at=T0 - timedelta(days=3))
+    github.add_issue(
+        2,
+        labels=("incident", "sev:P3", "component:search"),
+        title="Search results flicker",
+        created_at=T0,
+    )
+    await harness.deliver(
+        "issues", delivery_for(github, "issues.opened-incident-p0.json", number=2)
+    )
+    (brief,) = marked(github.posted_comments(2), markers.Brief)
+    assert "🔁 **Recurrence** of #1" in brief
+
+
+def test_a_recurring_p3_gets_its_weekly_review_even_with_updates() -> None:
+    """Runbook, P3: "Escalation: Weekly review if recurring"."""
+    from app.core.planner import plan
+    from app.core.snapshot import Comment
+    from tests.test_deadlines import DECLARED, POLICY, snapshot
+
+    busy = snapshot(
+        "P3",
+        comments=[(timedelta(minutes=1), "/ack"), (timedelta(days=3), "/status mitigating")],
+    )
+    brief = markers.render(markers.Brief("P3", checklist="P3", recurs=("7",)))
+    recurring = type(busy)(
+        **{
+            **busy.__dict__,
+            "comments": (
+                Comment(1, "bot", True, "NONE", DECLARED, brief, True),
+                *busy.comments[1:],
+            ),
+        }
+    )
+    week = DECLARED + timedelta(weeks=1)
+    kinds = [getattr(a, "kind", "") for a in plan(busy, POLICY, week)]
+    assert "escalation" not in kinds  # updates: no weekly review…
+    kinds = [getattr(a, "kind", "") for a in plan(recurring, POLICY, week)]
+    assert "escalation" in kinds  # …unless it recurs

@@ -42,6 +42,7 @@ class Brief(Marker):
     KIND: ClassVar[str] = "brief"
     severity: str
     checklist: str | None = None
+    recurs: tuple[str, ...] = ()  # earlier incidents this one repeats (issue numbers)
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def render(marker: Marker) -> str:
     keys = _KEYS.get(type(marker), {})
     payload: dict[str, Any] = {"k": marker.KIND, "v": VERSION}
     for name, value in vars(marker).items():
-        if value is not None:
+        if value is not None and value != ():
             payload[keys.get(name, name)] = list(value) if isinstance(value, tuple) else value
     return f"<!-- {PREFIX} {json.dumps(payload, sort_keys=True, separators=(',', ':'))} -->"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -116,6 +116,7 @@ def brief(
     defaulted: bool,
     security: bool,
     public: bool,
+    recurs: Sequence[int] = (),
 ) -> str:
     """The one comment that opens an incident (docs/behaviour.md §2)."""
     sp = policy.for_severity(severity)
@@ -127,6 +128,9 @@ def brief(
         "acknowledge with `/ack`.",
         f"**Next status update due {when(next_update, policy)}** (every {sp.update_every}).",
     ]
+    if recurs:
+        earlier = ", ".join(f"#{n}" for n in recurs)
+        lines += ["", f"🔁 **Recurrence** of {earlier} (the same title or component, lately)."]
     if defaulted:
         lines += [
             "",
@@ -162,7 +166,11 @@ def brief(
         "",
         "<details><summary>Commands</summary>\n\n" + COMMANDS_HELP + "\n</details>",
         "",
-        markers.render(markers.Brief(severity.value, checklist=severity.value)),
+        markers.render(
+            markers.Brief(
+                severity.value, checklist=severity.value, recurs=tuple(str(n) for n in recurs)
+            )
+        ),
     ]
     return "\n".join(lines)
 

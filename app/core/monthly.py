@@ -9,7 +9,6 @@ draws (Mermaid `pie` and `xychart-beta`). Drills are left out of every number.
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.core import markers, messages
 from app.core.commands import Status
+from app.core.planner import normalised
 from app.core.policy import Policy, Severity
 from app.core.snapshot import Issue, Snapshot
 from app.core.state import IncidentState, derive
@@ -112,11 +112,6 @@ def _measured(issue: Issue, state: IncidentState, policy: Policy) -> Measured:
         resolve_target=resolve_target,
         components=frozenset(x for x in issue.labels if x.startswith("component:")),
     )
-
-
-def normalised(title: str) -> str:
-    """A title without numbers, punctuation and case: what recurs is the same words."""
-    return " ".join(re.sub(r"[^a-z ]+", " ", title.lower()).split())
 
 
 def recurrences(incidents: Sequence[Measured]) -> list[tuple[Measured, Measured]]:

@@ -349,9 +349,35 @@ def _declare(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
         defaulted=defaulted,
         security=SECURITY_LABEL in snapshot.issue.labels,
         public=not snapshot.repo.private,
+        recurs=recurs_of(snapshot, policy, state.declared_at),
     )
     actions.append(PostComment(body, "brief"))
     return actions
+
+
+def normalised(title: str) -> str:
+    """A title without numbers, punctuation and case: what recurs is the same words."""
+    return " ".join(re.sub(r"[^a-z ]+", " ", title.lower()).split())
+
+
+def recurs_of(snapshot: Snapshot, policy: Policy, declared_at: datetime) -> list[int]:
+    """Earlier incidents this one repeats: the same title or a shared `component:` label
+    within `recurrence_days` before its declaration."""
+    title = normalised(snapshot.issue.title)
+    components = {x for x in snapshot.issue.labels if x.startswith("component:")}
+    window = timedelta(days=policy.recurrence_days)
+    return sorted(
+        r.number
+        for r in snapshot.recent
+        if r.number != snapshot.issue.number
+        and declared_at - window <= r.created_at <= declared_at
+        and (normalised(r.title) == title or components & r.labels)
+    )
+
+
+def recurring(state: IncidentState) -> bool:
+    """Did the brief find this incident to be a recurrence?"""
+    return any(n.marker.recurs for n in state.notes_of(markers.Brief))
 
 
 def _announced(state: IncidentState) -> tuple[Severity | None, set[str]]:
@@ -837,7 +863,12 @@ def due_steps(policy: Policy, state: IncidentState, until: datetime) -> list[Ste
             if k == 1 or track.then is None or not track.then.notify
             else track.then.notify
         )
-        quiet = track.only_without_update and any(previous < u.at <= due for u in state.updates)
+        # Runbook P3: "Escalation: weekly review if recurring"; "weekly review if no progress".
+        quiet = (
+            track.only_without_update
+            and not recurring(state)
+            and any(previous < u.at <= due for u in state.updates)
+        )
         if not quiet:
             why = (
                 f"no status update since {messages.when(previous, policy)} ({sev})"

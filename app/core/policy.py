@@ -526,6 +526,13 @@ class Policy(_Model):
         "resources`); `technical`, the default, climbs the chain.",
     )
     breach: BreachPolicy = Field(default_factory=BreachPolicy, description="Data breach track.")
+    recurrence_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="An incident with the same title (normalised) or a shared `component:` "
+        "label as one declared this many days before is a recurrence.",
+    )
     phases: PhasesPolicy = Field(
         default_factory=PhasesPolicy, description="Phase checklists and the all-clear."
     )

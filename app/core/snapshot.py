@@ -198,6 +198,16 @@ class Followup:
 
 
 @dataclass(frozen=True)
+class Recent:
+    """Another incident of the repository, declared lately (for recurrences)."""
+
+    number: int
+    title: str
+    labels: frozenset[str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """One issue as GitHub records it, plus what the app needs to judge its comments.
 
@@ -214,3 +224,4 @@ class Snapshot:
     config_problems: tuple[ConfigIssue, ...] = ()
     pir: PirRecord | None = None
     followup: Followup | None = None
+    recent: tuple[Recent, ...] = ()  # read only before the brief

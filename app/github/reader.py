@@ -20,6 +20,7 @@ from app.core.snapshot import (
     Followup,
     Issue,
     PirRecord,
+    Recent,
     Repo,
     Snapshot,
     split_timeline,
@@ -137,6 +138,7 @@ class Reader:
                 complete=False,
                 config_problems=resolved.problems,
             )
+            snap = replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
             return snap, resolved.policy
         items = await paginate(gh, f"/repos/{key.full_name}/issues/{key.number}/timeline")
         comments, events = split_timeline(items, app_id=self._app_id)
@@ -153,6 +155,8 @@ class Reader:
         snap = replace(snap, authorized=allowed)
         snap = replace(snap, comments=await self._confirmed(gh, key, snap, resolved.policy))
         state = derive(snap, resolved.policy)
+        if state is not None and not planner.briefed(state) and snap.issue.state == "open":
+            snap = replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
         if state is not None and planner.pir_round(snap, state, resolved.policy) is not None:
             snap = replace(snap, pir=await self.pir_record(gh, key, snap, resolved.policy, state))
         if state is not None and self._follow_up(snap, state, hints):
@@ -160,6 +164,30 @@ class Reader:
                 snap, followup=await self.followup(gh, key, snap, resolved.policy, state)
             )
         return snap, resolved.policy
+
+    async def _recent_incidents(
+        self, gh: GitHubPort, key: IssueKey, policy: Policy
+    ) -> tuple[Recent, ...]:
+        """The repository's incidents of the last `recurrence_days` (one page: the brief
+        names recurrences; read only before it is posted)."""
+        since = self._now() - timedelta(days=policy.recurrence_days + 1)
+        items = await paginate(
+            gh,
+            f"/repos/{key.full_name}/issues",
+            params={
+                "labels": INCIDENT_LABEL,
+                "state": "all",
+                "since": since.strftime("%Y-%m-%dT00:00:00Z"),
+            },
+            limit=1,
+        )
+        found = []
+        for item in items:
+            if item.get("pull_request") or item.get("number") == key.number:
+                continue
+            issue = Issue.from_api(item)
+            found.append(Recent(issue.number, issue.title, issue.labels, issue.created_at))
+        return tuple(found)
 
     @staticmethod
     def _follow_up(snap: Snapshot, state: IncidentState, hints: Hints | None) -> bool:
