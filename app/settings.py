@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,17 @@ class Settings(BaseSettings):
     max_actions_per_run: int = Field(
         default=30, description="Cap on GitHub writes one reconciliation of one issue may make."
     )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Cluster mode: redis:// or rediss:// URL (add ?cluster=1 for Redis Cluster) "
+        "where replicas share issue locks, delivery GUIDs, write pacing and the tick; unset: "
+        "one process, nothing shared.",
+    )
+    lock_ttl_seconds: float = Field(
+        default=30.0,
+        description="Cluster mode: how long an issue's lock outlives a replica that stopped "
+        "renewing it (renewed every third of this while working).",
+    )
     app_name: str | None = Field(
         default=None,
         description="The App's name: proposed by the setup page, shown on the status page.",
@@ -106,9 +118,19 @@ class Settings(BaseSettings):
         tokens, and the private key whole, with `\\n` escapes, and line by line."""
         found = [
             s.get_secret_value()
-            for s in (self.private_key, self.webhook_secret, self.cron_secret, self.metrics_token)
+            for s in (
+                self.private_key,
+                self.webhook_secret,
+                self.cron_secret,
+                self.metrics_token,
+                self.redis_url,
+            )
             if s is not None
         ]
+        if self.redis_url is not None:
+            # The URL whole, and its password alone (a client's error may show either).
+            password = urlsplit(self.redis_url.get_secret_value()).password
+            found += [unquote(password), password] if password else []
         try:
             pem = self.private_key_pem()
         except OSError:  # an unreadable key file is reported where the key is used

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt as pyjwt
@@ -61,9 +61,25 @@ class EtagStore:
         self._data[key] = (etag, reply)
 
 
+class SlotBook(Protocol):
+    """Where replicas share the next free write slot of each installation (cluster mode)."""
+
+    async def reserve(self, scope: str, interval: float) -> float | None:
+        """Take the next free slot of `scope`: seconds to wait for it; None when the book is
+        unreachable (pace in this process alone)."""
+
+
+Guard = Callable[[], Awaitable[None]]
+
+
 class Pacer:
     """Spaces one installation's content-creating requests (GitHub's advice: about a second
-    apart; its secondary limit: 80 a minute), so a tick over many incidents spreads its writes."""
+    apart; its secondary limit: 80 a minute), so a tick over many incidents spreads its writes.
+
+    With a shared `slots` book the spacing holds across replicas, since GitHub counts per
+    installation, not per process. `guard`, awaited last, right before the write is sent, may
+    raise to stop it (cluster mode: the issue's lock was taken over while we waited).
+    """
 
     def __init__(
         self,
@@ -71,16 +87,32 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        slots: SlotBook | None = None,
+        scope: str = "",
+        guard: Guard | None = None,
     ) -> None:
         self.interval = interval
         self._clock = clock
         self._sleep = sleep
+        self._slots = slots
+        self._scope = scope
+        self._guard = guard
         self._last = -1e9
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
-        if self.interval <= 0:
-            return
+        if self.interval > 0:
+            shared = (
+                await self._slots.reserve(self._scope, self.interval) if self._slots else None
+            )
+            if shared is None:
+                await self._local()
+            elif shared > 0:
+                await self._sleep(shared)
+        if self._guard is not None:
+            await self._guard()
+
+    async def _local(self) -> None:
         async with self._lock:
             delay = self._last + self.interval - self._clock()
             if delay > 0:
@@ -362,8 +394,12 @@ class AppClients:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         observer: Observer | None = None,
+        slots: SlotBook | None = None,
+        guard: Guard | None = None,
     ):
         self._settings = settings
+        self._slots = slots
+        self._guard = guard
         # One connection pool (and one TLS context) for the process: githubkit opens an httpx
         # client per request outside `async with`, and a fresh transport costs ~27 ms of CPU
         # for its SSL context and a new connection to GitHub each time.
@@ -408,7 +444,14 @@ class AppClients:
             credentials=self.credentials,
         )
         pacer = self._pacers.setdefault(
-            installation_id, Pacer(self._settings.write_interval, sleep=self._sleep)
+            installation_id,
+            Pacer(
+                self._settings.write_interval,
+                sleep=self._sleep,
+                slots=self._slots,
+                scope=str(installation_id),
+                guard=self._guard,
+            ),
         )
         return InstallationClient(
             self._github(auth),

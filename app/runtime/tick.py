@@ -16,6 +16,7 @@ from app.core.snapshot import Issue, Repo
 from app.core.state import INCIDENT_LABEL, severity_of
 from app.github.errors import GitHubError
 from app.github.port import GitHubPort, paginate
+from app.runtime.cluster import Busy
 from app.runtime.reconcile import Reconciler, RunReport
 from app.runtime.redeliver import Redeliverer
 
@@ -67,6 +68,11 @@ async def _nothing(_key: IssueKey) -> AsyncIterator[None]:
     yield
 
 
+@contextlib.asynccontextmanager
+async def _nothing_at_all() -> AsyncIterator[None]:
+    yield
+
+
 class Ticker:
     """Walks installations → repositories → open incidents; one failure stops nothing else."""
 
@@ -79,7 +85,9 @@ class Ticker:
         exclusive: Exclusive = _nothing,
         pir_label: str = "pir",
         redeliverer: Redeliverer | None = None,
+        shared: Callable[[], contextlib.AbstractAsyncContextManager[object]] | None = None,
     ) -> None:
+        self._shared = shared
         self._pir_label = pir_label
         self._redeliverer = redeliverer
         self._app = app
@@ -93,8 +101,9 @@ class Ticker:
         return self._running.locked()
 
     async def run(self, *, dry_run: bool = False) -> TickReport:
-        """One tick; ticks never overlap (a second waits for the first)."""
-        async with self._running:
+        """One tick; ticks never overlap (a second waits for the first). In cluster mode the
+        tick's lock is shared: Busy when another replica's tick is running."""
+        async with self._running, self._shared() if self._shared else _nothing_at_all():
             report = TickReport(dry_run=dry_run)
             if self._redeliverer is not None and not dry_run:
                 again = await self._redeliverer.run()
@@ -168,8 +177,13 @@ class Ticker:
                 report.incidents += 1
                 report.severities.append(_severity(issue))
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
-            async with self._exclusive(key):
-                run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
+            try:
+                async with self._exclusive(key):
+                    run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
+            except Busy:
+                # Another replica has been working on it all this while: it is its to finish.
+                report.errors.append({"issue": str(key), "error": "busy on another replica"})
+                continue
             self._count(report, key, run)
         for issue in reviews:
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))

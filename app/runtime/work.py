@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.core.keys import Hints, IssueKey
+from app.runtime.cluster import Busy
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[IssueKey, Hints], Awaitable[object]]
+SharedLock = Callable[[IssueKey], contextlib.AbstractAsyncContextManager[object]]
 
 
 @dataclass
@@ -29,8 +31,16 @@ class IssueQueue:
     runs once. Work for different issues runs concurrently, up to `concurrency`.
     """
 
-    def __init__(self, run: Runner, *, delay: float = 0.5, concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        run: Runner,
+        *,
+        delay: float = 0.5,
+        concurrency: int = 8,
+        shared: SharedLock | None = None,
+    ) -> None:
         self._run = run
+        self._shared = shared
         self._delay = delay
         self._slots: dict[IssueKey, _Slot] = {}
         self._limit = asyncio.Semaphore(concurrency)
@@ -39,12 +49,20 @@ class IssueQueue:
 
     @contextlib.asynccontextmanager
     async def exclusive(self, key: IssueKey) -> AsyncIterator[None]:
-        """Hold the issue: webhook work and the tick never reconcile one issue at once."""
+        """Hold the issue: webhook work and the tick never reconcile one issue at once.
+
+        In cluster mode the issue's lock in Redis is taken too, inside this process's: a
+        replica's workers queue here rather than each polling Redis.
+        """
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                yield
+                if self._shared is None:
+                    yield
+                else:
+                    async with self._shared(key):
+                        yield
         finally:
             lock, users = self._locks[key]
             if users <= 1:
@@ -68,11 +86,15 @@ class IssueQueue:
                 if self._delay:
                     await asyncio.sleep(self._delay)
                 hints, slot.pending = slot.pending, None
-                async with self._limit, self.exclusive(key):
-                    try:
+                try:
+                    async with self._limit, self.exclusive(key):
                         await self._run(key, hints)
-                    except Exception:
-                        log.exception("work for %s failed", key, extra={"issue": str(key)})
+                except Busy:
+                    # Another replica has held the issue for long; it reads GitHub afresh,
+                    # and the tick heals whatever this delivery would have added.
+                    log.warning("%s is busy on another replica: left to it", key)
+                except Exception:
+                    log.exception("work for %s failed", key, extra={"issue": str(key)})
                 slot.runs += 1
         finally:
             slot.task = None

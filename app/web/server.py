@@ -21,6 +21,7 @@ from app.core.keys import Hints, IssueKey
 from app.github.client import AppClients
 from app.github.offline import OfflineGitHub
 from app.github.port import GitHubPort
+from app.runtime.cluster import Busy, Cluster
 from app.runtime.reconcile import Reconciler
 from app.runtime.redeliver import Redeliverer
 from app.runtime.tick import Ticker
@@ -53,19 +54,32 @@ def create_app(
     now: Callable[[], datetime] = utcnow,
     clients: Callable[[int], GitHubPort] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    cluster: Cluster | None = None,
 ) -> WebhookEndpoint:
     """Build the ASGI app; settings are read here, never at import.
+
+    With REDIS_URL (or a `cluster` given) replicas share issue locks, delivery GUIDs, write
+    pacing and the tick (app/runtime/cluster.py); without, nothing changes.
 
     The answer is the webhook endpoint in front of the Starlette app for everything else;
     `.state` is the Starlette app's (queue, reconciler, ticker, metrics).
     """
     settings = settings or Settings()
     metrics = Metrics()
+    if cluster is None and settings.redis_url is not None:
+        cluster = Cluster.from_url(
+            settings.redis_url.get_secret_value(), lock_ttl=settings.lock_ttl_seconds
+        )
     app_client: Callable[[], GitHubPort] | None = None
     if clients is None:
         if settings.has_credentials:
             factory = AppClients(
-                settings, transport=transport, sleep=sleep, observer=metrics.observe_github
+                settings,
+                transport=transport,
+                sleep=sleep,
+                observer=metrics.observe_github,
+                slots=cluster,
+                guard=cluster.guard if cluster else None,
             )
             clients, app_client = factory.installation, factory.app
         else:
@@ -74,11 +88,22 @@ def create_app(
     reconciler = Reconciler.from_settings(settings, clients=clients, now=now)
 
     async def run(key: IssueKey, hints: Hints) -> object:
+        fresh = list(hints.delivery_ids)
+        if cluster is not None and fresh:
+            # In the worker, under the issue's lock: the HTTP answer never waits for Redis.
+            fresh = await cluster.claim(key, hints.delivery_ids)
+            if not fresh:
+                log.info("%s: deliveries already taken on by a replica", key)
+                return None
         report = await reconciler.run(key, hints)
         metrics.count_actions(report.outcome.counts())
+        if cluster is not None and report.error and "lock was taken over" not in report.error:
+            await cluster.forget(key, fresh)  # so a retry of the same delivery runs
         return report
 
-    queue = IssueQueue(run, delay=settings.coalesce_seconds)
+    queue = IssueQueue(
+        run, delay=settings.coalesce_seconds, shared=cluster.issue if cluster else None
+    )
     redeliverer = Redeliverer(app=app_client, now=now) if app_client is not None else None
     ticker = (
         Ticker(
@@ -87,6 +112,7 @@ def create_app(
             reconciler=reconciler,
             exclusive=queue.exclusive,
             redeliverer=redeliverer,
+            shared=cluster.tick if cluster else None,
         )
         if app_client is not None
         else None
@@ -112,7 +138,10 @@ def create_app(
         if ticker.busy:
             return _error(409, "a tick is already running")
         started = time.monotonic()
-        report = await ticker.run(dry_run=request.query_params.get("dry_run") == "1")
+        try:
+            report = await ticker.run(dry_run=request.query_params.get("dry_run") == "1")
+        except Busy:
+            return _error(409, "a tick is already running (on another replica)")
         metrics.tick_duration.observe(time.monotonic() - started)
         metrics.ticks.labels("errors" if report.errors else "ok").inc()
         metrics.count_actions(report.actions)
@@ -147,6 +176,9 @@ def create_app(
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:
+        # Redis away is no reason to restart the process: it works on per process meanwhile.
+        if cluster is not None and not await cluster.ping():
+            return PlainTextResponse("degraded: redis unreachable")
         return PlainTextResponse("ok")
 
     setup = None if settings.has_credentials else Setup(settings, transport=transport, now=now)
@@ -185,6 +217,8 @@ def create_app(
         abandoned = await queue.close(timeout=settings.shutdown_grace_seconds)
         if abandoned:
             log.warning("abandoned work for %d issues; the next tick heals it", abandoned)
+        if cluster is not None:
+            await cluster.close()
         log.info("shut down cleanly")
 
     app = Starlette(
@@ -203,6 +237,7 @@ def create_app(
     app.state.queue = queue
     app.state.reconciler = reconciler
     app.state.ticker = ticker
+    app.state.cluster = cluster
     app.state.metrics = metrics
     app.state.setup = setup
     app.state.deliveries = 0
