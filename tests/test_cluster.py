@@ -74,7 +74,15 @@ class RedisServer:
     def start(self) -> None:
         server = shutil.which("redis-server")
         assert server, "redis-server is missing: .ci/run installs it (apt-get install redis-server)"
-        args = [server, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
+        args = [
+            server,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+        ]
         args += ["--save", "", "--appendonly", "no"]
         if self.cluster:
             args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]

@@ -102,9 +102,7 @@ class Pacer:
 
     async def wait(self) -> None:
         if self.interval > 0:
-            shared = (
-                await self._slots.reserve(self._scope, self.interval) if self._slots else None
-            )
+            shared = await self._slots.reserve(self._scope, self.interval) if self._slots else None
             if shared is None:
                 await self._local()
             elif shared > 0:

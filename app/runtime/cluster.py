@@ -337,4 +337,3 @@ class Cluster:
         lease = _LEASE.get()
         if lease is not None:
             await lease.check()
-
