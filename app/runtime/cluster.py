@@ -99,6 +99,9 @@ class Busy(Exception):
     """Another replica holds the lock and did not let go in time."""
 
 
+TAKEN_OVER = "the issue's lock was taken over: not writing"
+
+
 class LockLost(GitHubError):
     """The issue's lock expired and another replica took it: this run must write nothing.
 
@@ -106,7 +109,7 @@ class LockLost(GitHubError):
     reports it; the other replica re-plans from GitHub's record."""
 
     def __init__(self, key: str) -> None:
-        super().__init__("—", key, 0, "the issue's lock was taken over: not writing")
+        super().__init__("—", key, 0, TAKEN_OVER)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from app.core.keys import Hints, IssueKey
 from app.github.client import AppClients
 from app.github.offline import OfflineGitHub
 from app.github.port import GitHubPort
-from app.runtime.cluster import Busy, Cluster
+from app.runtime.cluster import TAKEN_OVER, Busy, Cluster, LockLost
 from app.runtime.reconcile import Reconciler
 from app.runtime.redeliver import Redeliverer
 from app.runtime.tick import Ticker
@@ -91,13 +91,17 @@ def create_app(
         fresh = list(hints.delivery_ids)
         if cluster is not None and fresh:
             # In the worker, under the issue's lock: the HTTP answer never waits for Redis.
-            fresh = await cluster.claim(key, hints.delivery_ids)
+            try:
+                fresh = await cluster.claim(key, hints.delivery_ids)
+            except LockLost:
+                log.warning("%s: lock taken over before the work began: left to its holder", key)
+                return None
             if not fresh:
                 log.info("%s: deliveries already taken on by a replica", key)
                 return None
         report = await reconciler.run(key, hints)
         metrics.count_actions(report.outcome.counts())
-        if cluster is not None and report.error and "lock was taken over" not in report.error:
+        if cluster is not None and report.error and TAKEN_OVER not in report.error:
             await cluster.forget(key, fresh)  # so a retry of the same delivery runs
         return report
 
