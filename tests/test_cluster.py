@@ -57,6 +57,7 @@ class RedisServer:
     port: int
     cluster: bool = False
     process: subprocess.Popen[bytes] | None = None
+    bus_port: int = 0
 
     @property
     def url(self) -> str:
@@ -85,7 +86,9 @@ class RedisServer:
         ]
         args += ["--save", "", "--appendonly", "no"]
         if self.cluster:
+            # The bus port defaults to port + 10000, which may be taken or past 65535.
             args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+            args += ["--cluster-port", str(self.bus_port)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while self.cli("ping") != "PONG":
@@ -105,7 +108,7 @@ class RedisServer:
 
 
 def _server(tmp: Path, *, cluster: bool = False) -> Iterator[RedisServer]:
-    server = RedisServer(tmp, _free_port(), cluster=cluster)
+    server = RedisServer(tmp, _free_port(), cluster=cluster, bus_port=_free_port())
     server.start()
     try:
         yield server
