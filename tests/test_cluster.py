@@ -294,7 +294,10 @@ async def test_a_paused_replica_whose_lock_was_taken_over_writes_nothing(
 
 
 async def test_redis_stopped_mid_burst_and_restarted_posts_nothing_twice(
-    replicas: Replicas, settings: Settings, redis_own: RedisServer
+    replicas: Replicas,
+    settings: Settings,
+    redis_own: RedisServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     github = replicas.github
     for _ in range(3):
@@ -312,6 +315,8 @@ async def test_redis_stopped_mid_burst_and_restarted_posts_nothing_twice(
         harness = replicas.harnesses[i % 3]
         answer = await harness.deliver("issues", payload, delivery=f"down-{n}")
         assert answer.status_code == 202
+    outage = [r for r in caplog.records if r.getMessage().startswith("redis unreachable")]
+    assert len(outage) == 3  # once per replica for the whole outage
     redis_own.start()
     await burst(replicas, range(1, 11), per_incident=3)
     await replicas.drain()
