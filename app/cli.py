@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,9 @@ def cmd_tick(args: argparse.Namespace) -> int:
 async def _tick(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from app.core.keys import IssueKey
     from app.github.client import AppClients
+    from app.runtime.cluster import Busy, Cluster
     from app.runtime.reconcile import Reconciler
     from app.runtime.tick import Ticker
 
@@ -174,12 +177,41 @@ async def _tick(args: argparse.Namespace) -> int:
     if not settings.has_credentials:
         print("error: the tick needs APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH)", file=sys.stderr)
         return 2
-    factory = AppClients(settings)
+    # With REDIS_URL the tick takes the replicas' shared tick lock and issue locks, and
+    # paces writes with them, as the server's does.
+    cluster = (
+        Cluster.from_url(settings.redis_url.get_secret_value(), lock_ttl=settings.lock_ttl_seconds)
+        if settings.redis_url is not None
+        else None
+    )
+    factory = AppClients(settings, slots=cluster, guard=cluster.guard if cluster else None)
     reconciler = Reconciler.from_settings(
         settings, clients=factory.installation, now=lambda: datetime.now(UTC)
     )
-    ticker = Ticker(app=factory.app, clients=factory.installation, reconciler=reconciler)
-    report = await ticker.run(dry_run=args.dry_run)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(key: IssueKey) -> AsyncIterator[None]:
+        if cluster is None:
+            yield
+            return
+        async with cluster.issue(key):
+            yield
+
+    ticker = Ticker(
+        app=factory.app,
+        clients=factory.installation,
+        reconciler=reconciler,
+        exclusive=exclusive,
+        shared=cluster.tick if cluster else None,
+    )
+    try:
+        report = await ticker.run(dry_run=args.dry_run)
+    except Busy:
+        print("error: another replica's tick is running", file=sys.stderr)
+        return 3
+    finally:
+        if cluster is not None:
+            await cluster.close()
     verb = "would make" if args.dry_run else "made"
     for run in report.runs:
         if run.planned:

@@ -356,3 +356,29 @@ async def test_one_tick_at_a_time_across_replicas(
 def test_the_redis_password_is_a_secret() -> None:
     settings = Settings(_env_file=None, redis_url="redis://:s3cr%40t@redis:6379/0")  # type: ignore[call-arg]
     assert {"s3cr@t", "s3cr%40t", "redis://:s3cr%40t@redis:6379/0"} <= set(settings.secrets())
+
+
+def test_incident_app_tick_waits_its_turn_with_the_replicas(
+    redis_single: RedisServer,
+    private_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`incident-app tick` from cron takes the same tick lock as the replicas' /cron/tick."""
+    import redis as sync_redis
+
+    from app.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("APP_ID", "424242")
+    monkeypatch.setenv("PRIVATE_KEY", private_key)
+    monkeypatch.setenv("REDIS_URL", redis_single.url)
+    held = sync_redis.Redis.from_url(redis_single.url)
+    held.set("incident-app:tick", "another-replica", px=30_000)  # a replica's tick runs
+    try:
+        assert main(["tick"]) == 3
+    finally:
+        held.delete("incident-app:tick")
+        held.close()
+    assert "another replica's tick is running" in capsys.readouterr().err
