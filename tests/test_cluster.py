@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import shutil
 import socket
 import subprocess
@@ -376,9 +377,12 @@ def test_incident_app_tick_waits_its_turn_with_the_replicas(
     monkeypatch.setenv("REDIS_URL", redis_single.url)
     held = sync_redis.Redis.from_url(redis_single.url)
     held.set("incident-app:tick", "another-replica", px=30_000)  # a replica's tick runs
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # the CLI configures logging: put it back
     try:
         assert main(["tick"]) == 3
     finally:
+        root.handlers[:], root.level = handlers, level
         held.delete("incident-app:tick")
         held.close()
     assert "another replica's tick is running" in capsys.readouterr().err

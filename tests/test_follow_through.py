@@ -226,3 +226,78 @@ def test_a_recurring_p3_gets_its_weekly_review_even_with_updates() -> None:
     assert "escalation" not in kinds  # updates: no weekly review…
     kinds = [getattr(a, "kind", "") for a in plan(recurring, POLICY, week)]
     assert "escalation" in kinds  # …unless it recurs
+
+
+# --- The tick: overdue items and the monthly review -----------------------------------
+
+AUTH = {"Authorization": "Bearer cron-secret-for-tests"}
+
+
+@pytest.mark.anyio
+async def test_an_overdue_action_item_is_reminded_once_a_week(harness: Harness) -> None:
+    await p0_history(harness)
+    await merge_the_review(harness, DOCUMENT)
+    alarm = next(i for i in action_issues(harness) if "saturation" in i.title)  # type: ignore[attr-defined]
+    harness.clock.now = datetime(2019, 5, 27, 9, tzinfo=UTC)  # Monday after the due date
+    await harness.client.post("/cron/tick", headers=AUTH)
+    harness.clock.now = datetime(2019, 5, 29, 9, tzinfo=UTC)  # the same week
+    await harness.client.post("/cron/tick", headers=AUTH)
+    number = alarm.number  # type: ignore[attr-defined]
+    reminders = marked(harness.github.posted_comments(number), markers.ActionReminder)
+    assert len(reminders) == 1 and reminders[0].startswith("⏰ @alice: this action item was due")
+    harness.clock.now = datetime(2019, 6, 3, 9, tzinfo=UTC)  # the next week
+    await harness.client.post("/cron/tick", headers=AUTH)
+    assert len(marked(harness.github.posted_comments(number), markers.ActionReminder)) == 2
+    # Items not yet due get nothing.
+    later = [i for i in action_issues(harness) if i is not alarm]
+    assert all(harness.github.posted_comments(i.number) == [] for i in later)  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_the_monthly_review_opens_once_on_the_first_business_day(harness: Harness) -> None:
+    """December's incidents; 1 January is a holiday (US): the review opens on the 2nd, once."""
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = (
+        ROSTER + "calendar: {timezone: America/New_York, holidays_country: US}\n"
+    )
+    december = datetime(2019, 12, 10, 15, tzinfo=UTC)
+    github.add_issue(1, labels=("incident", "sev:P2"), created_at=december, title="Slow search")
+    github.comment(1, "/ack", at=december + timedelta(hours=1), by="rohan")
+    github.close(1, at=december + timedelta(hours=5), by="rohan")
+    github.permissions[(REPO.lower(), "rohan")] = "write"
+
+    def reviews() -> list[object]:
+        return [i for i in github.issues.values() if i.ours and "incident-review" in i.labels]
+
+    harness.clock.now = datetime(2020, 1, 1, 17, tzinfo=UTC)  # New Year's Day
+    await harness.client.post("/cron/tick", headers=AUTH)
+    assert reviews() == []
+    harness.clock.now = datetime(2020, 1, 2, 14, tzinfo=UTC)
+    await harness.client.post("/cron/tick", headers=AUTH)
+    await harness.client.post("/cron/tick", headers=AUTH)
+    (review,) = reviews()
+    assert review.title == "Incident review: December 2019"  # type: ignore[attr-defined]
+    assert review.assignees == ["rohan"]  # type: ignore[attr-defined]
+    assert "| P2 | 1 |" in review.body  # type: ignore[attr-defined]
+    assert "pie title Incidents by severity" in review.body  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_the_monthly_review_is_found_again_after_a_restart(
+    harness: Harness, settings: object, clock: object
+) -> None:
+    import httpx
+
+    from app.web.server import create_app
+
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = ROSTER
+    github.add_issue(1, labels=("incident", "sev:P3"), created_at=datetime(2019, 4, 10, tzinfo=UTC))
+    harness.clock.now = datetime(2019, 5, 1, 14, tzinfo=UTC)
+    await harness.client.post("/cron/tick", headers=AUTH)
+    again = create_app(settings, now=harness.clock)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=again), base_url="http://t"
+    ) as c:
+        await c.post("/cron/tick", headers=AUTH)
+    assert len([i for i in github.issues.values() if i.ours and "incident-review" in i.labels]) == 1

@@ -47,6 +47,8 @@ EVERY_KIND: list[Marker] = [
     markers.Recurrence(2),
     markers.ActionItem(1, "r1:immediate-1", "2019-05-24T10:00:00+00:00"),
     markers.ActionList(("c1012", "r1:immediate-1")),
+    markers.ActionReminder("2019-W22"),
+    markers.MonthlyReview("2019-05"),
 ]
 
 

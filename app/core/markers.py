@@ -194,6 +194,22 @@ class ActionList(Marker):
     keys: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ActionReminder(Marker):
+    """An overdue action item was reminded in ISO week `week` (`2019-W22`)."""
+
+    KIND: ClassVar[str] = "action-reminder"
+    week: str
+
+
+@dataclass(frozen=True)
+class MonthlyReview(Marker):
+    """In the body of the month's review issue the app opened (`2019-05`)."""
+
+    KIND: ClassVar[str] = "monthly-review"
+    month: str
+
+
 # Field name → wire key, for the fields whose key is not their name.
 _KEYS: dict[type[Marker], dict[str, str]] = {
     Brief: {"severity": "sev"},
@@ -230,6 +246,8 @@ KINDS: dict[str, type[Marker]] = {
         Recurrence,
         ActionItem,
         ActionList,
+        ActionReminder,
+        MonthlyReview,
     )
 }
 

@@ -360,6 +360,15 @@ def action_item_body(
     )
 
 
+def action_overdue(*, who: list[str], due_at: datetime, week: str, policy: Policy) -> str:
+    mention = " ".join(who) or "Incident commander"
+    return (
+        f"⏰ {mention}: this action item was due {when(due_at, policy)}. Close it when it is "
+        "done, or say here what stands in the way.\n\n"
+        + markers.render(markers.ActionReminder(week))
+    )
+
+
 def action_list(filed: list[tuple[str, int, str]], keys: tuple[str, ...]) -> str:
     """The incident's list of its action items (key, issue, horizon), by horizon."""
     lines = ["📋 **Action items**", ""]

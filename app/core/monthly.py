@@ -22,6 +22,7 @@ from app.core.snapshot import Issue, Snapshot
 from app.core.state import IncidentState, derive
 
 DRILL_LABEL = "drill"
+LABEL = "incident-review"
 RECURRENCE_WINDOW = timedelta(days=30)
 
 

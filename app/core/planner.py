@@ -268,6 +268,37 @@ def plan_pir_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list
     return [PostComment(body, "pir-reminder")]
 
 
+def plan_action_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
+    """An open action item past its due date: one reminder a week, to its assignees or the
+    incident commander (runbook: "monthly review of action item progress" needs items done)."""
+    if snapshot.issue.state != "open" or not snapshot.issue.ours:
+        return []  # markers count only in issues the app itself opened
+    found = markers.of(markers.ActionItem, snapshot.issue.body)
+    if not found:
+        return []
+    try:
+        due_at = datetime.fromisoformat(found[0].due)
+    except ValueError:
+        return []
+    if now <= due_at:
+        return []
+    year, week, _ = now.astimezone(policy.business_calendar.zone).isocalendar()
+    this_week = f"{year}-W{week:02d}"
+    reminded = {
+        m.week
+        for c in snapshot.comments
+        if c.ours
+        for m in markers.of(markers.ActionReminder, c.body)
+    }
+    if this_week in reminded:
+        return []
+    who = [f"@{a}" for a in sorted(snapshot.issue.assignees)] or policy.holders(
+        "incident_commander"
+    )
+    body = messages.action_overdue(who=who, due_at=due_at, week=this_week, policy=policy)
+    return [PostComment(body, "action-reminder")]
+
+
 def _labels(snapshot: Snapshot, state: IncidentState) -> list[Action]:
     labels = snapshot.issue.labels
     wanted = {INCIDENT_LABEL, state.severity.label, state.status.label}

@@ -77,6 +77,10 @@ class Reconciler:
         )
 
     @property
+    def app_id(self) -> int | None:
+        return self._app_id
+
+    @property
     def config(self) -> ConfigLoader:
         return self.reader.config
 
@@ -189,9 +193,16 @@ class Reconciler:
             report.outcome.failed += done.failed
 
     async def remind_review(
-        self, key: IssueKey, issue: dict[str, Any], *, repo: Repo, dry_run: bool = False
+        self,
+        key: IssueKey,
+        issue: dict[str, Any],
+        *,
+        repo: Repo,
+        dry_run: bool = False,
+        plan: Callable[[Snapshot, Policy, datetime], list[Action]] = planner.plan_pir_reminder,
     ) -> RunReport:
-        """An open PIR issue: remind its assignee once per business day when it is overdue."""
+        """An open issue the app opened — a review, an action item — reminded when overdue
+        (`plan`: once per business day for a review, once a week for an action item)."""
         report = RunReport(key)
         gh = self._clients(key.installation_id)
         extra = _extra(key, None)
@@ -199,10 +210,10 @@ class Reconciler:
             snap = Snapshot(repo=repo, issue=Issue.from_api(issue, app_id=self._app_id))
             resolved = await self.config.load(gh, key.owner, key.repo)
             # Only an overdue review is worth reading the comments of.
-            if not planner.plan_pir_reminder(snap, resolved.policy, self._now()):
+            if not plan(snap, resolved.policy, self._now()):
                 return report
             snap = await self.reader.review_issue_comments(gh, key, snap)
-            report.planned = planner.plan_pir_reminder(snap, resolved.policy, self._now())
+            report.planned = plan(snap, resolved.policy, self._now())
             if report.planned and not dry_run:
                 report.outcome = await execute(
                     gh, key.full_name, key.number, report.planned, log_extra=extra

@@ -43,5 +43,10 @@ async def build(
     actions = await paginate(
         gh, f"/repos/{repo}/issues", params={"labels": "action-item", "state": "all"}
     )
-    review.items = monthly.items_of(Issue.from_api(a, app_id=app_id) for a in actions)
+    # The items that existed by the period's end.
+    review.items = monthly.items_of(
+        issue
+        for issue in (Issue.from_api(a, app_id=app_id) for a in actions)
+        if issue.created_at < until
+    )
     return review

@@ -8,17 +8,21 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.core import followup, markers, monthly, planner
+from app.core.actions import OpenIssue
 from app.core.keys import IssueKey
 from app.core.snapshot import Issue, Repo
 from app.core.state import INCIDENT_LABEL, severity_of
 from app.github.errors import GitHubError
+from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
 from app.runtime.cluster import Busy
 from app.runtime.reconcile import Reconciler, RunReport
 from app.runtime.redeliver import Redeliverer
+from app.runtime.report import build as build_report
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,7 @@ class Ticker:
         self._reconciler = reconciler
         self._exclusive = exclusive
         self._running = asyncio.Lock()
+        self._monthly_done: set[tuple[str, str]] = set()  # (repository, month) handled
 
     @property
     def busy(self) -> bool:
@@ -167,6 +172,11 @@ class Ticker:
                 if has_open
                 else []
             )
+            items = (
+                await paginate(gh, path, params={"labels": followup.LABEL, "state": "open"})
+                if has_open
+                else []
+            )
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
             return
@@ -189,6 +199,90 @@ class Ticker:
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
             run = await self._reconciler.remind_review(key, issue, repo=repo, dry_run=dry_run)
             self._count(report, key, run)
+        for issue in items:
+            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
+            run = await self._reconciler.remind_review(
+                key, issue, repo=repo, dry_run=dry_run, plan=planner.plan_action_reminder
+            )
+            self._count(report, key, run)
+        try:
+            await self._monthly(gh, installation_id, repo, report, dry_run)
+        except GitHubError as exc:
+            report.errors.append({"repository": repo.full_name, "error": str(exc)})
+
+    async def _monthly(
+        self,
+        gh: GitHubPort,
+        installation_id: int,
+        repo: Repo,
+        report: TickReport,
+        dry_run: bool,
+    ) -> None:
+        """From the first business day of a month, one "Incident review" issue for the month
+        before, per repository that had incidents or has open action items — exactly one,
+        found again after a crash (its marker), never opened twice by overlapping ticks."""
+        now = self._reconciler.now()
+        policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
+        cal = policy.business_calendar
+        today = now.astimezone(cal.zone).date()
+        first = today.replace(day=1)
+        while not cal.is_business_day(first):
+            first += timedelta(days=1)
+        if today < first:
+            return
+        until = datetime(today.year, today.month, 1, tzinfo=UTC)
+        since = datetime(
+            (until - timedelta(days=1)).year, (until - timedelta(days=1)).month, 1, tzinfo=UTC
+        )
+        month = since.strftime("%Y-%m")
+        if (repo.full_name, month) in self._monthly_done:
+            return
+        existing = await paginate(
+            gh,
+            f"/repos/{repo.full_name}/issues",
+            params={
+                "labels": monthly.LABEL,
+                "state": "all",
+                "since": until.strftime("%Y-%m-%dT00:00:00Z"),
+            },
+        )
+        if any(
+            m.month == month
+            for item in existing
+            if Issue.from_api(item, app_id=self._reconciler.app_id).ours
+            for m in markers.of(markers.MonthlyReview, str(item.get("body") or ""))
+        ):
+            self._monthly_done.add((repo.full_name, month))
+            return
+        review = await build_report(
+            gh,
+            repo=repo.full_name,
+            policy=policy,
+            since=since,
+            until=until,
+            now=now,
+            app_id=self._reconciler.app_id,
+        )
+        if not review.incidents and not any(i.state == "open" for i in review.items):
+            self._monthly_done.add((repo.full_name, month))
+            return
+        commander = [m[1:] for m in policy.holders("incident_commander") if "/" not in m]
+        action = OpenIssue(
+            f"Incident review: {since:%B %Y}",
+            monthly.render(review) + "\n" + markers.render(markers.MonthlyReview(month)),
+            (monthly.LABEL,),
+            tuple(commander[:1]),
+            "monthly-review",
+        )
+        key = IssueKey(installation_id, repo.owner, repo.name, 0)
+        run = RunReport(key, incident=False, planned=[action])
+        if not dry_run:
+            run.outcome = await execute(
+                gh, repo.full_name, 0, [action], log_extra={"repository": repo.full_name}
+            )
+            if not run.outcome.failed:
+                self._monthly_done.add((repo.full_name, month))
+        self._count(report, key, run)
 
     def _since(self) -> str:
         """Closed incidents are looked at for this long after their last change."""
