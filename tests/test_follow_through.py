@@ -301,3 +301,43 @@ async def test_the_monthly_review_is_found_again_after_a_restart(
     ) as c:
         await c.post("/cron/tick", headers=AUTH)
     assert len([i for i in github.issues.values() if i.ours and "incident-review" in i.labels]) == 1
+
+
+@pytest.mark.anyio
+async def test_scheduled_drills_open_once_per_period_with_scenarios_in_turn(
+    harness: Harness,
+) -> None:
+    """ "Dry-Run Exercises: monthly for P0 scenarios, quarterly for P1/P2"."""
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = ROSTER + (
+        "drills:\n  P0: monthly\n  P1: quarterly\n"
+        "  scenarios: [Primary database lost, Payments provider down]\n"
+    )
+
+    def drills() -> list[object]:
+        return [i for i in github.issues.values() if i.ours and "drill" in i.labels]
+
+    harness.clock.now = datetime(2019, 6, 1, 12, tzinfo=UTC)  # a Saturday
+    await harness.client.post("/cron/tick", headers=AUTH)
+    # Q2's P1 drill was due since April's first business day (the app heals a missed one);
+    # June's P0 drill waits for Monday, June's first business day.
+    assert [d.title for d in drills()] == ["Drill (P1, 2019-Q2): Primary database lost"]  # type: ignore[attr-defined]
+    harness.clock.now = datetime(2019, 6, 3, 12, tzinfo=UTC)
+    await harness.client.post("/cron/tick", headers=AUTH)
+    await harness.client.post("/cron/tick", headers=AUTH)
+    p0 = [d for d in drills() if "P0" in d.title]  # type: ignore[attr-defined]
+    assert len(p0) == 1 and len(drills()) == 2
+    assert {"incident", "sev:P0", "drill"} <= set(p0[0].labels)  # type: ignore[attr-defined]
+    assert "Primary database lost" in p0[0].title  # type: ignore[attr-defined]
+    harness.clock.now = datetime(2019, 7, 1, 12, tzinfo=UTC)  # July: a new month and quarter
+    await harness.client.post("/cron/tick", headers=AUTH)
+    titles = sorted(d.title for d in drills())  # type: ignore[attr-defined]
+    assert len(titles) == 4
+    assert "Drill (P0, 2019-07): Payments provider down" in titles  # the next scenario
+    assert any(t.startswith("Drill (P1, 2019-Q3)") for t in titles)
+
+
+def test_no_drills_when_not_configured() -> None:
+    from app.core.policy import bundled_policy
+
+    assert bundled_policy().drills is None

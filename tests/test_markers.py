@@ -49,6 +49,7 @@ EVERY_KIND: list[Marker] = [
     markers.ActionList(("c1012", "r1:immediate-1")),
     markers.ActionReminder("2019-W22"),
     markers.MonthlyReview("2019-05"),
+    markers.ScheduledDrill("P0", "2019-Q2"),
 ]
 
 

@@ -210,6 +210,15 @@ class MonthlyReview(Marker):
     month: str
 
 
+@dataclass(frozen=True)
+class ScheduledDrill(Marker):
+    """In the body of a drill the tick opened: its severity and period (`2019-05`, `2019-Q2`)."""
+
+    KIND: ClassVar[str] = "scheduled-drill"
+    severity: str
+    period: str
+
+
 # Field name → wire key, for the fields whose key is not their name.
 _KEYS: dict[type[Marker], dict[str, str]] = {
     Brief: {"severity": "sev"},
@@ -248,6 +257,7 @@ KINDS: dict[str, type[Marker]] = {
         ActionList,
         ActionReminder,
         MonthlyReview,
+        ScheduledDrill,
     )
 }
 

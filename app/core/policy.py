@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import cache, cached_property
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -493,6 +493,24 @@ class PhasesPolicy(_Model):
         return value
 
 
+class DrillsPolicy(_Model):
+    """Scheduled drills (runbook "Dry-Run Exercises: monthly for P0 scenarios, quarterly for
+    P1/P2"): the tick opens one drill incident per severity and period."""
+
+    P0: Literal["monthly", "quarterly"] | None = Field(default=None, description="P0 drills.")
+    P1: Literal["monthly", "quarterly"] | None = Field(default=None, description="P1 drills.")
+    P2: Literal["monthly", "quarterly"] | None = Field(default=None, description="P2 drills.")
+    P3: Literal["monthly", "quarterly"] | None = Field(default=None, description="P3 drills.")
+    repository: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$",
+        description="owner/name to open drills in (default: every repository with this config).",
+    )
+    scenarios: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=50, description="Scenario texts, used in turn."
+    )
+
+
 TRIGGER_KEYS = ("business", "compliance", "resources")
 
 
@@ -526,6 +544,9 @@ class Policy(_Model):
         "resources`); `technical`, the default, climbs the chain.",
     )
     breach: BreachPolicy = Field(default_factory=BreachPolicy, description="Data breach track.")
+    drills: DrillsPolicy | None = Field(
+        default=None, description="Scheduled drills; none when not configured."
+    )
     recurrence_days: int = Field(
         default=30,
         ge=1,

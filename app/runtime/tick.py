@@ -100,6 +100,7 @@ class Ticker:
         self._exclusive = exclusive
         self._running = asyncio.Lock()
         self._monthly_done: set[tuple[str, str]] = set()  # (repository, month) handled
+        self._drills_done: set[tuple[str, str, str]] = set()  # (repository, severity, period)
 
     @property
     def busy(self) -> bool:
@@ -207,8 +208,81 @@ class Ticker:
             self._count(report, key, run)
         try:
             await self._monthly(gh, installation_id, repo, report, dry_run)
+            await self._drills(gh, installation_id, repo, report, dry_run)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
+
+    async def _drills(
+        self,
+        gh: GitHubPort,
+        installation_id: int,
+        repo: Repo,
+        report: TickReport,
+        dry_run: bool,
+    ) -> None:
+        """Scheduled drills: from the first business day of each period (month or quarter),
+        one drill incident per configured severity, its scenario taken in turn."""
+        policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
+        drills = policy.drills
+        if drills is None or (drills.repository and drills.repository != repo.full_name):
+            return
+        cal = policy.business_calendar
+        today = self._reconciler.now().astimezone(cal.zone).date()
+        due: list[tuple[str, str, int]] = []  # (severity, period, period ordinal)
+        for sev in ("P0", "P1", "P2", "P3"):
+            every = getattr(drills, sev)
+            if every is None:
+                continue
+            month = today.month if every == "monthly" else 3 * ((today.month - 1) // 3) + 1
+            first = today.replace(month=month, day=1)
+            while not cal.is_business_day(first):
+                first += timedelta(days=1)
+            if today < first:
+                continue
+            quarter = (today.month - 1) // 3 + 1
+            period = f"{today:%Y-%m}" if every == "monthly" else f"{today.year}-Q{quarter}"
+            ordinal = (
+                today.year * 12 + today.month if every == "monthly" else today.year * 4 + quarter
+            )
+            if (repo.full_name, sev, period) not in self._drills_done:
+                due.append((sev, period, ordinal))
+        if not due:
+            return
+        existing = await paginate(
+            gh, f"/repos/{repo.full_name}/issues", params={"labels": "drill", "state": "all"}
+        )
+        made = {
+            (m.severity, m.period)
+            for item in existing
+            if Issue.from_api(item, app_id=self._reconciler.app_id).ours
+            for m in markers.of(markers.ScheduledDrill, str(item.get("body") or ""))
+        }
+        for sev, period, ordinal in due:
+            if (sev, period) in made:
+                self._drills_done.add((repo.full_name, sev, period))
+                continue
+            scenarios = drills.scenarios or ["the scenario of your choice"]
+            scenario = scenarios[ordinal % len(scenarios)]
+            action = OpenIssue(
+                f"Drill ({sev}, {period}): {scenario}"[:256],
+                'A scheduled drill (runbook "Dry-Run Exercises"): run the whole response, '
+                f"communication included, for this scenario:\n\n> {scenario}\n\n"
+                "Every comment is headed as a drill; senior management, the executive team "
+                "and legal are not notified.\n\n"
+                + markers.render(markers.ScheduledDrill(sev, period)),
+                (INCIDENT_LABEL, f"sev:{sev}", "drill"),
+                (),
+                "drill",
+            )
+            key = IssueKey(installation_id, repo.owner, repo.name, 0)
+            run = RunReport(key, incident=False, planned=[action])
+            if not dry_run:
+                run.outcome = await execute(
+                    gh, repo.full_name, 0, [action], log_extra={"repository": repo.full_name}
+                )
+                if not run.outcome.failed:
+                    self._drills_done.add((repo.full_name, sev, period))
+            self._count(report, key, run)
 
     async def _monthly(
         self,
