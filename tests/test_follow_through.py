@@ -106,6 +106,8 @@ async def test_a_merged_review_files_exactly_its_items_and_lists_them(harness: H
     assert "**due 2019-05-24**" in alarm.body  # type: ignore[attr-defined]
     (listing,) = marked(harness.github.posted_comments(), markers.ActionList)
     assert "**Immediate** (within 1 week): #" in listing
+    # The review issue (#2) lists them too.
+    assert marked(harness.github.posted_comments(2), markers.ActionList) == [listing]
 
     # The merge delivered again, and a tick: nothing more.
     writes = len(harness.github.writes)
@@ -133,7 +135,7 @@ async def test_an_item_added_later_is_filed_and_the_list_edited_in_place(
     (listing,) = marked(harness.github.posted_comments(), markers.ActionList)
     assert listing.count("#") >= 4
     edits = [p for m, p, _ in harness.github.writes if m == "PATCH" and "/comments/" in p]
-    assert len(edits) == 1
+    assert len(edits) == 2  # the incident's list and the review issue's, each edited once
 
 
 @pytest.mark.anyio

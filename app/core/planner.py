@@ -682,11 +682,18 @@ def _action_list(snapshot: Snapshot, state: IncidentState) -> list[Action]:
     keys = tuple(sorted(key for key, _, _ in record.filed))
     body = messages.action_list(sorted(record.filed), keys)
     notes = state.notes_of(markers.ActionList)
+    actions: list[Action] = []
     if not notes:
-        return [PostComment(body, "action-list")]
-    if notes[-1].marker.keys != keys:
-        return [EditComment(notes[-1].comment.id, body)]
-    return []
+        actions.append(PostComment(body, "action-list"))
+    elif notes[-1].marker.keys != keys:
+        actions.append(EditComment(notes[-1].comment.id, body))
+    # The review issue lists them too (one comment there, kept up to date).
+    if record.review_issue is not None:
+        if record.review_listing is None:
+            actions.append(PostComment(body, "action-list", number=record.review_issue))
+        elif record.review_listing[1] != keys:
+            actions.append(EditComment(record.review_listing[0], body))
+    return actions
 
 
 def _phase(policy: Policy, state: IncidentState) -> list[Action]:

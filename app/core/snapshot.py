@@ -195,6 +195,8 @@ class Followup:
     merged_at: datetime | None = None
     document: str = ""
     filed: tuple[tuple[str, int, str], ...] = ()  # (key, issue number, horizon)
+    review_issue: int | None = None  # the linked review issue, which lists them too
+    review_listing: tuple[int, tuple[str, ...]] | None = None  # its list: (comment, keys)
 
 
 @dataclass(frozen=True)

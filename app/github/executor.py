@@ -71,9 +71,7 @@ def to_call(repo: str, number: int, action: Action) -> Call:
                 idempotent=False,
             )
         case EditComment(comment_id, body):
-            return Call(
-                "PATCH", f"{base}/comments/{comment_id}", {"body": messages.fit(body)}
-            )
+            return Call("PATCH", f"{base}/comments/{comment_id}", {"body": messages.fit(body)})
         case DeleteComment(comment_id, _):
             return Call("DELETE", f"{base}/comments/{comment_id}", ok=(404,))
         case AddReaction(comment_id, content):

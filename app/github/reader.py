@@ -225,7 +225,22 @@ class Reader:
                     filed.append((m.key, issue.number, horizon))
         record = Followup(filed=tuple(filed))
         linked = planner.linked_round(state)
+        links = [n.marker for n in state.notes_of(markers.PirLink) if n.marker.issue]
         where, _ = planner.review_place(snap, policy, state)
+        if links and where is None:
+            review = max(links, key=lambda m: m.round).issue
+            assert review is not None
+            items_there = await paginate(gh, f"/repos/{repo}/issues/{review}/timeline")
+            comments, _ = split_timeline(items_there, app_id=self._app_id)
+            listing = [
+                (c.id, m.keys)
+                for c in comments
+                if c.ours
+                for m in markers.of(markers.ActionList, c.body)
+            ]
+            record = replace(
+                record, review_issue=review, review_listing=listing[-1] if listing else None
+            )
         if linked is None or where is not None:
             return record  # no document here (held privately or elsewhere)
         number, pull, resolved_at = linked
