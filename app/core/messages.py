@@ -21,6 +21,9 @@ COMMANDS_HELP = """\
 | `/sev P0`…`/sev P3` | change the severity |
 | `/assign ic\\|tl\\|comms\\|dev\\|qa @login` | hand over a role: incident commander, technical lead, communication lead, development or QA team |
 | `/escalate [technical\\|business\\|compliance\\|resources] [reason]` | escalate now: technical (the default) to the next level of the chain, business to senior management, compliance to legal and the security officer, resources to the team lead |
+| `/breach [text]` | a confirmed data breach: P0, legal and the security officer told, "notify legal by" deadline |
+| `/legal notified [reference]` | legal was notified (legal, the incident commander or the security officer) |
+| `/action immediate\\|short\\|long <text> [@owner]` | file an action item now (due in 1 week, 1 month or 1 quarter) |
 | `/incident help` | this list |
 
 A comment written in the status update template counts as `/status`. Commands work for \
