@@ -52,6 +52,14 @@ class BusinessCalendar:
         name = self._public.get(day)
         return str(name) if name else None
 
+    def first_business_day(self, day: date) -> date:
+        """`day`, or the next business day after it."""
+        for _ in range(366 * 2):
+            if self.is_business_day(day):
+                return day
+            day += timedelta(days=1)
+        return day
+
     def business_days_after(self, moment: datetime, count: int) -> datetime:
         """The end of working hours on the `count`-th business day after `moment`'s local date."""
         local = moment.astimezone(self.zone)

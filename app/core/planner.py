@@ -239,20 +239,26 @@ def briefed(state: IncidentState) -> bool:
     return bool(state.notes_of(markers.Brief))
 
 
+def _overdue(
+    snapshot: Snapshot, kind: type[markers.PirIssue | markers.ActionItem], now: datetime
+) -> datetime | None:
+    """The due date of an open issue the app opened (its marker of `kind`), if past."""
+    if snapshot.issue.state != "open" or not snapshot.issue.ours:
+        return None  # markers count only in issues the app itself opened
+    found = markers.of(kind, snapshot.issue.body)
+    try:
+        due_at = datetime.fromisoformat(found[0].due) if found else None
+    except ValueError:
+        return None
+    return due_at if due_at is not None and now > due_at else None
+
+
 def plan_pir_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     """An open PIR issue past its due date: one reminder per business day to its assignees."""
-    if snapshot.issue.state != "open" or not snapshot.issue.ours:
-        return []  # markers count only in issues the app itself opened
-    found = markers.of(markers.PirIssue, snapshot.issue.body)
-    if not found:
-        return []
-    try:
-        due_at = datetime.fromisoformat(found[0].due)
-    except ValueError:
-        return []
+    due_at = _overdue(snapshot, markers.PirIssue, now)
     cal = policy.business_calendar
     today = now.astimezone(cal.zone).date()
-    if now <= due_at or not cal.is_business_day(today):
+    if due_at is None or not cal.is_business_day(today):
         return []
     reminded = {
         m.day for c in snapshot.comments if c.ours for m in markers.of(markers.PirReminder, c.body)
@@ -271,16 +277,8 @@ def plan_pir_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list
 def plan_action_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     """An open action item past its due date: one reminder a week, to its assignees or the
     incident commander (runbook: "monthly review of action item progress" needs items done)."""
-    if snapshot.issue.state != "open" or not snapshot.issue.ours:
-        return []  # markers count only in issues the app itself opened
-    found = markers.of(markers.ActionItem, snapshot.issue.body)
-    if not found:
-        return []
-    try:
-        due_at = datetime.fromisoformat(found[0].due)
-    except ValueError:
-        return []
-    if now <= due_at:
+    due_at = _overdue(snapshot, markers.ActionItem, now)
+    if due_at is None:
         return []
     year, week, _ = now.astimezone(policy.business_calendar.zone).isocalendar()
     this_week = f"{year}-W{week:02d}"

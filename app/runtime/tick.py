@@ -234,9 +234,7 @@ class Ticker:
             if every is None:
                 continue
             month = today.month if every == "monthly" else 3 * ((today.month - 1) // 3) + 1
-            first = today.replace(month=month, day=1)
-            while not cal.is_business_day(first):
-                first += timedelta(days=1)
+            first = cal.first_business_day(today.replace(month=month, day=1))
             if today < first:
                 continue
             quarter = (today.month - 1) // 3 + 1
@@ -299,9 +297,7 @@ class Ticker:
         policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
         cal = policy.business_calendar
         today = now.astimezone(cal.zone).date()
-        first = today.replace(day=1)
-        while not cal.is_business_day(first):
-            first += timedelta(days=1)
+        first = cal.first_business_day(today.replace(day=1))
         if today < first:
             return
         until = datetime(today.year, today.month, 1, tzinfo=UTC)
