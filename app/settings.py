@@ -77,6 +77,25 @@ class Settings(BaseSettings):
         description="Cluster mode: how long an issue's lock outlives a replica that stopped "
         "renewing it (renewed every third of this while working).",
     )
+    alerts_token: SecretStr | None = Field(
+        default=None,
+        description="Serves POST /alerts/{alertmanager,grafana,generic}/{owner}/{repo}: monitoring "
+        "sends it as `Authorization: Bearer <token>` or as the basic-auth password; unset: no "
+        "alert endpoints.",
+    )
+    notifiers_file: Path | None = Field(
+        default=None,
+        description="The operator's YAML file of named notifiers (Slack, PagerDuty, signed "
+        "webhooks) that repositories choose by name in `notify:`; values may be ${ENV_VAR}.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Slack's Web API base URL (for proxies and tests).",
+    )
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com",
+        description="PagerDuty's Events API base URL; events go to <this>/v2/enqueue.",
+    )
     app_name: str | None = Field(
         default=None,
         description="The App's name: proposed by the setup page, shown on the status page.",
@@ -124,6 +143,7 @@ class Settings(BaseSettings):
                 self.cron_secret,
                 self.metrics_token,
                 self.redis_url,
+                self.alerts_token,
             )
             if s is not None
         ]

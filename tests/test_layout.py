@@ -17,8 +17,9 @@ APP = Path(__file__).resolve().parent.parent / "app"
 ALLOWED = {
     "core": {"core", "__version__"},
     "github": {"core", "github", "settings", "__version__"},
-    "runtime": {"core", "github", "runtime", "settings", "__version__"},
-    "web": {"core", "github", "runtime", "web", "settings", "logs", "__version__"},
+    "notify": {"core", "notify", "settings", "__version__"},
+    "runtime": {"core", "github", "notify", "runtime", "settings", "__version__"},
+    "web": {"core", "github", "notify", "runtime", "web", "settings", "logs", "__version__"},
 }
 # Libraries that do I/O, or exist for it: never in the core.
 IO_LIBRARIES = {
@@ -29,6 +30,7 @@ IO_LIBRARIES = {
     "orjson",
     "prometheus_client",
     "redis",
+    "slack_sdk",
     "socket",
     "asyncio",
     "subprocess",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -511,7 +511,60 @@ class DrillsPolicy(_Model):
     )
 
 
+SLACK_ID = r"^[UW][A-Z0-9]{2,20}$"
 TRIGGER_KEYS = ("business", "compliance", "resources")
+
+NOTIFIER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class NotifyRoute(_Model):
+    """Where the operator's notifier `to` is used: for these severities (all when empty)."""
+
+    to: str = Field(
+        pattern=NOTIFIER_NAME,
+        description="A notifier's name from the operator's NOTIFIERS_FILE (never a URL or a "
+        "token: destinations and secrets belong to the operator).",
+    )
+    severities: list[Severity] = Field(
+        default_factory=list, description="Severities sent to it; every severity when empty."
+    )
+
+
+class AlertsPolicy(_Model):
+    """Alerts from monitoring open incidents (POST /alerts/…/{owner}/{repo})."""
+
+    severity_label: str = Field(
+        default="severity",
+        max_length=100,
+        description="The alert label whose value picks the severity.",
+    )
+    map: dict[Annotated[str, Field(max_length=100)], Severity] = Field(
+        default_factory=lambda: {
+            "critical": Severity.P0,
+            "high": Severity.P1,
+            "error": Severity.P1,
+            "warning": Severity.P2,
+            "info": Severity.P3,
+        },
+        description="Label value (case-insensitive) → severity.",
+    )
+    default: Severity = Field(
+        default=Severity.P2, description="Severity when the label is missing or unmapped."
+    )
+    auto_resolve: bool = Field(
+        default=False,
+        description="Resolve the incident when every alert of its group has resolved.",
+    )
+
+    @field_validator("map")
+    @classmethod
+    def _lower(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        return {k.lower(): v for k, v in value.items()}
+
+    def severity(self, labels: Mapping[str, str]) -> Severity:
+        """The severity an alert's labels ask for; the default when none matches."""
+        value = str(labels.get(self.severity_label, "")).strip().lower()
+        return self.map.get(value, self.default)
 
 
 class Policy(_Model):
@@ -557,6 +610,43 @@ class Policy(_Model):
     phases: PhasesPolicy = Field(
         default_factory=PhasesPolicy, description="Phase checklists and the all-clear."
     )
+    alerts: AlertsPolicy = Field(
+        default_factory=AlertsPolicy, description="Alerts from monitoring → incidents."
+    )
+    notify: list[NotifyRoute] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The operator's notifiers (Slack, PagerDuty, webhooks) this repository's "
+        "incidents reach, by severity.",
+    )
+    slack: dict[Annotated[str, AfterValidator(_login)], Annotated[str, Field(pattern=SLACK_ID)]] = (
+        Field(
+            default_factory=dict,
+            description="GitHub login → Slack user ID, for the people a roster seat maps to "
+            "(also written `seat: {login: octocat, slack: U0123ABCD}` in `roster`).",
+        )
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _roster_slack(cls, data: Any) -> Any:
+        """`roster: {seat: {login: x, slack: U…}}` is `roster: {seat: x}` plus `slack: {x: U…}`."""
+        if not isinstance(data, dict) or not isinstance(data.get("roster"), dict):
+            return data
+        roster: dict[Any, Any] = {}
+        given = data.get("slack")
+        slack = dict(given or {}) if given is None or isinstance(given, dict) else None
+        for seat, value in data["roster"].items():
+            if isinstance(value, dict) and set(value) <= {"login", "slack"}:
+                roster[seat] = value.get("login")
+                if value.get("slack") is not None and value.get("login") and slack is not None:
+                    slack[str(value["login"]).lstrip("@")] = value["slack"]
+            else:
+                roster[seat] = value
+        data = {**data, "roster": roster}
+        if slack is not None and slack:
+            data["slack"] = slack
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -1,0 +1,170 @@
+"""What people outside GitHub are told: one event per thing the app did on GitHub.
+
+An event is made from a write the executor has just done (the brief it posted, the 👍 with
+which it confirmed a status update, the all-clear, …), so it exists once: a re-plan finds the
+write on GitHub and plans nothing, and a second replica waits for the issue's lock. Its `key`
+names that write (`owner/repo#12:comment:345`), and the notifiers' ledger sends each key to
+each notifier once more as a guard (docs/behaviour.md §13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from app.core import commands as cmd
+from app.core.actions import Action, AddReaction, PostComment
+from app.core.policy import Policy, Severity
+
+
+class Kind(StrEnum):
+    DECLARED = "declared"  # the brief: the incident is open and people are assigned
+    STATUS = "status"  # a status update (a `/status` or the runbook's template)
+    ACKNOWLEDGED = "acknowledged"  # `/ack`
+    ESCALATED = "escalated"  # an escalation step, automatic or `/escalate`
+    SEVERITY = "severity"  # the severity changed
+    BREACH = "breach"  # a confirmed data breach
+    RESOLVED = "resolved"  # the all-clear
+    REOPENED = "reopened"  # a recurrence inside the monitoring window
+    REVIEW = "review"  # the post-incident review was opened
+
+
+# The app's comments that people outside GitHub hear about, by the marker kind the planner
+# gives them (app/core/planner.py); every other comment (reminders, replies, config problems)
+# is for the issue's readers only.
+COMMENT_EVENTS: Mapping[str, Kind] = {
+    "brief": Kind.DECLARED,
+    "escalation": Kind.ESCALATED,
+    "severity": Kind.SEVERITY,
+    "breach": Kind.BREACH,
+    "all-clear": Kind.RESOLVED,
+    "recurrence": Kind.REOPENED,
+    "pir": Kind.REVIEW,
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing to tell: what happened to which incident, with a link to it on GitHub."""
+
+    key: str  # unique per write on GitHub: `owner/repo#12:comment:345`, `…:reaction:678`
+    kind: Kind
+    repo: str  # `owner/repo`
+    number: int
+    title: str
+    severity: Severity
+    status: str  # investigating, identified, mitigating, resolved, …
+    issue_url: str
+    url: str  # the comment this event is about, or the issue
+    text: str  # what happened, in a line or a few (markdown, as on GitHub)
+    at: datetime
+    # GitHub logins of the people holding the severity's roles (for a Slack channel's invite)
+    people: tuple[str, ...] = ()
+    # login → Slack user ID, from the repository's roster (`slack:` beside a seat)
+    slack_ids: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def incident(self) -> str:
+        """`owner/repo#12`: PagerDuty's dedup_key, the webhook's incident id."""
+        return f"{self.repo}#{self.number}"
+
+
+@dataclass(frozen=True)
+class Done:
+    """A write the executor did, with what GitHub answered (the new comment's id and URL)."""
+
+    action: Action
+    reply: Mapping[str, Any]
+
+
+def events(
+    done: Iterable[Done],
+    *,
+    repo: str,
+    number: int,
+    title: str,
+    issue_url: str,
+    severity: Severity,
+    status: str,
+    comments: Mapping[int, tuple[str, str]],
+    people: Sequence[str] = (),
+    slack_ids: Mapping[str, str] | None = None,
+    at: datetime,
+) -> list[Event]:
+    """The events a run's writes make; `comments` maps a comment id to (its body, its URL),
+    for the status updates and acknowledgements the app confirmed with its 👍."""
+    found: list[Event] = []
+
+    def add(key: str, kind: Kind, url: str, text: str, status_now: str = status) -> None:
+        found.append(
+            Event(
+                key=f"{repo}#{number}:{key}",
+                kind=kind,
+                repo=repo,
+                number=number,
+                title=title,
+                severity=severity,
+                status=status_now,
+                issue_url=issue_url,
+                url=url or issue_url,
+                text=text,
+                at=at,
+                people=tuple(people),
+                slack_ids=dict(slack_ids or {}),
+            )
+        )
+
+    for item in done:
+        action = item.action
+        if isinstance(action, PostComment) and action.number is None and action.repo is None:
+            kind = COMMENT_EVENTS.get(action.kind)
+            if kind is None or "id" not in item.reply:
+                continue
+            add(
+                f"comment:{item.reply['id']}",
+                kind,
+                str(item.reply.get("html_url") or ""),
+                summary(action.body),
+                "resolved" if kind is Kind.RESOLVED else status,
+            )
+        elif isinstance(action, AddReaction) and action.comment_id in comments:
+            body, url = comments[action.comment_id]
+            for command in cmd.parse(body):
+                if isinstance(command, cmd.Ack):
+                    add(f"ack:{action.comment_id}", Kind.ACKNOWLEDGED, url, "Acknowledged.")
+                elif isinstance(command, cmd.SetStatus):
+                    add(
+                        f"status:{action.comment_id}",
+                        Kind.STATUS,
+                        url,
+                        summary(body),
+                        command.status.value,
+                    )
+    return found
+
+
+def summary(body: str, limit: int = 3000) -> str:
+    """A comment's visible text: hidden markers dropped, cut to `limit` characters."""
+    lines: list[str] = []
+    hidden = False
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("<!--"):
+            hidden = not stripped.endswith("-->")
+            continue
+        if hidden:
+            hidden = not stripped.endswith("-->")
+            continue
+        lines.append(line)
+    text = "\n".join(lines).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def routes(policy: Policy, severity: Severity) -> list[str]:
+    """The operator's notifiers a repository's `notify:` sends this severity to."""
+    return list(
+        dict.fromkeys(r.to for r in policy.notify if not r.severities or severity in r.severities)
+    )

@@ -1,0 +1,1 @@
+"""The edge to the people outside GitHub: Slack, PagerDuty and signed webhooks."""
