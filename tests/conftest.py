@@ -543,6 +543,11 @@ class GitHubDouble:
             if perm is None:
                 return httpx.Response(404, json={"message": "Not Found"})
             return httpx.Response(200, json={"permission": perm, "user": user(m[2])})
+        if method == "GET" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/installation", path)):
+            found = [i for i, names in self.repos.items() if m[1].lower() in map(str.lower, names)]
+            if not found:
+                return httpx.Response(404, json={"message": "Not Found"})
+            return httpx.Response(200, json={"id": found[0], "app_id": APP_ID})
         if m := re.fullmatch(r"/repos/([^/]+)/([^/]+)", path):
             return httpx.Response(200, json=self._repo_json(f"{m[1]}/{m[2]}"))
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)/reactions", path):
@@ -589,6 +594,10 @@ class GitHubDouble:
         issue, rest = self.issues[(m[1], int(m[2]))], m[3] or ""
         if method == "GET" and rest == "":
             return httpx.Response(200, json=issue.json(self.api))
+        if method == "GET" and rest == "/comments":
+            return self._page(
+                [{k: v for k, v in c.items() if k != "event"} for c in issue.comments], request
+            )
         if method == "GET" and rest == "/timeline":
             return self._page(issue.timeline, request)
         if method == "POST" and rest == "/labels":

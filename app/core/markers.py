@@ -219,6 +219,33 @@ class ScheduledDrill(Marker):
     period: str
 
 
+@dataclass(frozen=True)
+class AlertIssue(Marker):
+    """In the body of an incident issue an alert opened: the group it belongs to (a digest of
+    its source and group key), the alerts firing when it opened (fingerprints, at most 100)
+    and their digest."""
+
+    KIND: ClassVar[str] = "alert"
+    group: str
+    source: str
+    digest: str
+    firing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertNote(Marker):
+    """A change of the group's firing alerts told on the incident: the new set's digest (and
+    fingerprints); `resolved` when every alert resolved, `auto` when that resolved the
+    incident (`alerts.auto_resolve`)."""
+
+    KIND: ClassVar[str] = "alert-note"
+    group: str
+    digest: str
+    firing: tuple[str, ...] = ()
+    resolved: bool = False
+    auto: bool = False
+
+
 # Field name → wire key, for the fields whose key is not their name.
 _KEYS: dict[type[Marker], dict[str, str]] = {
     Brief: {"severity": "sev"},
@@ -258,6 +285,8 @@ KINDS: dict[str, type[Marker]] = {
         ActionReminder,
         MonthlyReview,
         ScheduledDrill,
+        AlertIssue,
+        AlertNote,
     )
 }
 
@@ -267,7 +296,7 @@ def render(marker: Marker) -> str:
     keys = _KEYS.get(type(marker), {})
     payload: dict[str, Any] = {"k": marker.KIND, "v": VERSION}
     for name, value in vars(marker).items():
-        if value is not None and value != ():
+        if value is not None and value != () and value is not False:
             payload[keys.get(name, name)] = list(value) if isinstance(value, tuple) else value
     return f"<!-- {PREFIX} {json.dumps(payload, sort_keys=True, separators=(',', ':'))} -->"
 
@@ -300,6 +329,9 @@ def _build(cls: type[Marker], data: Mapping[str, Any]) -> Marker:
             if not isinstance(value, list):
                 raise ValueError(name)
             value = tuple(str(v) for v in value)
+        elif str(annotation) == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(name)
         elif "int" in str(annotation):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 value = int(str(value))

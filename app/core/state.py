@@ -267,6 +267,12 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         elif isinstance(c, cmd.LegalNotified):
             legal.append((at, who, c.reference))
 
+    # `alerts.auto_resolve`: the app's note that every alert of the group resolved is the
+    # fact that resolves the incident (docs/behaviour.md §12).
+    for seq, comment in enumerate(snapshot.comments, start=base + len(uses) + len(own_events)):
+        if comment.ours and any(n.auto for n in markers.of(markers.AlertNote, comment.body)):
+            status.add(comment.created_at, seq, Status.RESOLVED, "alerts")
+
     breach = None
     if breaches:
         at, who, text = min(breaches, key=lambda b: b[0])

@@ -21,12 +21,14 @@ from app.core.keys import Hints, IssueKey
 from app.github.client import AppClients
 from app.github.offline import OfflineGitHub
 from app.github.port import GitHubPort
+from app.runtime.alerts import AlertWork, Installations
 from app.runtime.cluster import TAKEN_OVER, Busy, Cluster, LockLost
 from app.runtime.reconcile import Reconciler
 from app.runtime.redeliver import Redeliverer
 from app.runtime.tick import Ticker
 from app.runtime.work import IssueQueue
 from app.settings import Settings
+from app.web.alerts import alert_routes
 from app.web.ingest import WebhookEndpoint
 from app.web.metrics import CONTENT_TYPE_LATEST, Metrics
 from app.web.onboarding import CALLBACK_PATH, Setup, status_page
@@ -122,6 +124,23 @@ def create_app(
         else None
     )
     cron_secret = settings.cron_secret.get_secret_value() if settings.cron_secret else ""
+    alerts_token = settings.alerts_token.get_secret_value() if settings.alerts_token else ""
+    alert_work = (
+        AlertWork(
+            clients=clients,
+            config=reconciler.config,
+            app_id=settings.app_id,
+            now=now,
+            submit=queue.submit,
+            shared=(lambda key: cluster.lock(cluster.issue_key(key) + ":alerts"))
+            if cluster is not None
+            else None,
+            delay=settings.coalesce_seconds,
+        )
+        if alerts_token and app_client is not None
+        else None
+    )
+    installations = Installations(app_client) if app_client is not None else None
 
     def submit(job: Job) -> bool:
         return queue.submit(job.key, job.hints)
@@ -218,6 +237,8 @@ def create_app(
         yield
         if startup is not None and not startup.done():
             startup.cancel()
+        if alert_work is not None:
+            await alert_work.close(timeout=settings.shutdown_grace_seconds / 2)
         abandoned = await queue.close(timeout=settings.shutdown_grace_seconds)
         if abandoned:
             log.warning("abandoned work for %d issues; the next tick heals it", abandoned)
@@ -232,6 +253,8 @@ def create_app(
             # Without CRON_SECRET the tick endpoint does not exist at all.
             *([Route("/cron/tick", tick, methods=["POST"])] if cron_secret else []),
             Route("/", index, methods=["GET"]),
+            # Without ALERTS_TOKEN the alert endpoints do not exist at all.
+            *alert_routes(token=alerts_token, work=alert_work, installations=installations),
             # Setup mode only: once the App has credentials these routes do not exist.
             *([Route(CALLBACK_PATH, setup.callback, methods=["GET"])] if setup else []),
         ],
@@ -242,6 +265,7 @@ def create_app(
     app.state.reconciler = reconciler
     app.state.ticker = ticker
     app.state.cluster = cluster
+    app.state.alerts = alert_work
     app.state.metrics = metrics
     app.state.setup = setup
     app.state.deliveries = 0

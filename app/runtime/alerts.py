@@ -1,0 +1,297 @@
+"""Alert notifications after the answer: one worker per repository, the newest notification
+of each group wins, and each is decided against what GitHub records (docs/behaviour.md §12).
+
+A burst of the same group (Alertmanager sends to every receiver and retries on 5xx) waits
+`delay` seconds and is read once; in cluster mode the repository's lock in Redis makes
+replicas take turns, so the second finds the issue the first opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.core import alerts, markers
+from app.core.keys import Hints, IssueKey
+from app.core.snapshot import ts
+from app.github.config import ConfigLoader
+from app.github.errors import GitHubError, NotFound
+from app.github.executor import execute
+from app.github.port import GitHubPort, paginate
+
+log = logging.getLogger(__name__)
+
+SharedLock = Callable[[IssueKey], contextlib.AbstractAsyncContextManager[object]]
+Submit = Callable[[IssueKey, Hints], object]
+
+
+@dataclass(frozen=True)
+class Target:
+    installation_id: int
+    owner: str
+    repo: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def key(self) -> IssueKey:
+        """The repository as a key (number 0: no issue) for the queue's and Redis' locks."""
+        return IssueKey(self.installation_id, self.owner, self.repo, 0)
+
+
+@dataclass
+class AlertReport:
+    """What one notification did: the decision's reason and the issue it concerns."""
+
+    group: str
+    why: str
+    number: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Slot:
+    pending: dict[str, alerts.AlertGroup] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+
+class Installations:
+    """Which installation covers a repository: `GET /repos/{owner}/{repo}/installation` with
+    the App's JWT, remembered for 10 minutes (a miss for one)."""
+
+    def __init__(
+        self, app: Callable[[], GitHubPort], *, clock: Callable[[], float] = time.monotonic
+    ):
+        self._app = app
+        self._clock = clock
+        self._known: dict[str, tuple[float, int | None]] = {}
+
+    async def find(self, owner: str, repo: str) -> int | None:
+        name = f"{owner}/{repo}".lower()
+        hit = self._known.get(name)
+        if hit is not None and self._clock() < hit[0]:
+            return hit[1]
+        try:
+            reply = await self._app().request("GET", f"/repos/{owner}/{repo}/installation")
+            found = reply.data.get("id") if isinstance(reply.data, dict) else None
+            installation = found if isinstance(found, int) and not isinstance(found, bool) else None
+        except NotFound:
+            installation = None
+        self._known[name] = (self._clock() + (600 if installation else 60), installation)
+        return installation
+
+
+class AlertWork:
+    """Turns alert notifications into incident issues and comments."""
+
+    def __init__(
+        self,
+        *,
+        clients: Callable[[int], GitHubPort],
+        config: ConfigLoader,
+        app_id: int | None,
+        now: Callable[[], datetime],
+        submit: Submit | None = None,
+        shared: SharedLock | None = None,
+        delay: float = 0.5,
+        on_result: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self._clients = clients
+        self._config = config
+        self._app_id = app_id
+        self._now = now
+        self._submit = submit
+        self._shared = shared
+        self._delay = delay
+        self._on_result = on_result
+        self._slots: dict[Target, _Slot] = {}
+        self._locks: dict[Target, asyncio.Lock] = {}
+        # Issues this process opened lately, by (repository, group): GitHub's list is read
+        # for each notification, this only covers the moment before it shows a new issue.
+        self._opened: dict[tuple[str, str], tuple[float, alerts.Known]] = {}
+        self.reports: list[AlertReport] = []  # the latest few, for tests and the status page
+        self.accepting = True
+
+    def submit(self, target: Target, group: alerts.AlertGroup) -> bool:
+        """Queue a notification; the newest of a group replaces one not yet read."""
+        if not self.accepting:
+            return False
+        slot = self._slots.setdefault(target, _Slot())
+        slot.pending.pop(group.group, None)
+        slot.pending[group.group] = group
+        if slot.task is None:
+            slot.task = asyncio.get_running_loop().create_task(self._worker(target, slot))
+        return True
+
+    async def _worker(self, target: Target, slot: _Slot) -> None:
+        try:
+            while slot.pending:
+                if self._delay:
+                    await asyncio.sleep(self._delay)
+                batch, slot.pending = slot.pending, {}
+                try:
+                    async with self._exclusive(target):
+                        for group in batch.values():
+                            await self.handle(target, group)
+                except Exception:
+                    log.exception("alert work for %s failed", target.full_name)
+        finally:
+            slot.task = None
+            if self._slots.get(target) is slot and not slot.pending:
+                del self._slots[target]
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, target: Target) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(target, asyncio.Lock())
+        async with lock:
+            if self._shared is None:
+                yield
+            else:
+                async with self._shared(target.key):
+                    yield
+
+    async def drain(self) -> None:
+        """Wait until every queued notification is handled."""
+        while tasks := [s.task for s in self._slots.values() if s.task is not None]:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self, timeout: float) -> int:
+        self.accepting = False
+        tasks = [s.task for s in self._slots.values() if s.task is not None]
+        if not tasks:
+            return 0
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        return len(pending)
+
+    # --- one notification ---
+
+    async def handle(self, target: Target, group: alerts.AlertGroup) -> AlertReport:
+        """Decide one notification against GitHub's record and carry it out; never raises."""
+        report = AlertReport(group.group, "")
+        extra = {"repo": target.full_name, "group": group.group, "source": group.source}
+        gh = self._clients(target.installation_id)
+        try:
+            resolved = await self._config.load(gh, target.owner, target.repo)
+            policy = resolved.policy.alerts
+            known = await self._known(gh, target, group)
+            decision = alerts.decide(group, policy, known, self._now())
+            report.why = decision.why
+            if decision.open is not None:
+                outcome = await execute(gh, target.full_name, 0, [decision.open], log_extra=extra)
+                if outcome.failed:
+                    raise outcome.failed[0][1]
+                data = outcome.done[0][1].data
+                report.number = int(data["number"])
+                self._remember(target, group, report.number)
+                self._hand_over(target, report.number, data)
+            elif decision.comment is not None and decision.number is not None:
+                report.number = decision.number
+                outcome = await execute(
+                    gh, target.full_name, decision.number, [decision.comment], log_extra=extra
+                )
+                if outcome.failed:
+                    raise outcome.failed[0][1]
+                self._hand_over(target, decision.number, None)
+            log.info(
+                "alert %s: %s", group.status, decision.why, extra={**extra, "issue": report.number}
+            )
+        except GitHubError as exc:
+            report.why, report.error = "failed", str(exc)
+            log.warning("alert not handled: %s", exc, extra=extra)
+        except Exception as exc:
+            report.why, report.error = "failed", f"internal error: {type(exc).__name__}"
+            log.exception("alert not handled", extra=extra)
+        if self._on_result is not None:
+            self._on_result(group.source, report.why)
+        self.reports = [*self.reports[-49:], report]
+        return report
+
+    async def _known(
+        self, gh: GitHubPort, target: Target, group: alerts.AlertGroup
+    ) -> list[alerts.Known]:
+        """The incident issues the app opened for alerts here, newest first; the notes of
+        the one this group belongs to."""
+        items = await paginate(
+            gh,
+            f"/repos/{target.full_name}/issues",
+            params={
+                "labels": alerts.ALERT_LABEL,
+                "state": "all",
+                "sort": "created",
+                "direction": "desc",
+            },
+            limit=3,
+        )
+        found: dict[int, alerts.Known] = {}
+        for item in items:
+            if not isinstance(item, dict) or item.get("pull_request") or not self._ours(item):
+                continue
+            opened = markers.of(markers.AlertIssue, str(item.get("body") or ""))
+            if not opened or not isinstance(item.get("number"), int):
+                continue
+            closed = item.get("closed_at")
+            found[item["number"]] = alerts.Known(
+                number=item["number"],
+                open=item.get("state") == "open",
+                closed_at=ts(closed) if closed else None,
+                opened=opened[0],
+            )
+        horizon = time.monotonic()
+        for (repo, _), (until, known) in list(self._opened.items()):
+            if until < horizon:
+                del self._opened[(repo, _)]
+            elif repo == target.full_name.lower() and known.number not in found:
+                found[known.number] = known
+        issues = sorted(found.values(), key=lambda k: -k.number)
+        mine = alerts.match(group, issues)
+        if mine is None or not mine.open:
+            return issues
+        comments = await paginate(
+            gh, f"/repos/{target.full_name}/issues/{mine.number}/comments", limit=10
+        )
+        notes = tuple(
+            note
+            for c in comments
+            if isinstance(c, dict) and self._ours(c)
+            for note in markers.of(markers.AlertNote, str(c.get("body") or ""))
+            if note.group == mine.opened.group
+        )
+        return [
+            alerts.Known(k.number, k.open, k.closed_at, k.opened, notes)
+            if k.number == mine.number
+            else k
+            for k in issues
+        ]
+
+    def _ours(self, item: dict[str, Any]) -> bool:
+        """Made by this App: a person's issue with a copied marker is no record of ours."""
+        app = item.get("performed_via_github_app")
+        return isinstance(app, dict) and self._app_id is not None and app.get("id") == self._app_id
+
+    def _remember(self, target: Target, group: alerts.AlertGroup, number: int) -> None:
+        opened = markers.AlertIssue(
+            group.group, group.source, group.digest, group.fingerprints[: alerts.MAX_REMEMBERED]
+        )
+        known = alerts.Known(number, True, None, opened)
+        self._opened[(target.full_name.lower(), group.group)] = (time.monotonic() + 600, known)
+
+    def _hand_over(self, target: Target, number: int, issue: dict[str, Any] | None) -> None:
+        """The runbook takes over at once: the issue's reconciliation is queued now rather
+        than left to GitHub's webhook (which the app's own comments never trigger)."""
+        if self._submit is None:
+            return
+        key = IssueKey(target.installation_id, target.owner, target.repo, number)
+        hints = Hints(issue=issue)
+        if issue is not None and issue.get("created_at"):
+            hints = Hints(issue=issue, declared_at=ts(issue["created_at"]))
+        self._submit(key, hints)

@@ -1,0 +1,146 @@
+"""The door for monitoring: POST /alerts/{alertmanager,grafana,generic}/{owner}/{repo}.
+
+Served only when ALERTS_TOKEN is set. The token comes as `Authorization: Bearer <token>` or
+as the password of HTTP basic auth (Alertmanager's `http_config` sends either), compared in
+constant time before the body is read. A notification is read and checked here, the
+repository's installation looked up (cached), and the answer given; the GitHub work runs
+behind it (app/runtime/alerts.py), as for webhooks (docs/behaviour.md §12).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import logging
+import re
+from collections.abc import Callable
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.core import alerts
+from app.github.errors import GitHubError
+from app.runtime.alerts import AlertWork, Installations, Target
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 4 * 1024 * 1024  # 1,000 alerts with long annotations fit
+BODY_SECONDS = 10.0
+LOOKUP_SECONDS = 0.8  # the answer stays within a webhook's second
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+CHALLENGE = 'Bearer realm="incident-app alerts", Basic realm="incident-app alerts"'
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def token_ok(header: str, token: str) -> bool:
+    """`Bearer <token>`, or `Basic <base64(user:token)>` with any user name."""
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        value = decoded.partition(":")[2]
+    elif scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(value.encode("utf-8", "replace"), token.encode())
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused past MAX_BODY (ValueError) or BODY_SECONDS (TimeoutError)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise ValueError("too large")
+    chunks: list[bytes] = []
+    size = 0
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise ValueError("too large")
+            chunks.append(chunk)
+
+    await asyncio.wait_for(read(), BODY_SECONDS)
+    return b"".join(chunks)
+
+
+def alert_routes(
+    *,
+    token: str,
+    work: AlertWork | None,
+    installations: Installations | None,
+    seen: Callable[[str, str], None] | None = None,
+) -> list[Route]:
+    """The route, or nothing when no token is set (the endpoints then do not exist)."""
+    if not token:
+        return []
+
+    async def receive(request: Request) -> Response:
+        source = str(request.path_params["source"])
+        owner, repo = str(request.path_params["owner"]), str(request.path_params["repo"])
+        if not token_ok(request.headers.get("authorization", ""), token):
+            return _error(
+                401,
+                "missing or wrong credentials: send Authorization: Bearer $ALERTS_TOKEN "
+                "(or basic auth with it as the password)",
+                {"WWW-Authenticate": CHALLENGE},
+            )
+        if source not in alerts.SOURCES:
+            return _error(
+                404, f"no alert source {source[:40]!r}: use alertmanager, grafana or generic"
+            )
+        if not (_OWNER.match(owner) and _NAME.match(repo)):
+            return _error(400, "owner/repo is not a GitHub repository name")
+        try:
+            raw = await _body(request)
+        except ValueError:
+            return _error(413, f"body larger than {MAX_BODY // (1024 * 1024)} MB")
+        except (TimeoutError, ClientDisconnect):
+            return _error(408, f"body not received within {BODY_SECONDS:.0f} s")
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            return _error(400, f"body is not JSON: {exc}")
+        try:
+            group = alerts.parse(source, data)
+        except alerts.BadPayload as exc:
+            return _error(400, f"not a {alerts.SOURCE_NAMES[source]} notification: {exc}")
+        if work is None or installations is None:
+            return _error(503, "no GitHub App credentials: alerts cannot open issues")
+        try:
+            installation = await asyncio.wait_for(installations.find(owner, repo), LOOKUP_SECONDS)
+        except (TimeoutError, GitHubError) as exc:
+            log.warning("installation lookup for %s/%s failed: %s", owner, repo, exc)
+            return _error(503, "GitHub did not answer in time; retry", {"Retry-After": "10"})
+        if installation is None:
+            return _error(
+                404,
+                f"the app is not installed on {owner}/{repo} (or cannot see it): install it "
+                "there, then send alerts again",
+            )
+        if not work.submit(Target(installation, owner, repo), group):
+            return _error(503, "shutting down; retry", {"Retry-After": "5"})
+        if seen is not None:
+            seen(source, group.status)
+        return JSONResponse(
+            {
+                "accepted": True,
+                "group": group.group,
+                "status": group.status,
+                "firing": len(group.firing),
+            },
+            status_code=202,
+        )
+
+    return [Route("/alerts/{source}/{owner}/{repo}", receive, methods=["POST"])]
