@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from app.core import commands as cmd
 from app.core.actions import Action, AddReaction, PostComment
-from app.core.policy import Policy, Severity
+from app.core.policy import ConfigIssue, Policy, Severity
 
 
 class Kind(StrEnum):
@@ -70,6 +70,14 @@ class Event:
     def incident(self) -> str:
         """`owner/repo#12`: PagerDuty's dedup_key, the webhook's incident id."""
         return f"{self.repo}#{self.number}"
+
+
+class Sink(Protocol):
+    """Where events go: the operator's notifiers (app/notify/dispatch.py)."""
+
+    def names(self) -> frozenset[str]: ...
+
+    def submit(self, event: Event, to: Sequence[str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -168,3 +176,25 @@ def routes(policy: Policy, severity: Severity) -> list[str]:
     return list(
         dict.fromkeys(r.to for r in policy.notify if not r.severities or severity in r.severities)
     )
+
+
+def checked(
+    policy: Policy, known: frozenset[str], source: str, *, foreign: bool = False
+) -> tuple[Policy, list[ConfigIssue]]:
+    """The policy without routes to notifiers the operator did not define, and a problem for
+    each (the rest of the config still works)."""
+    problems = [
+        ConfigIssue(
+            source,
+            f"notify.{n}.to",
+            f"no notifier named '{route.to}' in the operator's NOTIFIERS_FILE"
+            + (f" (it defines {', '.join(sorted(known))})" if known else " (none is set)"),
+            foreign=foreign,
+        )
+        for n, route in enumerate(policy.notify)
+        if route.to not in known
+    ]
+    if not problems:
+        return policy, []
+    kept = [route for route in policy.notify if route.to in known]
+    return policy.model_copy(update={"notify": kept}), problems

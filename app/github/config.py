@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
+from app.core import notify
 from app.core.policy import (
     CONFIG_PATH,
     MAX_EXTENDS_DEPTH,
@@ -110,8 +111,15 @@ def _extends_problem(source: str, message: str) -> ConfigError:
 class ConfigLoader:
     """Resolves and briefly caches each repository's policy; remembers the last good one."""
 
-    def __init__(self, *, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        *,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        notifiers: frozenset[str] = frozenset(),
+    ):
         self._ttl = ttl
+        self._notifiers = notifiers  # the operator's (NOTIFIERS_FILE): `notify:` names these
         self._clock = clock
         self._cache: dict[str, tuple[float, Resolved]] = {}
         self._last_good: dict[str, Resolved] = {}
@@ -122,6 +130,14 @@ class ConfigLoader:
         if hit and self._clock() - hit[0] < self._ttl:
             return hit[1]
         resolved = await self._resolve(gh, owner, repo, key)
+        if resolved.policy.notify:
+            own = resolved.source.lower().startswith(f"{key}:")
+            policy, unknown = notify.checked(
+                resolved.policy, self._notifiers, resolved.source, foreign=not own
+            )
+            if unknown:
+                problems = public_problems([*resolved.problems, *unknown])
+                resolved = Resolved(policy, resolved.source, problems)
         self._cache[key] = (self._clock(), resolved)
         return resolved
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from app.core import markers, planner
+from app.core import markers, notify, planner
 from app.core.actions import PIR_ACTIONS, Action, OpenIssue
 from app.core.keys import Hints, IssueKey
+from app.core.planner import DRILL_LABEL
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot
 from app.core.state import derive
@@ -40,6 +41,7 @@ class RunReport:
     capped: int = 0
     error: str | None = None
     deferred: bool = False
+    seen: tuple[Snapshot, Policy] | None = field(default=None, repr=False)  # the last read
 
 
 class Reconciler:
@@ -53,11 +55,15 @@ class Reconciler:
         now: Callable[[], datetime],
         config: ConfigLoader | None = None,
         max_actions: int = 30,
+        notifications: notify.Sink | None = None,
     ) -> None:
         self._clients = clients
         self._app_id = app_id
         self._now = now
         self._max_actions = max_actions
+        self._notifications = notifications
+        if config is None and notifications is not None:
+            config = ConfigLoader(notifiers=notifications.names())
         self.reader = Reader(app_id=app_id, now=now, config=config)
 
     @classmethod
@@ -67,6 +73,7 @@ class Reconciler:
         *,
         clients: Callable[[int], GitHubPort],
         now: Callable[[], datetime],
+        notifications: notify.Sink | None = None,
     ) -> Reconciler:
         """The one way the server, `receive` and `tick` build it."""
         return cls(
@@ -74,6 +81,7 @@ class Reconciler:
             app_id=settings.app_id,
             now=now,
             max_actions=settings.max_actions_per_run,
+            notifications=notifications,
         )
 
     @property
@@ -98,6 +106,22 @@ class Reconciler:
     ) -> RunReport:
         """Reconcile one issue; never raises (the report says what went wrong)."""
         report = RunReport(key)
+        await self._reconcile(report, hints, dry_run=dry_run, repo=repo, issue=issue)
+        if report.seen is not None and report.outcome.done and self._notifications is not None:
+            # What was done on GitHub is told outside it, whatever failed after it.
+            self._notify(*report.seen, report)
+        return report
+
+    async def _reconcile(
+        self,
+        report: RunReport,
+        hints: Hints | None,
+        *,
+        dry_run: bool,
+        repo: Repo | None,
+        issue: dict[str, Any] | None,
+    ) -> RunReport:
+        key = report.key
         extra = _extra(key, hints)
         gh = self._clients(key.installation_id)
         try:
@@ -106,6 +130,7 @@ class Reconciler:
                 if found is None:
                     return report
                 snapshot, policy = found
+                report.seen = (snapshot, policy)
                 report.incident = True
                 actions = planner.plan(snapshot, policy, self._now())
                 report.planned = actions
@@ -156,6 +181,45 @@ class Reconciler:
             report.error = f"internal error: {type(exc).__name__}"
             log.exception("reconcile failed", extra=extra)
         return report
+
+    def _notify(self, snapshot: Snapshot, policy: Policy, report: RunReport) -> None:
+        """Hand the run's writes, as events, to the operator's notifiers the repository's
+        `notify:` names for this severity; drills stay inside GitHub."""
+        assert self._notifications is not None
+        if DRILL_LABEL in snapshot.issue.labels:
+            return
+        state = derive(snapshot, policy)
+        if state is None:
+            return
+        to = notify.routes(policy, state.severity)
+        if not to:
+            return
+        assigned = policy.for_severity(state.severity).assign
+        people = [
+            m[1:]
+            for role in assigned
+            for m in [*state.roles.get(role, []), *policy.holders(role)]
+            if m.startswith("@") and "/" not in m
+        ]
+        found = notify.events(
+            [
+                notify.Done(action, reply.data if isinstance(reply.data, dict) else {})
+                for action, reply in report.outcome.done
+            ],
+            repo=snapshot.repo.full_name,
+            number=snapshot.issue.number,
+            title=snapshot.issue.title,
+            issue_url=snapshot.issue.url
+            or f"https://github.com/{snapshot.repo.full_name}/issues/{snapshot.issue.number}",
+            severity=state.severity,
+            status=state.status.value,
+            comments={c.id: (c.body, c.url) for c in snapshot.comments},
+            people=list(dict.fromkeys(people)),
+            slack_ids=policy.slack,
+            at=self._now(),
+        )
+        for event in found:
+            self._notifications.submit(event, to)
 
     async def _list_action_items(
         self,

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from app import __version__
 from app.core.keys import Hints, IssueKey
+from app.core.notify import Sink
 from app.github.client import AppClients
 from app.github.offline import OfflineGitHub
 from app.github.port import GitHubPort
@@ -57,6 +58,7 @@ def create_app(
     clients: Callable[[int], GitHubPort] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     cluster: Cluster | None = None,
+    notifications: Sink | None = None,
 ) -> WebhookEndpoint:
     """Build the ASGI app; settings are read here, never at import.
 
@@ -87,7 +89,9 @@ def create_app(
         else:
             offline = OfflineGitHub()
             clients = lambda _id: offline  # noqa: E731
-    reconciler = Reconciler.from_settings(settings, clients=clients, now=now)
+    reconciler = Reconciler.from_settings(
+        settings, clients=clients, now=now, notifications=notifications
+    )
 
     async def run(key: IssueKey, hints: Hints) -> object:
         fresh = list(hints.delivery_ids)
@@ -266,6 +270,7 @@ def create_app(
     app.state.ticker = ticker
     app.state.cluster = cluster
     app.state.alerts = alert_work
+    app.state.notifications = notifications
     app.state.metrics = metrics
     app.state.setup = setup
     app.state.deliveries = 0
