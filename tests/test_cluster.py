@@ -386,3 +386,22 @@ def test_incident_app_tick_waits_its_turn_with_the_replicas(
         held.delete("incident-app:tick")
         held.close()
     assert "another replica's tick is running" in capsys.readouterr().err
+
+
+async def test_once_is_true_for_one_caller_across_replicas(redis_own: RedisServer) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    a = Cluster.from_url(redis_own.url, prefix=prefix)
+    b = Cluster.from_url(redis_own.url, prefix=prefix)
+    try:
+        key = "payments-slack:acme/web#1:comment:7"
+        assert await a.once(key, 60) is True
+        assert await b.once(key, 60) is False
+        assert await a.once(key, 60) is False
+        assert await b.once("payments-slack:acme/web#1:comment:8", 60) is True
+        assert 0 < int(redis_own.cli("ttl", f"{prefix}:{{once:{key}}}")) <= 60
+        redis_own.stop()  # Redis away: go ahead (the notifiers keep a record per process)
+        assert await a.once(key, 60) is True
+        assert a.available is False
+    finally:
+        await a.close()
+        await b.close()

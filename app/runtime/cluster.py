@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -321,6 +322,21 @@ class Cluster:
             except (RedisError, OSError) as exc:
                 self._down(exc)
                 return
+
+    # --- once across replicas ---
+
+    async def once(self, key: str, ttl: float) -> bool:
+        """True for the first caller of any replica to name `key` within `ttl` seconds
+        (SET NX EX); True as well while Redis is away: the caller keeps its own record."""
+        try:
+            got = await self._redis.set(
+                f"{self._prefix}:{{once:{key}}}", "1", nx=True, ex=max(1, math.ceil(ttl))
+            )
+        except (RedisError, OSError) as exc:
+            self._down(exc)
+            return True
+        self._up()
+        return bool(got)
 
     # --- what app/github's Pacer plugs in ---
 
