@@ -50,7 +50,15 @@ EVERY_KIND: list[Marker] = [
     markers.ActionReminder("2019-W22"),
     markers.MonthlyReview("2019-05"),
     markers.ScheduledDrill("P0", "2019-Q2"),
+    markers.AlertIssue("0123456789abcdef", "alertmanager", "fedcba9876543210", ("c6a8e1b2",)),
+    markers.AlertNote("0123456789abcdef", "fedcba9876543210", ("c6a8e1b2", "ab12cd34")),
+    markers.AlertNote("0123456789abcdef", "none", resolved=True, auto=True),
 ]
+
+
+def test_a_flag_of_the_wrong_type_is_no_marker() -> None:
+    body = '<!-- incident-app {"k":"alert-note","v":1,"group":"g","digest":"d","auto":"yes"} -->'
+    assert markers.parse(body) == []
 
 
 def test_every_kind_is_listed() -> None:
