@@ -1,5 +1,5 @@
 """What the app tells the people outside GitHub, and when: one event per write on GitHub,
-to the notifiers a repository's `notify:` names for the severity (docs/behaviour.md §13).
+to the notifiers a repository's `notify:` names for the severity (docs/behaviour.md §10).
 
 The notifiers themselves (Slack, PagerDuty, webhooks) are tested against their stand-ins in
 tests/test_notify.py; here a recording sink stands in for them.

@@ -1,6 +1,6 @@
 """Alerts from monitoring: the three payloads read into one shape, and what each one asks of
 GitHub — open one incident issue per firing group, tell it when its alerts change or
-resolve, and nothing when nothing changed (docs/behaviour.md §12).
+resolve, and nothing when nothing changed (docs/behaviour.md §9).
 
 Deduplication is stateless: the issue the app opened for a group carries the group's digest
 in its marker (`AlertIssue`), and each change it told carries the new set's digest

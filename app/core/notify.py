@@ -4,7 +4,7 @@ An event is made from a write the executor has just done (the brief it posted, t
 which it confirmed a status update, the all-clear, …), so it exists once: a re-plan finds the
 write on GitHub and plans nothing, and a second replica waits for the issue's lock. Its `key`
 names that write (`owner/repo#12:comment:345`), and the notifiers' ledger sends each key to
-each notifier once more as a guard (docs/behaviour.md §13).
+each notifier once more as a guard (docs/behaviour.md §10).
 """
 
 from __future__ import annotations

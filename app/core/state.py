@@ -268,7 +268,7 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
             legal.append((at, who, c.reference))
 
     # `alerts.auto_resolve`: the app's note that every alert of the group resolved is the
-    # fact that resolves the incident (docs/behaviour.md §12).
+    # fact that resolves the incident (docs/behaviour.md §9).
     for seq, comment in enumerate(snapshot.comments, start=base + len(uses) + len(own_events)):
         if comment.ours and any(n.auto for n in markers.of(markers.AlertNote, comment.body)):
             status.add(comment.created_at, seq, Status.RESOLVED, "alerts")

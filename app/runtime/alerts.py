@@ -1,5 +1,5 @@
 """Alert notifications after the answer: one worker per repository, the newest notification
-of each group wins, and each is decided against what GitHub records (docs/behaviour.md §12).
+of each group wins, and each is decided against what GitHub records (docs/behaviour.md §9).
 
 A burst of the same group (Alertmanager sends to every receiver and retries on 5xx) waits
 `delay` seconds and is read once; in cluster mode the repository's lock in Redis makes

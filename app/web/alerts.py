@@ -4,7 +4,7 @@ Served only when ALERTS_TOKEN is set. The token comes as `Authorization: Bearer 
 as the password of HTTP basic auth (Alertmanager's `http_config` sends either), compared in
 constant time before the body is read. A notification is read and checked here, the
 repository's installation looked up (cached), and the answer given; the GitHub work runs
-behind it (app/runtime/alerts.py), as for webhooks (docs/behaviour.md §12).
+behind it (app/runtime/alerts.py), as for webhooks (docs/behaviour.md §9).
 """
 
 from __future__ import annotations

@@ -1,0 +1,224 @@
+"""The operator's NOTIFIERS_FILE: named notifiers, their secrets (`${ENV_VAR}`), Slack IDs."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from app.core.policy import NOTIFIER_NAME, SLACK_ID
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SPAN = re.compile(r"^\s*(\d{1,6})\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+KINDS = ("slack", "pagerduty", "webhook")
+
+
+class OperatorError(Exception):
+    """A NOTIFIERS_FILE that cannot be used; `problems` are `location: message` lines."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+def _span(value: Any) -> Any:
+    """`30m`, `2h`, `1d` (or seconds as a number) → timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _SPAN.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{str(value)[:40]!r} is not a duration: use 30m, 2h or 1d")
+    return timedelta(**{_UNITS[match[2].lower()]: int(match[1])})
+
+
+Span = Annotated[timedelta, BeforeValidator(_span)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("must be an https:// URL")
+    return value
+
+
+class SlackNotifier(_Model):
+    """A Slack workspace: with `bot_token`, a channel per P0/P1 incident and an announcement
+    in `channel`; with `webhook_url` (an incoming webhook) only messages to that webhook."""
+
+    kind: Literal["slack"] = Field(description="`slack`.")
+    bot_token: SecretStr | None = Field(
+        default=None, description="A bot token (xoxb-…) with channels:manage, chat:write, …"
+    )
+    webhook_url: SecretStr | None = Field(
+        default=None, description="An incoming webhook's URL, instead of a bot token."
+    )
+    channel: str = Field(
+        default="#incidents",
+        min_length=1,
+        max_length=81,
+        description="Where every incident is announced, and P2/P3 events go.",
+    )
+    archive_after: Span = Field(
+        default=timedelta(hours=24),
+        description="How long after the all-clear an incident's channel is archived.",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SlackNotifier:
+        if (self.bot_token is None) == (self.webhook_url is None):
+            raise ValueError("give either bot_token or webhook_url (one of them)")
+        if self.webhook_url is not None:
+            _url(self.webhook_url.get_secret_value())
+        if self.archive_after <= timedelta(0):
+            raise ValueError("archive_after must be more than 0, e.g. 24h")
+        return self
+
+
+class PagerDutyNotifier(_Model):
+    """A PagerDuty service, through its Events API v2 integration."""
+
+    kind: Literal["pagerduty"] = Field(description="`pagerduty`.")
+    routing_key: SecretStr = Field(description="The integration's routing key (32 characters).")
+
+
+class WebhookNotifier(_Model):
+    """Any HTTPS endpoint: a JSON event, signed with HMAC-SHA256 of the body."""
+
+    kind: Literal["webhook"] = Field(description="`webhook`.")
+    url: str = Field(max_length=2000, description="Where events are POSTed.")
+    secret: SecretStr = Field(description="The key of X-Incident-Signature-256.")
+
+    _check_url = field_validator("url")(_url)
+
+
+Notifier = Annotated[
+    SlackNotifier | PagerDutyNotifier | WebhookNotifier, Field(discriminator="kind")
+]
+NotifierName = Annotated[str, Field(pattern=NOTIFIER_NAME)]
+SlackId = Annotated[str, Field(pattern=SLACK_ID)]
+
+
+class OperatorFile(_Model):
+    """The whole file."""
+
+    notifiers: dict[NotifierName, Notifier] = Field(
+        default_factory=dict, description="Notifiers by the name repositories use in `notify:`."
+    )
+    people: dict[str, SlackId] = Field(
+        default_factory=dict,
+        description="GitHub login → Slack user ID, for inviting role holders to channels.",
+    )
+
+    def names(self) -> frozenset[str]:
+        """The notifier names repositories may route to."""
+        return frozenset(self.notifiers)
+
+    def secrets(self) -> list[str]:
+        """Every secret value the file holds, for the log scrubber."""
+        found: list[str] = []
+        for notifier in self.notifiers.values():
+            for name in type(notifier).model_fields:
+                value = getattr(notifier, name)
+                if isinstance(value, SecretStr) and value.get_secret_value().strip():
+                    found.append(value.get_secret_value())
+        return list(dict.fromkeys(found))
+
+    def people_for(self, extra: Mapping[str, str]) -> dict[str, str]:
+        """Login (lowercase) → Slack ID: a repository's roster, the operator's file on top."""
+        return {k.lower(): v for k, v in {**extra, **self.people}.items()}
+
+
+def _expand(value: Any, where: tuple[str, ...], env: Mapping[str, str], bad: list[str]) -> Any:
+    """`${NAME}` in every string replaced by the environment's value; one problem per
+    variable that is unset or empty (named, its value never shown)."""
+    if isinstance(value, dict):
+        return {k: _expand(v, (*where, str(k)), env, bad) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, (*where, str(n)), env, bad) for n, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def swap(match: re.Match[str]) -> str:
+        found = env.get(match[1])
+        if not found:
+            bad.append(f"{'.'.join(where)}: environment variable {match[1]} is not set")
+            return ""
+        return found
+
+    return _VAR.sub(swap, value)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts = list(loc)
+    # A notifier's errors are located under its kind too (the discriminated union): drop it.
+    if len(parts) > 2 and parts[0] == "notifiers" and parts[2] in KINDS:
+        del parts[2]
+    return ".".join(str(p) for p in parts) or "file"
+
+
+def parse(
+    text: str, *, source: str = "NOTIFIERS_FILE", env: Mapping[str, str] | None = None
+) -> OperatorFile:
+    """Validate the file's text; raise OperatorError with every problem found."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "file"
+        raise OperatorError(source, [f"{where}: not valid YAML"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise OperatorError(source, ["file: must be a mapping with `notifiers:` (and `people:`)"])
+    problems: list[str] = []
+    data = _expand(data, (), os.environ if env is None else env, problems)
+    if problems:
+        raise OperatorError(source, problems)
+    try:
+        return OperatorFile.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_input=False, include_url=False):
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif err["type"] == "union_tag_invalid":
+                message = f"kind must be one of {', '.join(KINDS)}"
+            elif err["type"] == "string_pattern_mismatch" and err["loc"][-1] == "[key]":
+                message = "a name is letters, digits, '.', '_' and '-' (at most 64)"
+            elif err["type"] == "string_pattern_mismatch" and err["loc"][0] == "people":
+                message = "not a Slack user ID (U… or W…, as in the member's profile)"
+            loc = tuple(err["loc"][:-1] if err["loc"][-1] == "[key]" else err["loc"])
+            problems.append(f"{_location(loc)}: {message}")
+        raise OperatorError(source, problems) from None
+
+
+def load(path: Path, *, env: Mapping[str, str] | None = None) -> OperatorFile:
+    """Read and validate the file at `path` (NOTIFIERS_FILE)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise OperatorError(str(path), [f"file: cannot read: {reason}"]) from None
+    return parse(text, source=str(path), env=env)
