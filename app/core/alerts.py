@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from app.core import markers, messages
 from app.core.actions import OpenIssue, PostComment
@@ -327,6 +328,11 @@ def decide(
 # --- the texts ----------------------------------------------------------------------------
 
 
+def _url(url: str) -> str:
+    """A link target that cannot end the markdown link early or break out of it."""
+    return quote(url.strip(), safe=":/?#[]@!$&'*+,;=%~")
+
+
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
@@ -369,7 +375,7 @@ def _alert_rows(alerts: Sequence[Alert], limit: int = 50) -> list[str]:
     rows = ["| Alert | Since | Labels | Summary | Links |", "|---|---|---|---|---|"]
     for alert in alerts[:limit]:
         summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
-        links = " · ".join(f"[{text}]({url})" for text, url in alert.links) or "—"
+        links = " · ".join(f"[{text}]({_url(url)})" for text, url in alert.links) or "—"
         rows.append(
             f"| {messages.cell(alert.name, 100)} | {_when(alert.starts_at)} "
             f"| {_labels(alert.labels, ('alertname',))} | {messages.cell(summary, 300) or '—'} "
@@ -411,7 +417,7 @@ def open_issue(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> OpenIs
             if url.startswith(("https://", "http://"))
         )
     )
-    lines += [f"**Runbook:** {url}" for url in runbooks[:5]]
+    lines += [f"**Runbook:** <{_url(url)}>" for url in runbooks[:5]]
     if runbooks:
         lines.append("")
     lines += [f"**Common labels:** {_labels(group.common_labels)}", ""]
@@ -430,7 +436,7 @@ def open_issue(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> OpenIs
             "(its `max_alerts`): see the source for all of them.",
         ]
     if group.external_url.startswith(("https://", "http://")):
-        lines += ["", f"[Open in {source}]({group.external_url})"]
+        lines += ["", f"[Open in {source}]({_url(group.external_url)})"]
     lines += [
         "",
         "The incident runbook takes it from here. Later notifications for this group are "
