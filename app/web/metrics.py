@@ -60,6 +60,14 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.alerts = Counter(
+            "incident_app_alerts",
+            "Alert notifications received, by source and what they did (opened, changed, "
+            "resolved, no change, …, failed); refused ones by HTTP status.",
+            ["source", "result"],
+            registry=self.registry,
+        )
+
     def delivery(self, event: str, outcome: str) -> None:
         """Count a delivery; the labelled child is cached (this runs for every delivery)."""
         child = self._delivery_children.get((event, outcome))

@@ -140,6 +140,7 @@ def create_app(
             if cluster is not None
             else None,
             delay=settings.coalesce_seconds,
+            on_result=lambda source, result: metrics.alerts.labels(source, result).inc(),
         )
         if alerts_token and app_client is not None
         else None
