@@ -80,13 +80,20 @@ def alert_routes(
     token: str,
     work: AlertWork | None,
     installations: Installations | None,
-    seen: Callable[[str, str], None] | None = None,
+    refused: Callable[[str, str], None] | None = None,
 ) -> list[Route]:
     """The route, or nothing when no token is set (the endpoints then do not exist)."""
     if not token:
         return []
 
     async def receive(request: Request) -> Response:
+        answer = await _receive(request)
+        if answer.status_code != 202 and refused is not None:
+            source = str(request.path_params["source"])
+            refused(source if source in alerts.SOURCES else "unknown", str(answer.status_code))
+        return answer
+
+    async def _receive(request: Request) -> Response:
         source = str(request.path_params["source"])
         owner, repo = str(request.path_params["owner"]), str(request.path_params["repo"])
         if not token_ok(request.headers.get("authorization", ""), token):
@@ -131,8 +138,6 @@ def alert_routes(
             )
         if not work.submit(Target(installation, owner, repo), group):
             return _error(503, "shutting down; retry", {"Retry-After": "5"})
-        if seen is not None:
-            seen(source, group.status)
         return JSONResponse(
             {
                 "accepted": True,

@@ -259,7 +259,12 @@ def create_app(
             *([Route("/cron/tick", tick, methods=["POST"])] if cron_secret else []),
             Route("/", index, methods=["GET"]),
             # Without ALERTS_TOKEN the alert endpoints do not exist at all.
-            *alert_routes(token=alerts_token, work=alert_work, installations=installations),
+            *alert_routes(
+                token=alerts_token,
+                work=alert_work,
+                installations=installations,
+                refused=lambda source, status: metrics.alerts.labels(source, status).inc(),
+            ),
             # Setup mode only: once the App has credentials these routes do not exist.
             *([Route(CALLBACK_PATH, setup.callback, methods=["GET"])] if setup else []),
         ],
