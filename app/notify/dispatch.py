@@ -1,0 +1,323 @@
+"""`Notifications`: events to the operator's notifiers, in the background, each once.
+
+`submit` returns at once and never raises: the GitHub work that made an event never waits
+for Slack or PagerDuty, nor fails with them. The sends of one incident to one notifier run
+in order (a channel is created by the first, used by the next); a ledger lets each event
+reach each notifier at most once, across replicas with `SharedLedger(cluster.once)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+
+from app.core.notify import Event
+from app.notify.attempts import Attempts, Notifier, Result, SendError, Sleep
+from app.notify.operator import (
+    OperatorFile,
+    PagerDutyNotifier,
+    SlackNotifier,
+    WebhookNotifier,
+    load,
+)
+from app.notify.pagerduty import PagerDuty
+from app.notify.slack import SlackApp, SlackWebhook
+from app.notify.webhook import Webhook
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LEDGER_SECONDS = 3 * 86400.0  # GitHub redelivers for three days
+RECENT_FAILURES = 50
+OnResult = Callable[[str, str, Result], None]
+
+
+class Ledger(Protocol):
+    """Which (notifier, event) pairs were sent already."""
+
+    async def first(self, key: str, ttl: float) -> bool:
+        """True the first time `key` is named within `ttl` seconds, False after."""
+        ...
+
+
+class MemoryLedger:
+    """The ledger of one process: the last `size` keys, each for its TTL."""
+
+    def __init__(self, size: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self._size = size
+        self._clock = clock
+        self._seen: OrderedDict[str, float] = OrderedDict()  # key → expiry
+
+    async def first(self, key: str, ttl: float) -> bool:
+        now = self._clock()
+        expiry = self._seen.get(key)
+        if expiry is not None and expiry > now:
+            return False
+        self._seen[key] = now + ttl
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return True
+
+
+class SharedLedger:
+    """A ledger the replicas share (`Cluster.once`), with this process's own record in front:
+    while Redis is away `once` says yes to everything, and the process still sends once."""
+
+    def __init__(
+        self, once: Callable[[str, float], Awaitable[bool]], local: Ledger | None = None
+    ) -> None:
+        self._once = once
+        self._local = local or MemoryLedger()
+
+    async def first(self, key: str, ttl: float) -> bool:
+        if not await self._local.first(key, ttl):
+            return False
+        return await self._once(key, ttl)
+
+
+def build(
+    config: SlackNotifier | PagerDutyNotifier | WebhookNotifier,
+    *,
+    operator: OperatorFile,
+    http: httpx.AsyncClient,
+    pool: ThreadPoolExecutor,
+    slack_api_url: str,
+    pagerduty_events_url: str,
+    timeout: float,
+) -> Notifier:
+    """The adapter for one notifier of the file."""
+    if isinstance(config, PagerDutyNotifier):
+        return PagerDuty(config, http=http, events_url=pagerduty_events_url)
+    if isinstance(config, WebhookNotifier):
+        return Webhook(config, http=http)
+    if config.bot_token is not None:
+        return SlackApp(
+            config,
+            people=operator.people_for({}),
+            api_url=slack_api_url,
+            timeout=timeout,
+            pool=pool,
+        )
+    return SlackWebhook(config, timeout=timeout, pool=pool)
+
+
+class Notifications:
+    """The operator's notifiers, fed events by the reconciler (`app.core.notify.Sink`)."""
+
+    def __init__(
+        self,
+        operator: OperatorFile,
+        *,
+        slack_api_url: str = "https://slack.com/api/",
+        pagerduty_events_url: str = "https://events.pagerduty.com",
+        ledger: Ledger | None = None,
+        on_result: OnResult | None = None,
+        sleep: Sleep = asyncio.sleep,
+        attempts: int = 4,
+        timeout: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.operator = operator
+        self._ledger = ledger or MemoryLedger()
+        self._on_result = on_result
+        self._sleep = sleep
+        self._attempts = attempts
+        self._clock = clock
+        self._secrets = sorted(operator.secrets(), key=len, reverse=True)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            follow_redirects=False,
+            headers={"User-Agent": "incident-app"},
+        )
+        # Slack's SDK calls block: a few threads of their own, so a hanging Slack holds
+        # these and nothing else of the process.
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack")
+        self._notifiers: dict[str, Notifier] = {
+            name: build(
+                config,
+                operator=operator,
+                http=self._http,
+                pool=self._pool,
+                slack_api_url=slack_api_url,
+                pagerduty_events_url=pagerduty_events_url,
+                timeout=timeout,
+            )
+            for name, config in operator.notifiers.items()
+        }
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._counts: Counter[str] = Counter()
+        self._failures: deque[dict[str, str]] = deque(maxlen=RECENT_FAILURES)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        ledger: Ledger | None = None,
+        on_result: OnResult | None = None,
+        **options: Any,
+    ) -> Notifications | None:
+        """The notifiers of NOTIFIERS_FILE; None when it is unset. Raises OperatorError
+        (every problem, located) when the file is unusable."""
+        if settings.notifiers_file is None:
+            return None
+        return cls(
+            load(settings.notifiers_file),
+            slack_api_url=settings.slack_api_url,
+            pagerduty_events_url=settings.pagerduty_events_url,
+            ledger=ledger,
+            on_result=on_result,
+            **options,
+        )
+
+    def names(self) -> frozenset[str]:
+        """The notifier names repositories may use in `notify:`."""
+        return self.operator.names()
+
+    def secrets(self) -> list[str]:
+        """The file's secret values, for the log scrubber."""
+        return list(self._secrets)
+
+    def submit(self, event: Event, to: Sequence[str]) -> None:
+        """Send `event` to the notifiers named `to`, in the background; never raises."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            log.error("notify: %s not sent: no event loop running", event.key)
+            return
+        for name in dict.fromkeys(to):
+            try:
+                notifier = self._notifiers.get(name)
+                if notifier is None:
+                    log.warning("notify: no notifier named %r: %s not sent to it", name, event.key)
+                    self._result(name, event, "skipped")
+                    continue
+                if not notifier.wants(event):
+                    self._result(name, event, "skipped")
+                    continue
+                task = loop.create_task(self._send(name, notifier, event))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            except Exception:  # never into the GitHub work
+                log.exception("notify: %s to %s not scheduled", event.key, name)
+
+    async def _send(self, name: str, notifier: Notifier, event: Event) -> None:
+        try:
+            async with self._in_order(name, event.incident):
+                if not await self._ledger.first(f"notify:{name}:{event.key}", LEDGER_SECONDS):
+                    log.debug("notify: %s already sent to %s", event.key, name)
+                    self._result(name, event, "skipped")
+                    return
+                await notifier.send(event, self._tries(name, event))
+        except SendError as exc:
+            self._failed(name, event, exc.reason)
+        except asyncio.CancelledError:
+            self._failed(name, event, "cancelled: the process stopped")
+            raise
+        except Exception as exc:  # a bug of ours: logged, never raised into the caller
+            log.exception("notify: %s to %s", event.key, name)
+            self._failed(name, event, f"unexpected {type(exc).__name__}")
+        else:
+            log.info("notify: %s sent to %s", event.key, name)
+            self._result(name, event, "sent")
+
+    def _tries(self, name: str, event: Event) -> Attempts:
+        def retried(reason: str) -> None:
+            log.info("notify: %s to %s: %s; trying again", event.key, name, self._scrub(reason))
+            self._result(name, event, "retried")
+
+        return Attempts(attempts=self._attempts, sleep=self._sleep, on_retry=retried)
+
+    @contextlib.asynccontextmanager
+    async def _in_order(self, name: str, incident: str) -> AsyncIterator[None]:
+        """One send at a time per notifier and incident, in the order submitted."""
+        key = (name, incident)
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text[:300]
+
+    def _failed(self, name: str, event: Event, reason: str) -> None:
+        reason = self._scrub(reason)
+        log.warning("notify: %s to %s failed: %s", event.key, name, reason)
+        self._failures.append(
+            {
+                "at": self._clock().astimezone(UTC).isoformat(timespec="seconds"),
+                "notifier": name,
+                "event": event.key,
+                "reason": reason,
+            }
+        )
+        self._result(name, event, "failed")
+
+    def _result(self, name: str, event: Event, result: Result) -> None:
+        self._counts[result] += 1
+        if self._on_result is not None:
+            try:
+                self._on_result(name, event.kind.value, result)
+            except Exception:
+                log.exception("notify: the on_result callback failed")
+
+    async def drain(self) -> None:
+        """Wait until every send submitted so far (and any they started) is done."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def sweep(self, now: datetime) -> dict[str, list[str]]:
+        """Slack: archive the incident channels resolved longer ago than `archive_after`.
+        What each notifier did; a notifier's failure is logged and stops nothing else."""
+        done: dict[str, list[str]] = {}
+        for name, notifier in self._notifiers.items():
+            try:
+                found = await notifier.sweep(now, Attempts(attempts=2, sleep=self._sleep))
+            except SendError as exc:
+                log.warning("notify: sweeping %s failed: %s", name, self._scrub(exc.reason))
+                continue
+            except Exception:
+                log.exception("notify: sweeping %s", name)
+                continue
+            if found:
+                log.info("notify: %s archived %s", name, ", ".join(found))
+                done[name] = found
+        return done
+
+    def status(self) -> dict[str, Any]:
+        """For the status page: the notifiers (names and kinds), counts, recent failures."""
+        return {
+            "notifiers": {name: n.kind for name, n in sorted(self._notifiers.items())},
+            "in_flight": len(self._tasks),
+            "counts": {r: self._counts[r] for r in ("sent", "failed", "retried", "skipped")},
+            "recent_failures": list(self._failures),
+        }
+
+    async def aclose(self) -> None:
+        """Stop what is still being sent (each one is recorded failed) and let go."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._http.aclose()
+        # A thread stuck in a request ends with its timeout; nobody waits for it.
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,318 @@
+"""Loopback stand-ins for Slack's Web API, PagerDuty's Events API v2 and a webhook receiver.
+
+Each is a real HTTP/1.1 server on 127.0.0.1 in the test's event loop (one request per
+connection), so slack-sdk and httpx really talk HTTP to it. Each records every request it
+received, can answer the next N requests with 500 (`fail`), or hold them (`hang`) until
+`release`. They speak the documented wire formats: Slack's `{"ok": true, …}` or
+`{"ok": false, "error": "name_taken"}` with HTTP 200, PagerDuty's 202 `{"status": "success",
+"message": "Event processed", "dedup_key": …}` and its 400 for an invalid event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Received:
+    """One request as the stand-in read it, and the status it answered."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0  # 0 while it is held (hang)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def params(self) -> dict[str, Any]:
+        """The body's fields: JSON or a form, as Slack accepts either."""
+        if "json" in self.headers.get("content-type", ""):
+            data = self.json()
+            return data if isinstance(data, dict) else {}
+        return dict(parse_qsl(self.body.decode()))
+
+
+Answer = tuple[int, Any]  # status, JSON body (or text)
+
+
+@dataclass
+class StandIn:
+    """The HTTP server and its controls; subclasses answer in `answer`."""
+
+    requests: list[Received] = field(default_factory=list)
+    _failures: deque[int] = field(default_factory=deque)
+    _gate: asyncio.Event | None = None
+    _holding: asyncio.Event = field(default_factory=asyncio.Event)
+    _server: asyncio.Server | None = None
+    url: str = ""
+
+    async def start(self) -> StandIn:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def close(self) -> None:
+        self.release()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def fail(self, times: int, status: int = 500) -> None:
+        """Answer the next `times` requests with `status`."""
+        self._failures.extend([status] * times)
+
+    def hang(self) -> None:
+        """Hold every request from now on until `release`."""
+        self._gate = asyncio.Event()
+
+    async def holding(self) -> None:
+        """Wait until a request is held (after `hang`)."""
+        await self._holding.wait()
+
+    def release(self) -> None:
+        if self._gate is not None:
+            self._gate.set()
+            self._gate = None
+
+    def answer(self, request: Received) -> Answer:
+        return 200, "ok"
+
+    def failure(self, status: int) -> Any:
+        return {"error": "stand-in failure"}
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            if not line:
+                return
+            method, target, _ = line.decode().split(" ", 2)
+            headers: dict[str, str] = {}
+            while (raw := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = raw.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length") or 0))
+            request = Received(method, urlsplit(target).path, headers, body)
+            self.requests.append(request)
+            if self._gate is not None:
+                self._holding.set()
+                await self._gate.wait()
+            if self._failures:
+                request.status = self._failures.popleft()
+                content: Any = self.failure(request.status)
+            else:
+                request.status, content = self.answer(request)
+            text = content if isinstance(content, str) else json.dumps(content)
+            kind = "text/plain" if isinstance(content, str) else "application/json; charset=utf-8"
+            data = text.encode()
+            writer.write(
+                f"HTTP/1.1 {request.status} {HTTPStatus(request.status).phrase}\r\n"
+                f"Content-Type: {kind}\r\nContent-Length: {len(data)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + data
+            )
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    topic: str = ""
+    is_archived: bool = False
+    members: list[str] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": True,
+            "is_private": False,
+            "is_archived": self.is_archived,
+            "topic": {"value": self.topic, "creator": "UBOT", "last_set": 0},
+        }
+
+
+@dataclass
+class SlackStandIn(StandIn):
+    """Slack's Web API (at `<url>/api/<method>`) and incoming webhooks (`/services/…`)."""
+
+    token: str = "xoxb-stand-in"
+    page_size: int = 2  # conversations.list pages this small: the client must follow cursors
+    channels: dict[str, Channel] = field(default_factory=dict)
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (channel id, text)
+    webhook_messages: list[dict[str, Any]] = field(default_factory=list)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.add_channel("incidents")
+        self.add_channel("general")
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    def add_channel(self, name: str, **fields: Any) -> Channel:
+        channel = Channel(f"C{next(self._ids):04d}", name, **fields)
+        self.channels[channel.id] = channel
+        return channel
+
+    def named(self, name: str) -> Channel | None:
+        return next((c for c in self.channels.values() if c.name == name), None)
+
+    def calls(self, method: str | None = None) -> list[Received]:
+        """The Web API requests received (of one method), in order."""
+        return [
+            r
+            for r in self.requests
+            if r.path.startswith("/api/") and (method is None or r.path == f"/api/{method}")
+        ]
+
+    def posted(self, channel: str) -> list[str]:
+        """The texts posted to a channel (by name or ID)."""
+        found = self.named(channel.lstrip("#"))
+        cid = found.id if found is not None else channel
+        return [text for where, text in self.messages if where == cid]
+
+    def failure(self, status: int) -> Any:
+        return {"ok": False, "error": "internal_error"}
+
+    def answer(self, request: Received) -> Answer:
+        if request.path.startswith("/services/"):
+            self.webhook_messages.append(request.json())
+            return 200, "ok"
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return 200, {"ok": False, "error": "invalid_auth"}
+        method = request.path.removeprefix("/api/")
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 404, {"ok": False, "error": "unknown_method"}
+        result: dict[str, Any] = handler(request.params())
+        return 200, result
+
+    def _channel(self, ref: str) -> Channel | None:
+        return self.channels.get(ref) or self.named(ref.lstrip("#"))
+
+    def _auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "incident-bot",
+                "team_id": "T0001", "user_id": "UBOT"}  # fmt: skip
+
+    def _conversations_create(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = str(p.get("name", ""))
+        if self.named(name) is not None:
+            return {"ok": False, "error": "name_taken"}
+        if not name or len(name) > 80 or name != name.lower() or " " in name:
+            return {"ok": False, "error": "invalid_name"}
+        return {"ok": True, "channel": self.add_channel(name, members=["UBOT"]).json()}
+
+    def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        every = [
+            c
+            for c in self.channels.values()
+            if not (c.is_archived and str(p.get("exclude_archived")) in ("1", "true", "True"))
+        ]
+        start = int(p.get("cursor") or 0)
+        page = every[start : start + self.page_size]
+        more = start + self.page_size < len(every)
+        return {
+            "ok": True,
+            "channels": [c.json() for c in page],
+            "response_metadata": {"next_cursor": str(start + self.page_size) if more else ""},
+        }
+
+    def _conversations_invite(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(str(p.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.is_archived:
+            return {"ok": False, "error": "is_archived"}
+        users = [u for u in str(p.get("users", "")).split(",") if u]
+        new = [u for u in users if u not in channel.members]
+        if not new:
+            return {"ok": False, "error": "already_in_channel"}
+        channel.members += new
+        return {"ok": True, "channel": channel.json()}
+
+    def _conversations_setTopic(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(str(p.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.is_archived:
+            return {"ok": False, "error": "is_archived"}
+        channel.topic = str(p.get("topic", ""))
+        return {"ok": True, "channel": channel.json()}
+
+    def _conversations_archive(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(str(p.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.is_archived:
+            return {"ok": False, "error": "already_archived"}
+        channel.is_archived = True
+        return {"ok": True}
+
+    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(str(p.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.is_archived:
+            return {"ok": False, "error": "is_archived"}
+        self.messages.append((channel.id, str(p.get("text", ""))))
+        return {"ok": True, "channel": channel.id, "ts": f"{len(self.messages)}.000100"}
+
+
+@dataclass
+class PagerDutyStandIn(StandIn):
+    """PagerDuty's Events API v2: `POST /v2/enqueue`."""
+
+    routing_keys: frozenset[str] = frozenset({"pd-routing-key-for-tests"})
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def answer(self, request: Received) -> Answer:
+        if request.method != "POST" or request.path != "/v2/enqueue":
+            return 404, {"status": "not found"}
+        try:
+            event = request.json()
+        except ValueError:
+            return 400, {"status": "invalid event", "message": "Event object is invalid"}
+        errors = []
+        if event.get("routing_key") not in self.routing_keys:
+            errors.append("Invalid routing key")
+        if event.get("event_action") not in ("trigger", "acknowledge", "resolve"):
+            errors.append("'event_action' is invalid")
+        payload = event.get("payload") or {}
+        if event.get("event_action") == "trigger":
+            for name in ("summary", "source", "severity"):
+                if not payload.get(name):
+                    errors.append(f"'payload.{name}' is missing or blank")
+            if payload.get("severity") not in (None, "critical", "error", "warning", "info"):
+                errors.append("'payload.severity' is invalid")
+            if len(str(payload.get("summary", ""))) > 1024:
+                errors.append("'payload.summary' is longer than 1024")
+        if errors:
+            return 400, {"status": "invalid event", "message": "Event object is invalid",
+                         "errors": errors}  # fmt: skip
+        self.events.append(event)
+        return 202, {
+            "status": "success",
+            "message": "Event processed",
+            "dedup_key": event.get("dedup_key") or "generated",
+        }
+
+
+@dataclass
+class WebhookStandIn(StandIn):
+    """Any receiver of the operator's: answers 200 to whatever it is sent."""

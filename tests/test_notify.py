@@ -1,0 +1,551 @@
+"""Notifiers against loopback stand-ins of Slack, PagerDuty and a webhook receiver.
+
+What is asserted is what the services received. Background sends are awaited with
+`Notifications.drain()`, never slept for; retries' waits go to a recording `sleep`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.core.notify import Event, Kind
+from app.core.policy import Severity
+from app.notify import slack
+from app.notify.dispatch import Notifications, SharedLedger
+from app.notify.operator import parse
+from app.notify.pagerduty import enqueue_body
+from app.runtime.cluster import Cluster
+from app.settings import Settings
+from tests.conftest import SECRETS
+from tests.standins import PagerDutyStandIn, SlackStandIn, WebhookStandIn
+from tests.test_cluster import RedisServer, _server
+
+pytestmark = pytest.mark.anyio
+
+BOT_TOKEN = "xoxb-bot-token-for-tests"
+ROUTING_KEY = "pd-routing-key-for-tests"
+HOOK_SECRET = "hook-secret-for-tests"
+WEBHOOK_PATH = "/services/T000/B000/hook-path-secret"
+SECRETS.extend([BOT_TOKEN, ROUTING_KEY, HOOK_SECRET, "hook-path-secret"])
+
+T = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+REPO = "acme/Hello-World"
+ISSUE = f"https://github.com/{REPO}/issues/7"
+CHANNEL = "incident-hello-world-7"
+
+
+def event(
+    kind: Kind = Kind.DECLARED,
+    *,
+    key: str | None = None,
+    severity: Severity = Severity.P1,
+    number: int = 7,
+    text: str = "**Checkout** fails: see [the dashboard](https://grafana.example.com/d/1)",
+    at: datetime = T,
+    people: tuple[str, ...] = ("octocat", "hubot", "stranger"),
+) -> Event:
+    return Event(
+        key=key or f"{REPO}#{number}:{kind.value}:{uuid.uuid4().hex[:6]}",
+        kind=kind,
+        repo=REPO,
+        number=number,
+        title="Checkout <down>",
+        severity=severity,
+        status="resolved" if kind is Kind.RESOLVED else "investigating",
+        issue_url=f"https://github.com/{REPO}/issues/{number}",
+        url=f"https://github.com/{REPO}/issues/{number}#issuecomment-1",
+        text=text,
+        at=at,
+        people=people,
+        slack_ids={"hubot": "U0HUBOT"},
+    )
+
+
+@dataclass
+class Sleeps:
+    """The retries' waits, recorded instead of waited."""
+
+    waits: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@dataclass
+class World:
+    slack: SlackStandIn
+    pagerduty: PagerDutyStandIn
+    hook: WebhookStandIn
+    sleeps: Sleeps = field(default_factory=Sleeps)
+    results: list[tuple[str, str, str]] = field(default_factory=list)
+    made: list[Notifications] = field(default_factory=list)
+
+    def operator_text(self) -> str:
+        return f"""
+notifiers:
+  payments-slack: {{kind: slack, bot_token: "${{SLACK_BOT_TOKEN}}", archive_after: 24h}}
+  team-webhook: {{kind: slack, webhook_url: "{self.slack.url}{WEBHOOK_PATH}"}}
+  payments-pager: {{kind: pagerduty, routing_key: "${{PD_ROUTING_KEY}}"}}
+  ops-hook: {{kind: webhook, url: "{self.hook.url}/incidents", secret: "${{HOOK_SECRET}}"}}
+people:
+  octocat: U0123ABCD
+"""
+
+    def notifications(self, **options: Any) -> Notifications:
+        operator = parse(
+            self.operator_text(),
+            env={
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "PD_ROUTING_KEY": ROUTING_KEY,
+                "HOOK_SECRET": HOOK_SECRET,
+            },
+        )
+        found = Notifications(
+            operator,
+            slack_api_url=self.slack.api_url,
+            pagerduty_events_url=self.pagerduty.url,
+            sleep=self.sleeps,
+            on_result=lambda *r: self.results.append(r),
+            timeout=5.0,
+            **options,
+        )
+        self.made.append(found)
+        return found
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    standins = (
+        await SlackStandIn(token=BOT_TOKEN).start(),
+        await PagerDutyStandIn().start(),
+        await WebhookStandIn().start(),
+    )
+    found = World(*standins)  # type: ignore[arg-type]
+    yield found
+    for notifications in found.made:
+        await notifications.drain()
+        await notifications.aclose()
+    for standin in standins:
+        await standin.close()
+
+
+# --- Slack with a bot token ----------------------------------------------------------
+
+
+async def test_a_p1_declaration_gets_a_channel_with_its_people_the_brief_and_an_announcement(
+    world: World,
+) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(), ["payments-slack"])
+    await notifications.drain()
+
+    slack = world.slack
+    assert [r.path.removeprefix("/api/") for r in slack.calls()] == [
+        "conversations.create",
+        "conversations.setTopic",
+        "conversations.invite",
+        "chat.postMessage",
+        "chat.postMessage",
+    ]
+    assert all(r.headers["authorization"] == f"Bearer {BOT_TOKEN}" for r in slack.calls())
+    channel = slack.named(CHANNEL)
+    assert channel is not None and not channel.is_archived
+    assert channel.topic == f"[P1] Checkout <down> · {ISSUE}"
+    # octocat through the operator's people, hubot through the roster; stranger unknown
+    assert slack.calls("conversations.invite")[0].params()["users"] == "U0123ABCD,U0HUBOT"
+    assert channel.members == ["UBOT", "U0123ABCD", "U0HUBOT"]
+    assert slack.posted(channel.id) == [
+        "*[P1] Checkout &lt;down&gt;* · Incident declared\n"
+        "*Checkout* fails: see <https://grafana.example.com/d/1|the dashboard>\n"
+        f"<{ISSUE}#issuecomment-1|View on GitHub>"
+    ]
+    assert slack.posted("#incidents") == [
+        f":rotating_light: *[P1] <{ISSUE}|{REPO}#7>* Checkout &lt;down&gt; · <#{channel.id}>"
+    ]
+    assert world.results == [("payments-slack", "declared", "sent")]
+
+
+async def test_later_events_go_to_the_incident_channel(world: World) -> None:
+    notifications = world.notifications()
+    for kind in (Kind.DECLARED, Kind.STATUS, Kind.ESCALATED, Kind.RESOLVED, Kind.REVIEW):
+        notifications.submit(event(kind), ["payments-slack"])
+    await notifications.drain()
+    channel = world.slack.named(CHANNEL)
+    assert channel is not None
+    heads = [text.splitlines()[0] for text in world.slack.posted(channel.id)]
+    assert heads == [
+        "*[P1] Checkout &lt;down&gt;* · Incident declared",
+        "*[P1] Checkout &lt;down&gt;* · Status: investigating",
+        "*[P1] Checkout &lt;down&gt;* · Escalated",
+        "*[P1] Checkout &lt;down&gt;* · All clear",
+        "*[P1] Checkout &lt;down&gt;* · Post-incident review opened",
+    ]
+    assert len(world.slack.posted("#incidents")) == 1  # the announcement only
+    assert channel.topic == f"Resolved 2024-05-01T12:00:00Z · {ISSUE}"
+    assert len(world.slack.calls("conversations.create")) == 1
+    assert len(world.slack.calls("conversations.invite")) == 1  # everyone known is in
+
+
+async def test_p2_and_p3_events_go_to_the_channel_only(world: World) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(severity=Severity.P2), ["payments-slack"])
+    notifications.submit(event(Kind.RESOLVED, severity=Severity.P3), ["payments-slack"])
+    await notifications.drain()
+    assert world.slack.calls("conversations.create") == []
+    heads = [text.splitlines()[0] for text in world.slack.posted("#incidents")]
+    assert heads == [
+        f"*[P2] <{ISSUE}|{REPO}#7> Checkout &lt;down&gt;* · Incident declared",
+        f"*[P3] <{ISSUE}|{REPO}#7> Checkout &lt;down&gt;* · All clear",
+    ]
+
+
+async def test_a_severity_raised_to_p1_later_creates_the_channel_then(world: World) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(severity=Severity.P2), ["payments-slack"])
+    notifications.submit(event(Kind.SEVERITY, severity=Severity.P1), ["payments-slack"])
+    await notifications.drain()
+    channel = world.slack.named(CHANNEL)
+    assert channel is not None
+    assert [t.splitlines()[0] for t in world.slack.posted(channel.id)] == [
+        "*[P1] Checkout &lt;down&gt;* · Severity now P1"
+    ]
+    assert world.slack.posted("#incidents")[-1].endswith(f"<#{channel.id}>")
+
+
+async def test_one_channel_for_concurrent_declarations_and_for_a_second_process(
+    world: World,
+) -> None:
+    first = world.notifications()
+    first.submit(event(), ["payments-slack"])
+    first.submit(event(), ["payments-slack"])  # another event for the same incident, at once
+    await first.drain()
+    second = world.notifications()  # another replica: nothing cached
+    second.submit(event(Kind.STATUS), ["payments-slack"])
+    await second.drain()
+
+    incident_channels = [c for c in world.slack.channels.values() if c.name.startswith("incident-")]
+    assert [c.name for c in incident_channels] == [CHANNEL]
+    creates = world.slack.calls("conversations.create")
+    assert [r.status for r in creates] == [200, 200]  # the second process: name_taken, found
+    assert len(world.slack.posted(incident_channels[0].id)) == 3
+    assert world.results.count(("payments-slack", "status", "sent")) == 1
+
+
+async def test_an_event_submitted_twice_is_posted_once(world: World) -> None:
+    notifications = world.notifications()
+    once = event(Kind.STATUS, severity=Severity.P2)
+    notifications.submit(once, ["payments-slack"])
+    notifications.submit(once, ["payments-slack"])
+    await notifications.drain()
+    notifications.submit(once, ["payments-slack"])
+    await notifications.drain()
+    assert len(world.slack.posted("#incidents")) == 1
+    assert world.results == [
+        ("payments-slack", "status", "sent"),
+        ("payments-slack", "status", "skipped"),
+        ("payments-slack", "status", "skipped"),
+    ]
+
+
+async def test_a_500_is_retried_with_backoff_then_sent(world: World) -> None:
+    notifications = world.notifications()
+    world.slack.fail(2)
+    notifications.submit(event(severity=Severity.P3), ["payments-slack"])
+    await notifications.drain()
+    assert [r.status for r in world.slack.calls()] == [500, 500, 200]
+    assert len(world.slack.posted("#incidents")) == 1
+    assert len(world.sleeps.waits) == 2 and all(0 < w <= 8 for w in world.sleeps.waits)
+    assert world.results == [
+        ("payments-slack", "declared", "retried"),
+        ("payments-slack", "declared", "retried"),
+        ("payments-slack", "declared", "sent"),
+    ]
+
+
+async def test_attempts_are_bounded(world: World) -> None:
+    notifications = world.notifications()
+    world.slack.fail(10)
+    notifications.submit(event(severity=Severity.P3), ["payments-slack"])
+    await notifications.drain()
+    assert len(world.slack.calls()) == 4
+    assert world.results[-1] == ("payments-slack", "declared", "failed")
+    failure = notifications.status()["recent_failures"][0]
+    assert failure["reason"] == "Slack chat.postMessage: internal_error"
+
+
+async def test_a_hanging_slack_does_not_hold_submit(world: World) -> None:
+    notifications = world.notifications()
+    world.slack.hang()
+    notifications.submit(event(severity=Severity.P2), ["payments-slack"])
+    assert notifications.status()["in_flight"] == 1  # submit returned; the send waits
+    await world.slack.holding()
+    assert [r.status for r in world.slack.requests] == [0]  # received, not answered
+    assert world.slack.posted("#incidents") == []
+    world.slack.release()
+    await notifications.drain()
+    assert len(world.slack.posted("#incidents")) == 1
+    assert notifications.status()["in_flight"] == 0
+
+
+async def test_a_refusal_is_not_retried(world: World) -> None:
+    notifications = world.notifications()
+    world.slack.token = "xoxb-another-workspace"
+    notifications.submit(event(severity=Severity.P2), ["payments-slack"])
+    await notifications.drain()
+    assert len(world.slack.calls()) == 1
+    assert world.sleeps.waits == []
+    assert world.results == [("payments-slack", "declared", "failed")]
+
+
+async def test_channels_resolved_longer_than_archive_after_ago_are_archived(world: World) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(number=7), ["payments-slack"])
+    notifications.submit(event(Kind.RESOLVED, number=7, at=T), ["payments-slack"])
+    notifications.submit(event(number=8), ["payments-slack"])  # still open
+    notifications.submit(event(Kind.RESOLVED, number=9, at=T), ["payments-slack"])  # no channel
+    await notifications.drain()
+    world.slack.add_channel("incident-drill-1", topic="not ours to judge")
+
+    sweeper = world.notifications()  # the state lives in Slack: any process can sweep
+    assert await sweeper.sweep(T + timedelta(hours=23, minutes=59)) == {}
+    assert await sweeper.sweep(T + timedelta(hours=24)) == {"payments-slack": [CHANNEL]}
+    assert await sweeper.sweep(T + timedelta(hours=48)) == {}
+    archived = [c.name for c in world.slack.channels.values() if c.is_archived]
+    assert archived == [CHANNEL]
+
+    # Reopened after the channel was archived: a bot cannot unarchive, so #incidents hears it.
+    notifications.submit(event(Kind.REOPENED, number=7), ["payments-slack"])
+    await notifications.drain()
+    assert world.slack.posted("#incidents")[-1].startswith(
+        f"*[P1] <{ISSUE}|{REPO}#7> Checkout &lt;down&gt;* · Reopened"
+    )
+    assert world.results[-1] == ("payments-slack", "reopened", "sent")
+
+
+async def test_reopened_before_archiving_sets_the_topic_back(world: World) -> None:
+    notifications = world.notifications()
+    for kind in (Kind.DECLARED, Kind.RESOLVED, Kind.REOPENED):
+        notifications.submit(event(kind), ["payments-slack"])
+    await notifications.drain()
+    channel = world.slack.named(CHANNEL)
+    assert channel is not None and channel.topic == f"[P1] Checkout <down> · {ISSUE}"
+    assert await world.notifications().sweep(T + timedelta(days=3)) == {}
+
+
+def test_channel_names_are_slack_names() -> None:
+    long = event(number=123456)
+    long = Event(**{**long.__dict__, "repo": "Acme/" + "Very.Long_Repo Name!" * 10})
+    name = slack.channel_name(long)
+    assert (
+        len(name) <= 80 and name.endswith("-123456") and name.startswith("incident-very-long_repo")
+    )
+    assert name == name.lower() and all(c.isalnum() or c in "-_" for c in name)
+    assert slack.channel_name(event()) == CHANNEL
+
+
+# --- Slack through an incoming webhook ------------------------------------------------
+
+
+async def test_an_incoming_webhook_gets_every_event(world: World) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(), ["team-webhook"])
+    notifications.submit(event(Kind.RESOLVED), ["team-webhook"])
+    await notifications.drain()
+    assert [r.path for r in world.slack.requests] == [WEBHOOK_PATH, WEBHOOK_PATH]
+    assert [m["text"].splitlines()[0] for m in world.slack.webhook_messages] == [
+        f"*[P1] <{ISSUE}|{REPO}#7> Checkout &lt;down&gt;* · Incident declared",
+        f"*[P1] <{ISSUE}|{REPO}#7> Checkout &lt;down&gt;* · All clear",
+    ]
+    assert await notifications.sweep(T + timedelta(days=9)) == {}
+
+
+# --- PagerDuty ------------------------------------------------------------------------
+
+
+async def test_pagerduty_triggers_acknowledges_and_resolves_one_alert(world: World) -> None:
+    notifications = world.notifications()
+    for kind in (Kind.DECLARED, Kind.STATUS, Kind.ACKNOWLEDGED, Kind.ESCALATED, Kind.RESOLVED):
+        notifications.submit(event(kind, severity=Severity.P0), ["payments-pager"])
+    await notifications.drain()
+    events = world.pagerduty.events
+    assert [e["event_action"] for e in events] == [
+        "trigger",
+        "acknowledge",
+        "trigger",
+        "resolve",
+    ]
+    assert {e["dedup_key"] for e in events} == {f"{REPO}#7"}
+    assert {e["routing_key"] for e in events} == {ROUTING_KEY}
+    first = events[0]
+    assert first["payload"]["summary"] == (
+        "[P0] Checkout <down> — **Checkout** fails: see [the dashboard](https://grafana.example.com/d/1)"
+    )
+    assert first["payload"]["source"] == REPO
+    assert first["payload"]["severity"] == "critical"
+    assert first["links"] == [{"href": ISSUE, "text": f"{REPO}#7 on GitHub"}]
+    assert first["payload"]["custom_details"]["event"] == "declared"
+    assert ("payments-pager", "status", "skipped") in world.results
+    assert all(r.status == 202 for r in world.pagerduty.requests)
+
+
+@pytest.mark.parametrize(
+    ("severity", "expected"),
+    [
+        (Severity.P0, "critical"),
+        (Severity.P1, "error"),
+        (Severity.P2, "warning"),
+        (Severity.P3, "info"),
+    ],
+)
+def test_pagerduty_severities(severity: Severity, expected: str) -> None:
+    body = enqueue_body(event(severity=severity, text="x" * 2000), "k")
+    assert body["payload"]["severity"] == expected
+    assert len(body["payload"]["summary"]) == 1024
+
+
+async def test_pagerduty_400_is_a_permanent_failure(world: World) -> None:
+    world.pagerduty.routing_keys = frozenset({"another"})
+    notifications = world.notifications()
+    notifications.submit(event(), ["payments-pager"])
+    await notifications.drain()
+    assert len(world.pagerduty.requests) == 1
+    assert world.sleeps.waits == []
+    assert world.results == [("payments-pager", "declared", "failed")]
+    (failure,) = notifications.status()["recent_failures"]
+    assert failure["notifier"] == "payments-pager"
+    assert failure["reason"] == (
+        "PagerDuty refused the event (400): Event object is invalid (Invalid routing key)"
+    )
+    assert notifications.status()["counts"] == {"sent": 0, "failed": 1, "retried": 0, "skipped": 0}
+
+
+async def test_pagerduty_5xx_is_retried(world: World) -> None:
+    world.pagerduty.fail(1, 503)
+    notifications = world.notifications()
+    notifications.submit(event(Kind.RESOLVED), ["payments-pager"])
+    await notifications.drain()
+    assert [r.status for r in world.pagerduty.requests] == [503, 202]
+    assert world.pagerduty.events[0] == {
+        "routing_key": ROUTING_KEY,
+        "event_action": "resolve",
+        "dedup_key": f"{REPO}#7",
+    }
+
+
+# --- signed webhooks ------------------------------------------------------------------
+
+
+async def test_a_webhook_is_signed_and_retried_after_a_5xx(world: World) -> None:
+    world.hook.fail(1, 502)
+    notifications = world.notifications()
+    sent = event(Kind.BREACH)
+    notifications.submit(sent, ["ops-hook"])
+    await notifications.drain()
+    first, second = world.hook.requests
+    assert (first.status, second.status) == (502, 200)
+    assert first.body == second.body
+    assert second.path == "/incidents"
+    expected = hmac.new(HOOK_SECRET.encode(), second.body, hashlib.sha256).hexdigest()
+    assert second.headers["x-incident-signature-256"] == f"sha256={expected}"
+    assert second.headers["x-incident-event"] == "breach"
+    assert second.headers["x-incident-delivery"] == sent.key
+    assert json.loads(second.body) == {
+        "kind": "breach",
+        "key": sent.key,
+        "incident": f"{REPO}#7",
+        "repo": REPO,
+        "number": 7,
+        "title": "Checkout <down>",
+        "severity": "P1",
+        "status": "investigating",
+        "url": sent.url,
+        "issue_url": ISSUE,
+        "text": sent.text,
+        "at": "2024-05-01T12:00:00Z",
+    }
+
+
+# --- the dispatcher -------------------------------------------------------------------
+
+
+async def test_unknown_names_are_skipped_and_the_others_sent(world: World) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(severity=Severity.P3), ["nobody", "ops-hook", "ops-hook"])
+    await notifications.drain()
+    assert len(world.hook.requests) == 1
+    assert world.results == [("nobody", "declared", "skipped"), ("ops-hook", "declared", "sent")]
+    assert notifications.names() == {"payments-slack", "team-webhook", "payments-pager", "ops-hook"}
+    assert notifications.status()["notifiers"] == {
+        "ops-hook": "webhook",
+        "payments-pager": "pagerduty",
+        "payments-slack": "slack",
+        "team-webhook": "slack",
+    }
+
+
+async def test_secrets_are_never_in_failures(world: World) -> None:
+    notifications = world.notifications()
+    await world.slack.close()  # nobody listens on Slack's port any more
+    notifications.submit(event(), ["team-webhook"])
+    await notifications.drain()
+    (failure,) = notifications.status()["recent_failures"]
+    assert failure["reason"].startswith("Slack webhook: unreachable")
+    assert "hook-path-secret" not in json.dumps(notifications.status())
+    assert sorted(notifications.secrets()) == sorted(
+        [BOT_TOKEN, f"{world.slack.url}{WEBHOOK_PATH}", ROUTING_KEY, HOOK_SECRET]
+    )
+
+
+def test_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Notifications.from_settings(Settings(_env_file=None)) is None  # type: ignore[call-arg]
+    path = tmp_path / "notifiers.yml"
+    path.write_text('notifiers:\n  pager: {kind: pagerduty, routing_key: "${PD_KEY}"}\n')
+    monkeypatch.setenv("PD_KEY", ROUTING_KEY)
+    settings = Settings(_env_file=None, notifiers_file=path)  # type: ignore[call-arg]
+    found = Notifications.from_settings(settings)
+    assert found is not None and found.names() == {"pager"}
+
+
+# --- across replicas ------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    yield from _server(tmp_path)
+
+
+async def test_two_replicas_sharing_redis_send_an_event_once(
+    world: World, redis_server: RedisServer
+) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    clusters = [Cluster.from_url(redis_server.url, prefix=prefix) for _ in range(2)]
+    try:
+        a, b = (world.notifications(ledger=SharedLedger(c.once)) for c in clusters)
+        once = event(Kind.ESCALATED)
+        a.submit(once, ["payments-pager", "ops-hook"])
+        b.submit(once, ["payments-pager", "ops-hook"])
+        await a.drain()
+        await b.drain()
+        assert len(world.pagerduty.events) == 1
+        assert len(world.hook.requests) == 1
+        assert sorted(world.results) == sorted(
+            [
+                ("payments-pager", "escalated", "sent"),
+                ("ops-hook", "escalated", "sent"),
+                ("payments-pager", "escalated", "skipped"),
+                ("ops-hook", "escalated", "skipped"),
+            ]
+        )
+    finally:
+        for cluster in clusters:
+            await cluster.close()
