@@ -59,6 +59,13 @@ class Metrics:
             ["severity"],
             registry=self.registry,
         )
+        self.notifications = Counter(
+            "incident_app_notifications",
+            "Events to the operator's notifiers by notifier, event kind and result "
+            "(sent, failed, retried, skipped).",
+            ["notifier", "kind", "result"],
+            registry=self.registry,
+        )
 
         self.alerts = Counter(
             "incident_app_alerts",
