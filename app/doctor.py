@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -15,6 +18,9 @@ from app.github.client import AppClients
 from app.github.config import read_file
 from app.github.errors import GitHubError
 from app.github.port import GitHubPort, paginate
+from app.notify.attempts import SendError
+from app.notify.operator import OperatorError, SlackNotifier, WebhookNotifier, load
+from app.notify.slack import SlackApp
 from app.settings import Settings
 
 Verdict = Literal["ok", "warn", "FAIL"]
@@ -96,6 +102,8 @@ async def diagnose(
     settings_checks = check_settings(settings)
     for check in settings_checks:
         yield check
+    async for check in check_notifiers(settings):
+        yield check
     if any(c.verdict == "FAIL" for c in settings_checks[:2]):
         yield Check("FAIL", "GitHub", "not tried: needs APP_ID and a usable private key")
         return
@@ -164,3 +172,66 @@ async def _repo_config(gh: GitHubPort, full_name: str, api: str) -> Check:
     if empty:
         return Check("warn", subject, f"valid, but {len(empty)} role(s) reach nobody", tuple(empty))
     return Check("ok", subject, "valid")
+
+
+async def check_notifiers(settings: Settings) -> AsyncIterator[Check]:
+    """NOTIFIERS_FILE: valid or not, each notifier's name and kind (never a secret), and
+    whether Slack accepts each bot token (auth.test)."""
+    if settings.notifiers_file is None:
+        yield Check("ok", "NOTIFIERS_FILE", "not set: nobody outside GitHub is notified")
+        return
+    try:
+        operator = load(settings.notifiers_file)
+    except OperatorError as exc:
+        yield Check(
+            "FAIL",
+            "NOTIFIERS_FILE",
+            f"{exc.source}: {len(exc.problems)} problem(s); no notifier is used",
+            tuple(exc.problems),
+        )
+        return
+    yield Check(
+        "ok",
+        "NOTIFIERS_FILE",
+        f"{settings.notifiers_file}: {len(operator.notifiers)} notifier(s), "
+        f"{len(operator.people)} Slack user ID(s)",
+    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="doctor-slack") as pool:
+        for name, config in operator.notifiers.items():
+            subject = f"notifier {name}"
+            if isinstance(config, WebhookNotifier):
+                host = urlsplit(config.url).hostname or "?"
+                yield Check("ok", subject, f"webhook to {host}, signed")
+            elif not isinstance(config, SlackNotifier):
+                yield Check("ok", subject, "pagerduty: its first event checks the key")
+            elif config.bot_token is None:
+                yield Check("ok", subject, "slack incoming webhook: messages only, no channels")
+            else:
+                yield await _slack_token(subject, config, settings, pool)
+
+
+async def _slack_token(
+    subject: str, config: SlackNotifier, settings: Settings, pool: ThreadPoolExecutor
+) -> Check:
+    app = SlackApp(
+        config, people={}, api_url=settings.slack_api_url, timeout=settings.http_timeout, pool=pool
+    )
+    try:
+        me = await app.whoami()
+    except SendError as exc:
+        return Check("FAIL", subject, f"slack bot token: {exc.reason}")
+    return Check(
+        "ok",
+        subject,
+        f"slack bot token works: {me.get('user', '?')} in {me.get('team', '?')}; "
+        f"announces in {config.channel}, archives channels "
+        f"{_span(config.archive_after)} after the all-clear",
+    )
+
+
+def _span(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

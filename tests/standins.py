@@ -11,9 +11,12 @@ received, can answer the next N requests with 500 (`fail`), or hold them (`hang`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import threading
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -316,3 +319,27 @@ class PagerDutyStandIn(StandIn):
 @dataclass
 class WebhookStandIn(StandIn):
     """Any receiver of the operator's: answers 200 to whatever it is sent."""
+
+
+@contextlib.contextmanager
+def in_a_thread(standin: StandIn) -> Iterator[StandIn]:
+    """Serve `standin` from an event loop of its own, for code that runs `asyncio.run`."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(standin.start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield standin
+    finally:
+        asyncio.run_coroutine_threadsafe(standin.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

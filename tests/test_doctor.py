@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.cli import main
-from tests.conftest import API, APP_ID, CRON_SECRET, SECRET
+from tests.conftest import API, APP_ID, CRON_SECRET, SECRET, SECRETS
+from tests.standins import SlackStandIn, in_a_thread
 
 # Every role the chain, a trigger or the breach track reaches has somebody.
 GOOD_CONFIG = (
@@ -45,6 +46,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, private_key: str) -> No
         "CRON_SECRET": CRON_SECRET,
     }.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NOTIFIERS_FILE", raising=False)
 
 
 @pytest.fixture
@@ -94,6 +96,7 @@ def test_all_good(router: respx.MockRouter, capsys: pytest.CaptureFixture[str]) 
         "ok    private key: an RSA private key",
         "ok    WEBHOOK_SECRET: set",
         "ok    CRON_SECRET: set",
+        "ok    NOTIFIERS_FILE: not set: nobody outside GitHub is notified",
         f"ok    App authentication: incident-app at {API}",
         "ok    installations: 1",
         "ok    installation 11 (acme): 2 repositories",
@@ -262,3 +265,73 @@ def test_roles_that_reach_nobody_are_a_warning(
     assert (
         "        Legal/Compliance (`legal`): nobody to notify — map its seats in `roster:`" in lines
     )
+
+
+NOTIFIERS = """
+notifiers:
+  payments-slack: {kind: slack, bot_token: "${DOCTOR_SLACK_TOKEN}", archive_after: 2h}
+  other-slack: {kind: slack, bot_token: "xoxb-doctor-wrong-token"}
+  team-webhook: {kind: slack, webhook_url: "https://hooks.slack.com/services/doctor-hook-secret"}
+  payments-pager: {kind: pagerduty, routing_key: "doctor-routing-secret"}
+  ops-hook: {kind: webhook, url: "https://ops.example.com/in/doctor-path", secret: "doctor-hmac-secret"}
+people: {octocat: U0123ABCD}
+"""
+DOCTOR_SECRETS = [
+    "xoxb-doctor-token",
+    "xoxb-doctor-wrong-token",
+    "doctor-hook-secret",
+    "doctor-routing-secret",
+    "doctor-hmac-secret",
+]
+SECRETS.extend(DOCTOR_SECRETS)
+
+
+@pytest.mark.usefixtures("env")
+def test_notifiers_each_with_its_kind_and_slack_tokens_tried(
+    router: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "notifiers.yml"
+    path.write_text(NOTIFIERS)
+    monkeypatch.setenv("NOTIFIERS_FILE", str(path))
+    monkeypatch.setenv("DOCTOR_SLACK_TOKEN", "xoxb-doctor-token")
+    with in_a_thread(SlackStandIn(token="xoxb-doctor-token")) as slack:
+        monkeypatch.setenv("SLACK_API_URL", slack.url + "/api/")
+        status, lines, err = doctor(capsys)
+    assert lines[4:11] == [
+        f"ok    NOTIFIERS_FILE: {path}: 5 notifier(s), 1 Slack user ID(s)",
+        "ok    notifier payments-slack: slack bot token works: incident-bot in Acme; "
+        "announces in #incidents, archives channels 2h after the all-clear",
+        "FAIL  notifier other-slack: slack bot token: Slack auth.test: invalid_auth",
+        "ok    notifier team-webhook: slack incoming webhook: messages only, no channels",
+        "ok    notifier payments-pager: pagerduty: its first event checks the key",
+        "ok    notifier ops-hook: webhook to ops.example.com, signed",
+        f"ok    App authentication: incident-app at {API}",
+    ]
+    assert [r.path for r in slack.requests] == ["/api/auth.test", "/api/auth.test"]
+    assert status == 1
+    shown = "\n".join(lines) + err
+    assert not [s for s in DOCTOR_SECRETS if s in shown]
+
+
+@pytest.mark.usefixtures("env")
+def test_an_unusable_notifiers_file_fails_with_its_problems(
+    router: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "notifiers.yml"
+    path.write_text(NOTIFIERS.replace("pagerduty, ", "pagerduty, colour: red, "))
+    monkeypatch.setenv("NOTIFIERS_FILE", str(path))
+    monkeypatch.delenv("DOCTOR_SLACK_TOKEN", raising=False)
+    status, lines, _ = doctor(capsys)
+    assert lines[4:8] == [
+        f"FAIL  NOTIFIERS_FILE: {path}: 2 problem(s); no notifier is used",
+        "        notifiers.payments-slack.bot_token: environment variable DOCTOR_SLACK_TOKEN is not set",
+        "        notifiers.payments-pager.colour: unknown key",
+        f"ok    App authentication: incident-app at {API}",
+    ]
+    assert status == 1

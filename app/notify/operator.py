@@ -194,10 +194,8 @@ def parse(
         raise OperatorError(source, ["file: must be a mapping with `notifiers:` (and `people:`)"])
     problems: list[str] = []
     data = _expand(data, (), os.environ if env is None else env, problems)
-    if problems:
-        raise OperatorError(source, problems)
     try:
-        return OperatorFile.model_validate(data)
+        found = OperatorFile.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
             message = err["msg"].removeprefix("Value error, ")
@@ -211,7 +209,9 @@ def parse(
                 message = "not a Slack user ID (U… or W…, as in the member's profile)"
             loc = tuple(err["loc"][:-1] if err["loc"][-1] == "[key]" else err["loc"])
             problems.append(f"{_location(loc)}: {message}")
+    if problems:
         raise OperatorError(source, problems) from None
+    return found
 
 
 def load(path: Path, *, env: Mapping[str, str] | None = None) -> OperatorFile:
