@@ -1,0 +1,482 @@
+"""Alerts open incidents: Alertmanager, Grafana and generic notifications in, one incident
+issue per firing group out, told once when it changes or resolves (docs/behaviour.md §9).
+
+Payloads are the recorded shapes in webhooks/alerts/ (see its README for where each came
+from); tests vary labels and statuses on copies of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from app.core import alerts, markers
+from app.settings import Settings
+from app.web.server import create_app
+from tests.conftest import (
+    REPO,
+    T0,
+    GitHubDouble,
+    Harness,
+    Sleeps,
+    iso,
+    marked,
+)
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "alerts-token-for-tests"
+ALERTS = Path(__file__).resolve().parent.parent / "webhooks" / "alerts"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def recorded(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ALERTS / name).read_text())
+    return data
+
+
+@pytest.fixture
+async def alerting(settings: Settings, github: GitHubDouble, clock: Any) -> AsyncIterator[Harness]:
+    sleeps = Sleeps()
+    app = create_app(
+        settings.model_copy(update={"alerts_token": SecretStr(TOKEN)}), now=clock, sleep=sleeps
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Harness(app, client, github, clock, sleeps)
+
+
+async def send(
+    h: Harness,
+    payload: Any,
+    source: str = "alertmanager",
+    *,
+    repo: str = REPO,
+    headers: dict[str, str] | None = None,
+    drain: bool = True,
+) -> httpx.Response:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    response = await h.client.post(
+        f"/alerts/{source}/{repo}",
+        content=body,
+        headers={"Content-Type": "application/json", **(AUTH if headers is None else headers)},
+    )
+    if drain:
+        await settle(h)
+    return response
+
+
+async def settle(h: Harness) -> None:
+    """Alert work first (it queues the new incident's reconciliation), then the queue."""
+    await h.app.state.alerts.drain()
+    await h.app.state.queue.drain()
+
+
+def alert_issues(github: GitHubDouble) -> list[Any]:
+    return [i for i in github.issues.values() if "alert" in i.labels]
+
+
+def am(
+    status: str = "firing",
+    *,
+    alerts: list[dict[str, Any]] | None = None,
+    severity: str = "critical",
+    group_key: str | None = None,
+) -> dict[str, Any]:
+    """Alertmanager's recorded notification with this group's status and alerts."""
+    payload = copy.deepcopy(recorded("alertmanager-firing.json"))
+    if alerts is not None:
+        payload["alerts"] = alerts
+    for alert in payload["alerts"]:
+        alert["labels"]["severity"] = severity
+    payload["commonLabels"]["severity"] = severity
+    payload["status"] = status
+    if status == "resolved":
+        for alert in payload["alerts"]:
+            alert["status"] = "resolved"
+            alert["endsAt"] = alert["startsAt"]  # in the past, as Alertmanager sends it
+    if group_key is not None:
+        payload["groupKey"] = group_key
+    return payload
+
+
+def extra_alert(
+    payload: dict[str, Any], name: str = "HighLatency", fp: str = "ab12cd34ef56ab78"
+) -> dict[str, Any]:
+    alert = copy.deepcopy(payload["alerts"][0])
+    alert["labels"]["alertname"] = name
+    alert["fingerprint"] = fp
+    return alert
+
+
+# --- one firing group, one incident ------------------------------------------------------
+
+
+async def test_a_firing_group_opens_one_incident_that_the_runbook_takes_over(
+    alerting: Harness,
+) -> None:
+    payload = am()
+    answer = await send(alerting, payload)
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["accepted"] is True
+    [issue] = alert_issues(alerting.github)
+    assert issue.labels[:3] == ["incident", "sev:P0", "alert"]
+    alert = payload["alerts"][0]
+    assert issue.title.startswith(alert["labels"]["alertname"])
+    summary = payload["commonAnnotations"].get("summary") or alert["annotations"].get("summary")
+    if summary:
+        assert summary.split()[0] in issue.title
+    assert alerts._url(alert["generatorURL"]) in issue.body
+    assert "Alertmanager" in issue.body
+    # The normal declaration flow took over: the brief is on the issue.
+    assert marked(alerting.github.posted_comments(issue.number), markers.Brief)
+
+
+async def test_the_same_group_again_adds_nothing(alerting: Harness) -> None:
+    await send(alerting, am())
+    writes = len(alerting.github.writes)
+    for _ in range(3):
+        answer = await send(alerting, am())
+        assert answer.status_code == 202
+    assert len(alert_issues(alerting.github)) == 1
+    assert len(alerting.github.writes) == writes
+
+
+async def test_alerts_joining_the_group_add_one_short_update(alerting: Harness) -> None:
+    await send(alerting, am())
+    [issue] = alert_issues(alerting.github)
+    joined = am()
+    joined["alerts"].append(extra_alert(joined))
+
+    await send(alerting, joined)
+    await send(alerting, joined)  # the same set again: nothing more
+
+    notes = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    assert len(notes) == 1
+    assert "Alerts changed" in notes[0] and "2 firing" in notes[0] and "1 new" in notes[0]
+    assert "HighLatency" in notes[0]
+    assert len(alert_issues(alerting.github)) == 1
+
+
+async def test_resolved_is_told_once_and_the_incident_stays_open(alerting: Harness) -> None:
+    await send(alerting, am())
+    [issue] = alert_issues(alerting.github)
+
+    await send(alerting, am("resolved"))
+    await send(alerting, am("resolved"))  # Alertmanager repeats: nothing more
+
+    notes = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    assert len(notes) == 1
+    assert "Alerts resolved** at" in notes[0]
+    assert issue.state == "open"
+
+
+async def test_firing_again_after_resolved_is_told_on_the_same_issue(alerting: Harness) -> None:
+    await send(alerting, am())
+    await send(alerting, am("resolved"))
+    await send(alerting, am())
+
+    [issue] = alert_issues(alerting.github)
+    notes = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    assert len(notes) == 2
+    assert "Firing again" in notes[1]
+
+
+async def test_auto_resolve_resolves_the_incident_through_the_runbook(alerting: Harness) -> None:
+    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
+        "alerts:\n  auto_resolve: true\n"
+    )
+    await send(alerting, am())
+    [issue] = alert_issues(alerting.github)
+
+    await send(alerting, am("resolved"))
+
+    assert issue.state == "closed"
+    assert "status:resolved" in issue.labels
+    bodies = alerting.github.posted_comments(issue.number)
+    assert len(marked(bodies, markers.AllClear)) == 1
+    assert "auto_resolve` is on" in marked(bodies, markers.AlertNote)[0]
+    # Run again: nothing is undone or repeated.
+    writes = len(alerting.github.writes)
+    await send(alerting, am("resolved"))
+    assert len(alerting.github.writes) == writes
+
+
+async def test_closed_by_responders_while_firing_opens_nothing_until_it_fires_anew(
+    alerting: Harness,
+) -> None:
+    await send(alerting, am())
+    [issue] = alert_issues(alerting.github)
+    alerting.clock.advance(hours=1)
+    alerting.github.permissions[(REPO.lower(), "codertocat")] = "admin"
+    alerting.github.close(issue.number, at=alerting.clock.now)
+
+    await send(alerting, am())  # Alertmanager's repeat of the same alerts
+    assert len(alert_issues(alerting.github)) == 1
+
+    again = am()
+    again["alerts"][0]["startsAt"] = iso(alerting.clock.now + timedelta(minutes=5))
+    alerting.clock.advance(minutes=10)
+    await send(alerting, again)
+    assert len(alert_issues(alerting.github)) == 2
+
+
+# --- severities ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        ("critical", "sev:P0"),
+        ("high", "sev:P1"),
+        ("warning", "sev:P2"),
+        ("info", "sev:P3"),
+        ("page-me-maybe", "sev:P2"),
+    ],
+)
+async def test_severity_label_maps_to_p_levels_and_unknown_takes_the_default(
+    alerting: Harness, value: str, label: str
+) -> None:
+    await send(alerting, am(severity=value))
+    [issue] = alert_issues(alerting.github)
+    assert label in issue.labels
+
+
+async def test_a_repository_maps_its_own_severities(alerting: Harness) -> None:
+    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
+        "alerts:\n  severity_label: priority\n  map: {page: P1}\n  default: P3\n"
+    )
+    payload = am()
+    payload["alerts"][0]["labels"]["priority"] = "PAGE"
+    await send(alerting, payload)
+    [issue] = alert_issues(alerting.github)
+    assert "sev:P1" in issue.labels
+
+
+async def test_truncated_alerts_are_said_on_the_issue(alerting: Harness) -> None:
+    payload = recorded("alertmanager-truncated.json")
+    await send(alerting, payload)
+    [issue] = alert_issues(alerting.github)
+    assert f"left out {payload['truncatedAlerts']} more alert(s)" in issue.body
+
+
+# --- other sources ------------------------------------------------------------------------
+
+
+async def test_grafana_contact_point_payload_opens_an_incident(alerting: Harness) -> None:
+    payload = recorded("grafana-firing.json")
+    answer = await send(alerting, payload, "grafana")
+    assert answer.status_code == 202, answer.text
+    [issue] = alert_issues(alerting.github)
+    assert payload["alerts"][0]["labels"]["alertname"] in issue.title
+    assert "Grafana" in issue.body
+
+    await send(alerting, recorded("grafana-resolved.json"), "grafana")
+    notes = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    assert len(notes) == 1 and "Alerts resolved" in notes[0]
+
+
+async def test_generic_payload_opens_and_resolves(alerting: Harness) -> None:
+    firing = recorded("generic-firing.json")
+    await send(alerting, firing, "generic")
+    [issue] = alert_issues(alerting.github)
+    assert issue.title == firing["title"]
+    await send(alerting, recorded("generic-resolved.json"), "generic")
+    notes = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    assert len(notes) == 1
+
+
+# --- guarantees ---------------------------------------------------------------------------
+
+
+async def test_a_burst_of_100_notifications_opens_one_issue(alerting: Harness) -> None:
+    payload = am()
+    answers = await asyncio.gather(*(send(alerting, payload, drain=False) for _ in range(100)))
+    await settle(alerting)
+    assert {a.status_code for a in answers} == {202}
+    assert len(alert_issues(alerting.github)) == 1
+    issue = alert_issues(alerting.github)[0]
+    assert len(marked(alerting.github.posted_comments(issue.number), markers.Brief)) == 1
+
+
+async def test_a_restarted_or_second_replica_finds_the_issue_on_github(
+    alerting: Harness, settings: Settings
+) -> None:
+    await send(alerting, am())
+    other = create_app(
+        settings.model_copy(update={"alerts_token": SecretStr(TOKEN)}), now=alerting.clock
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other), base_url="http://testserver"
+    ) as client:
+        answer = await client.post(f"/alerts/alertmanager/{REPO}", json=am(), headers=AUTH)
+        assert answer.status_code == 202
+        await other.state.alerts.drain()
+        await other.state.queue.drain()
+    assert len(alert_issues(alerting.github)) == 1
+
+
+async def test_the_same_alert_by_a_second_route_joins_the_open_incident(alerting: Harness) -> None:
+    await send(alerting, am())
+    await send(alerting, am(group_key='{}/{severity="critical"}:{alertname="HighErrorRate"}'))
+    assert len(alert_issues(alerting.github)) == 1
+
+
+async def test_a_persons_issue_with_a_copied_marker_is_no_record(alerting: Harness) -> None:
+    payload = am()
+    await send(alerting, payload)
+    [ours] = alert_issues(alerting.github)
+    forged = alerting.github.add_issue(50, labels=("alert",), title="copied")
+    forged.body = ours.body  # a person copies the marker (and would point updates at 50)
+    ours.state = "closed"
+    ours.closed_at = alerting.clock.now
+    alerting.clock.advance(minutes=30)
+    payload = am()
+    payload["alerts"][0]["startsAt"] = iso(alerting.clock.now)
+    await send(alerting, payload)
+    assert alerting.github.posted_comments(50) == []
+    assert len([i for i in alert_issues(alerting.github) if i.ours]) == 2
+
+
+# --- refused ------------------------------------------------------------------------------
+
+
+async def test_wrong_or_missing_token_is_401_and_changes_nothing(alerting: Harness) -> None:
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "token " + TOKEN}):
+        answer = await send(alerting, am(), headers=headers)
+        assert answer.status_code == 401
+        assert "Bearer" in answer.headers["www-authenticate"]
+    assert alerting.github.requests == []
+    metrics = (await alerting.client.get("/metrics")).text
+    assert 'incident_app_alerts_total{result="401",source="alertmanager"} 3.0' in metrics
+
+
+async def test_metrics_count_what_notifications_did(alerting: Harness) -> None:
+    await send(alerting, am())
+    await send(alerting, am())
+    metrics = (await alerting.client.get("/metrics")).text
+    assert 'incident_app_alerts_total{result="opened",source="alertmanager"} 1.0' in metrics
+    assert 'incident_app_alerts_total{result="no change",source="alertmanager"} 1.0' in metrics
+
+
+async def test_basic_auth_with_the_token_as_password_is_accepted(alerting: Harness) -> None:
+    basic = base64.b64encode(f"alertmanager:{TOKEN}".encode()).decode()
+    answer = await send(alerting, am(), headers={"Authorization": f"Basic {basic}"})
+    assert answer.status_code == 202
+    wrong = base64.b64encode(b"alertmanager:guess").decode()
+    assert (
+        await send(alerting, am(), headers={"Authorization": f"Basic {wrong}"})
+    ).status_code == 401
+
+
+async def test_without_alerts_token_there_are_no_alert_endpoints(harness: Harness) -> None:
+    answer = await harness.client.post(f"/alerts/alertmanager/{REPO}", json=am(), headers=AUTH)
+    assert answer.status_code == 404
+    assert harness.github.requests == []
+
+
+async def test_a_repository_without_the_app_is_404_with_a_clear_message(alerting: Harness) -> None:
+    answer = await send(alerting, am(), repo="someone/elsewhere")
+    assert answer.status_code == 404
+    assert "not installed on someone/elsewhere" in answer.json()["error"]
+    assert alerting.github.writes == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[]", "JSON object"),
+        ({"version": "3", "status": "firing", "alerts": [{}]}, "unsupported version"),
+        ({"version": "4", "status": "firing", "alerts": []}, "non-empty list"),
+        ({"version": "4", "status": "burning", "alerts": [{"status": "firing"}]}, "status"),
+        (
+            {"version": "4", "status": "firing", "alerts": [{"status": "firing", "startsAt": "x"}]},
+            "RFC 3339",
+        ),
+        (
+            {"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": []}]},
+            "labels",
+        ),
+    ],
+)
+async def test_bad_payloads_are_400_with_the_reason_and_change_nothing(
+    alerting: Harness, body: Any, reason: str
+) -> None:
+    answer = await send(alerting, body)
+    assert answer.status_code == 400
+    assert reason in answer.json()["error"]
+    assert alerting.github.requests == []
+
+
+async def test_generic_payload_with_unknown_fields_is_400(alerting: Harness) -> None:
+    answer = await send(alerting, {"title": "x", "sevrity": "critical"}, "generic")
+    assert answer.status_code == 400
+    assert "sevrity" in answer.json()["error"]
+
+
+async def test_unknown_source_is_404(alerting: Harness) -> None:
+    answer = await send(alerting, am(), "nagios")
+    assert answer.status_code == 404
+    assert alerting.github.requests == []
+
+
+async def test_the_answer_does_not_wait_for_the_github_work(alerting: Harness) -> None:
+    answer = await send(alerting, am(), drain=False)
+    assert answer.status_code == 202
+    # Only the installation was looked up before answering; the issue comes after.
+    assert [r[1] for r in alerting.github.requests] == [f"/repos/{REPO}/installation"]
+    await settle(alerting)
+    assert len(alert_issues(alerting.github)) == 1
+
+
+# --- any JSON at all -----------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@examples(max_examples=300, deadline=None)
+@given(
+    source=st.sampled_from(alerts.SOURCES),
+    base=st.sampled_from(
+        ["alertmanager-firing.json", "grafana-firing.json", "generic-firing.json"]
+    ),
+    key=st.text(max_size=15),
+    value=JSON,
+)
+def test_any_json_is_read_or_refused_with_a_reason(
+    source: str, base: str, key: str, value: Any
+) -> None:
+    """A payload with any field set to any JSON value is an AlertGroup or a BadPayload, never
+    another exception (which would be a 500 and a retry storm from Alertmanager)."""
+    payload = copy.deepcopy(recorded(base))
+    payload[key] = value
+    if isinstance(payload.get("alerts"), list) and payload["alerts"]:
+        payload["alerts"][0] = {**payload["alerts"][0], key: value}
+    try:
+        group = alerts.parse(source, payload)
+    except alerts.BadPayload as exc:
+        assert str(exc)
+        return
+    assert group.group and len(group.group) == 16
+    alerts.open_issue(group, alerts.AlertsPolicy(), T0)
