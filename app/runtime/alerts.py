@@ -201,7 +201,9 @@ class AlertWork:
                 )
                 if outcome.failed:
                     raise outcome.failed[0][1]
-                self._hand_over(target, decision.number, None)
+                if any(n.auto for n in markers.of(markers.AlertNote, decision.comment.body)):
+                    # The note resolves the incident: the runbook's resolution follows now.
+                    self._hand_over(target, decision.number, None)
             log.info(
                 "alert %s: %s", group.status, decision.why, extra={**extra, "issue": report.number}
             )
