@@ -43,10 +43,28 @@ def _settings_or_exit(**overrides: Any) -> Any:
         raise SystemExit(2) from None
 
 
-def _configure_logs(settings: Any) -> None:
+def _configure_logs(settings: Any, *, strict: bool = True) -> None:
     from app.logs import configure
 
-    configure(settings.log_level, settings.log_format, settings.secrets())
+    secrets = settings.secrets() + _operator(settings, strict=strict)
+    configure(settings.log_level, settings.log_format, secrets)
+
+
+def _operator(settings: Any, *, strict: bool) -> list[str]:
+    """The secrets of NOTIFIERS_FILE, for the log scrubber; when `strict`, exit 2 if the file
+    is unusable (better than paging nobody in silence; `doctor` reports it instead)."""
+    if settings.notifiers_file is None:
+        return []
+    from app.notify.operator import OperatorError, load
+
+    try:
+        return load(settings.notifiers_file).secrets()
+    except OperatorError as exc:
+        if not strict:
+            return []
+        for problem in exc.problems:
+            print(f"error: NOTIFIERS_FILE {exc.source}: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -168,6 +186,7 @@ async def _tick(args: argparse.Namespace) -> int:
 
     from app.core.keys import IssueKey
     from app.github.client import AppClients
+    from app.notify.dispatch import Notifications, SharedLedger
     from app.runtime.cluster import Busy, Cluster
     from app.runtime.reconcile import Reconciler
     from app.runtime.tick import Ticker
@@ -185,8 +204,16 @@ async def _tick(args: argparse.Namespace) -> int:
         else None
     )
     factory = AppClients(settings, slots=cluster, guard=cluster.guard if cluster else None)
+    # The tick's escalations page people too: the same notifiers as the server's, drained
+    # before the process ends.
+    notifications = Notifications.from_settings(
+        settings, ledger=SharedLedger(cluster.once) if cluster is not None else None
+    )
     reconciler = Reconciler.from_settings(
-        settings, clients=factory.installation, now=lambda: datetime.now(UTC)
+        settings,
+        clients=factory.installation,
+        now=lambda: datetime.now(UTC),
+        notifications=None if args.dry_run else notifications,
     )
 
     @contextlib.asynccontextmanager
@@ -206,10 +233,15 @@ async def _tick(args: argparse.Namespace) -> int:
     )
     try:
         report = await ticker.run(dry_run=args.dry_run)
+        if notifications is not None and not args.dry_run:
+            await notifications.sweep(datetime.now(UTC))
+            await notifications.drain()
     except Busy:
         print("error: another replica's tick is running", file=sys.stderr)
         return 3
     finally:
+        if notifications is not None:
+            await notifications.aclose()
         if cluster is not None:
             await cluster.close()
     verb = "would make" if args.dry_run else "made"
@@ -306,7 +338,7 @@ async def _doctor() -> int:
     from app.doctor import diagnose
 
     settings = _settings_or_exit()
-    _configure_logs(settings)
+    _configure_logs(settings, strict=False)
     failed = warned = 0
     async for check in diagnose(settings):
         failed += check.verdict == "FAIL"

@@ -51,6 +51,7 @@ class Target:
 class AlertReport:
     """What one notification did: the decision's reason and the issue it concerns."""
 
+    repo: str
     group: str
     why: str
     number: int | None = None
@@ -177,7 +178,7 @@ class AlertWork:
 
     async def handle(self, target: Target, group: alerts.AlertGroup) -> AlertReport:
         """Decide one notification against GitHub's record and carry it out; never raises."""
-        report = AlertReport(group.group, "")
+        report = AlertReport(target.full_name, group.group, "")
         extra = {"repo": target.full_name, "group": group.group, "source": group.source}
         gh = self._clients(target.installation_id)
         try:

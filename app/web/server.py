@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -22,6 +23,7 @@ from app.core.notify import Sink
 from app.github.client import AppClients
 from app.github.offline import OfflineGitHub
 from app.github.port import GitHubPort
+from app.notify.dispatch import Notifications, SharedLedger
 from app.runtime.alerts import AlertWork, Installations
 from app.runtime.cluster import TAKEN_OVER, Busy, Cluster, LockLost
 from app.runtime.reconcile import Reconciler
@@ -89,6 +91,18 @@ def create_app(
         else:
             offline = OfflineGitHub()
             clients = lambda _id: offline  # noqa: E731
+    if notifications is None and settings.notifiers_file is not None:
+        # An unusable NOTIFIERS_FILE stops start-up (OperatorError, every problem located):
+        # better than paging nobody in silence.
+        notifications = Notifications.from_settings(
+            settings,
+            ledger=SharedLedger(cluster.once) if cluster is not None else None,
+            on_result=lambda name, kind, result: metrics.notifications.labels(
+                name, kind, result
+            ).inc(),
+            sleep=sleep,
+        )
+    sender = notifications if isinstance(notifications, Notifications) else None
     reconciler = Reconciler.from_settings(
         settings, clients=clients, now=now, notifications=notifications
     )
@@ -175,6 +189,9 @@ def create_app(
         metrics.count_actions(report.actions)
         if not report.dry_run:
             metrics.set_open_incidents(report.severities)
+            if sender is not None:
+                # Slack channels of incidents resolved long enough ago are archived.
+                await sender.sweep(now())
         request.app.state.last_tick_at = now()
         body = report.as_json()
         body["seconds"] = round(time.monotonic() - started, 3)
@@ -218,16 +235,23 @@ def create_app(
             return refused
         state = request.app.state
         if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse(
-                {
-                    "app": settings.app_name or "incident-app",
-                    "version": __version__,
-                    "queued_issues": queue.busy,
-                    "deliveries": state.deliveries,
-                    "last_delivery_at": _iso(state.last_delivery_at),
-                    "last_tick_at": _iso(state.last_tick_at),
-                }
-            )
+            body: dict[str, Any] = {
+                "app": settings.app_name or "incident-app",
+                "version": __version__,
+                "queued_issues": queue.busy,
+                "deliveries": state.deliveries,
+                "last_delivery_at": _iso(state.last_delivery_at),
+                "last_tick_at": _iso(state.last_tick_at),
+            }
+            if sender is not None:  # NOTIFIERS_FILE: names, kinds, counts, recent failures
+                body["notifications"] = sender.status()
+            if alert_work is not None:  # ALERTS_TOKEN: what the last notifications did
+                body["alerts"] = [
+                    {"repo": r.repo, "group": r.group, "did": r.why, "issue": r.number}
+                    | ({"error": r.error} if r.error else {})
+                    for r in alert_work.reports[-10:]
+                ]
+            return JSONResponse(body)
         return status_page(
             settings,
             deliveries=state.deliveries,
@@ -247,6 +271,11 @@ def create_app(
         abandoned = await queue.close(timeout=settings.shutdown_grace_seconds)
         if abandoned:
             log.warning("abandoned work for %d issues; the next tick heals it", abandoned)
+        if sender is not None:
+            # What the last work told is sent within the grace period, then let go.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sender.drain(), settings.shutdown_grace_seconds / 2)
+            await sender.aclose()
         if cluster is not None:
             await cluster.close()
         log.info("shut down cleanly")
