@@ -9,9 +9,11 @@ RECORD_ALERTMANAGER=1; otherwise the test checks the live delivery has the recor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,8 +23,15 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
+import respx
+import uvicorn
+from pydantic import SecretStr
 
+from app.core import markers
+from app.settings import Settings
+from app.web.server import create_app
 from tests.alertmanager import running_alertmanager
+from tests.conftest import INSTALLATION_ID, Clock, GitHubDouble, Sleeps, marked
 
 pytestmark = pytest.mark.anyio
 
@@ -162,3 +171,81 @@ async def test_alertmanager_delivers_a_version_4_webhook_with_our_token(
         assert resolved.body["groupKey"] == body["groupKey"]
         assert [a["fingerprint"] for a in resolved.body["alerts"]] == [alert["fingerprint"]]
         assert resolved.body["alerts"][0]["status"] == "resolved"
+
+
+# --- the whole path: Prometheus' alert → Alertmanager → the app → one incident issue -----
+
+
+async def test_an_alert_posted_to_alertmanager_ends_as_one_incident_issue(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Alertmanager (a real process) notifies the app (real uvicorn on loopback), which opens
+    one incident issue on the GitHub double and declares it; the resolution is told once."""
+    clock = Clock(datetime.now(UTC))
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()  # Alertmanager and the app are real
+        github = GitHubDouble(router, clock)
+        github.repos[INSTALLATION_ID] = ["acme/payments"]
+        app = create_app(
+            settings.model_copy(update={"alerts_token": SecretStr(TOKEN)}),
+            now=clock,
+            sleep=Sleeps(),
+        )
+        work = app.state.alerts
+        arrived = asyncio.Event()
+        submit = work.submit
+
+        def noted(target: Any, group: Any) -> bool:
+            accepted: bool = submit(target, group)
+            arrived.set()
+            return accepted
+
+        work.submit = noted
+        async with (
+            serving(app) as base,
+            running_alertmanager(base + PATH, TOKEN, workdir=tmp_path) as am,
+        ):
+            starts = datetime.now(UTC) - timedelta(minutes=1)
+            posted = time.monotonic()
+            await am.post_alerts([{**ALERT, "startsAt": iso(starts)}])
+            await asyncio.wait_for(arrived.wait(), DELIVERY_TIMEOUT)
+            await work.drain()
+            await app.state.queue.drain()
+            log.info("alert → incident issue in %.3fs", time.monotonic() - posted)
+
+            [issue] = [i for i in github.issues.values() if "alert" in i.labels]
+            assert issue.labels[:3] == ["incident", "sev:P1", "alert"]  # severity: high
+            assert issue.title == "HighErrorRate: Error rate above 5% on payments"
+            assert marked(github.posted_comments(issue.number, "acme/payments"), markers.Brief)
+
+            arrived.clear()
+            posted = time.monotonic()
+            ended = iso(datetime.now(UTC))
+            await am.post_alerts([{**ALERT, "startsAt": iso(starts), "endsAt": ended}])
+            await asyncio.wait_for(arrived.wait(), DELIVERY_TIMEOUT)
+            await work.drain()
+            log.info("resolved alert → note in %.3fs", time.monotonic() - posted)
+
+        notes = marked(github.posted_comments(issue.number, "acme/payments"), markers.AlertNote)
+        assert len(notes) == 1 and "Alerts resolved" in notes[0]
+        assert len([i for i in github.issues.values() if "alert" in i.labels]) == 1
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """The app under uvicorn on a loopback port, in this event loop; its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", ws="none")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:  # bounded: uvicorn binds within milliseconds
+            assert not task.done() and time.monotonic() < deadline, "uvicorn did not start"
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()
