@@ -104,6 +104,8 @@ async def diagnose(
         yield check
     async for check in check_notifiers(settings):
         yield check
+    async for check in check_sent(settings, transport=transport):
+        yield check
     if any(c.verdict == "FAIL" for c in settings_checks[:2]):
         yield Check("FAIL", "GitHub", "not tried: needs APP_ID and a usable private key")
         return
@@ -208,6 +210,44 @@ async def check_notifiers(settings: Settings) -> AsyncIterator[Check]:
                 yield Check("ok", subject, "slack incoming webhook: messages only, no channels")
             else:
                 yield await _slack_token(subject, config, settings, pool)
+
+
+async def check_sent(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[Check]:
+    """What the running server (PUBLIC_URL) sent to the notifiers and the last failures, from
+    its status page (with METRICS_TOKEN when set)."""
+    if settings.notifiers_file is None or not settings.public_url:
+        return
+    headers = {"Accept": "application/json"}
+    if settings.metrics_token is not None:
+        headers["Authorization"] = f"Bearer {settings.metrics_token.get_secret_value()}"
+    subject = "notifications sent"
+    try:
+        async with httpx.AsyncClient(transport=transport, timeout=settings.http_timeout) as http:
+            answer = await http.get(settings.public_url + "/", headers=headers)
+        status = answer.json() if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError) as exc:
+        yield Check("warn", subject, f"{settings.public_url} did not answer: {type(exc).__name__}")
+        return
+    if answer.status_code == 401:
+        yield Check("warn", subject, f"{settings.public_url}: 401, set METRICS_TOKEN here too")
+        return
+    found = status.get("notifications") if isinstance(status, dict) else None
+    if not isinstance(found, dict):
+        reason = f"{settings.public_url}: no notifiers there (is NOTIFIERS_FILE set on it?)"
+        yield Check("warn", subject, reason)
+        return
+    counts = found.get("counts") or {}
+    failures = [f for f in found.get("recent_failures") or [] if isinstance(f, dict)]
+    summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("sent", "retried", "failed"))
+    details = tuple(
+        f"{f.get('at', '?')} {f.get('notifier', '?')} {f.get('event', '?')}: {f.get('reason', '')}"
+        for f in failures[-5:]
+    )
+    yield Check(
+        "warn" if failures else "ok", subject, f"by {settings.public_url}: {summary}", details
+    )
 
 
 async def _slack_token(

@@ -335,3 +335,44 @@ def test_an_unusable_notifiers_file_fails_with_its_problems(
         f"ok    App authentication: incident-app at {API}",
     ]
     assert status == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_the_running_servers_notification_failures_are_shown(
+    router: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With PUBLIC_URL (and METRICS_TOKEN), doctor reads what the server sent and what failed."""
+    path = tmp_path / "notifiers.yml"
+    path.write_text("notifiers:\n  payments-pager: {kind: pagerduty, routing_key: rk}\n")
+    monkeypatch.setenv("NOTIFIERS_FILE", str(path))
+    monkeypatch.setenv("PUBLIC_URL", "https://incidents.example.com")
+    monkeypatch.setenv("METRICS_TOKEN", "m-token-123")
+    failure = {
+        "at": "2026-11-26T03:12:00+00:00",
+        "notifier": "payments-pager",
+        "event": "acme/payments#42:comment:991",
+        "reason": "PagerDuty refused the event (400): Invalid routing key",
+    }
+    status_page = router.route(host="incidents.example.com", path="/").respond(
+        200,
+        json={
+            "app": "incident-app",
+            "notifications": {
+                "notifiers": {"payments-pager": "pagerduty"},
+                "counts": {"sent": 7, "failed": 1, "retried": 2, "skipped": 0},
+                "recent_failures": [failure],
+            },
+        },
+    )
+    _, lines, _ = doctor(capsys)
+    at = lines.index(
+        "warn  notifications sent: by https://incidents.example.com: 7 sent, 2 retried, 1 failed"
+    )
+    assert lines[at + 1].strip() == (
+        "2026-11-26T03:12:00+00:00 payments-pager acme/payments#42:comment:991: "
+        "PagerDuty refused the event (400): Invalid routing key"
+    )
+    assert status_page.calls.last.request.headers["authorization"] == "Bearer m-token-123"
