@@ -146,6 +146,23 @@ async def test_a_firing_group_opens_one_incident_that_the_runbook_takes_over(
     assert marked(alerting.github.posted_comments(issue.number), markers.Brief)
 
 
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [("alertmanager-firing.json", "sev:P1"), ("alertmanager-real.json", "sev:P1")],
+)
+async def test_each_recorded_alertmanager_delivery_opens_its_incident(
+    alerting: Harness, name: str, label: str
+) -> None:
+    """The documented shape (newer releases add `notification_reason`, `routeLabels`) and a
+    delivery recorded from Debian's Alertmanager 0.25 (without them) both open one issue."""
+    payload = recorded(name)
+    answer = await send(alerting, payload)
+    assert answer.status_code == 202, answer.text
+    [issue] = alert_issues(alerting.github)
+    assert label in issue.labels
+    assert payload["commonAnnotations"]["summary"] in issue.title
+
+
 async def test_the_same_group_again_adds_nothing(alerting: Harness) -> None:
     await send(alerting, am())
     writes = len(alerting.github.writes)
