@@ -8,12 +8,10 @@ replicas take turns, so the second finds the issue the first opened.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +22,10 @@ from app.github.config import ConfigLoader
 from app.github.errors import GitHubError, NotFound
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
+from app.runtime.work import KeyedQueue, SharedLock
 
 log = logging.getLogger(__name__)
 
-SharedLock = Callable[[IssueKey], contextlib.AbstractAsyncContextManager[object]]
 Submit = Callable[[IssueKey, Hints], object]
 
 
@@ -56,12 +54,6 @@ class AlertReport:
     why: str
     number: int | None = None
     error: str | None = None
-
-
-@dataclass
-class _Slot:
-    pending: dict[str, alerts.AlertGroup] = field(default_factory=dict)
-    task: asyncio.Task[None] | None = None
 
 
 class Installations:
@@ -110,69 +102,35 @@ class AlertWork:
         self._app_id = app_id
         self._now = now
         self._submit = submit
-        self._shared = shared
-        self._delay = delay
         self._on_result = on_result
-        self._slots: dict[Target, _Slot] = {}
-        self._locks: dict[Target, asyncio.Lock] = {}
+        # One worker per repository; a group's newer notification replaces an unread one.
+        self._queue: KeyedQueue[dict[str, alerts.AlertGroup]] = KeyedQueue(
+            self._batch, lambda older, newer: {**older, **newer}, delay=delay, shared=shared
+        )
         # Issues this process opened lately, by (repository, group): GitHub's list is read
         # for each notification, this only covers the moment before it shows a new issue.
         self._opened: dict[tuple[str, str], tuple[float, alerts.Known]] = {}
         self.reports: list[AlertReport] = []  # the latest few, for tests and the status page
-        self.accepting = True
 
     def submit(self, target: Target, group: alerts.AlertGroup) -> bool:
         """Queue a notification; the newest of a group replaces one not yet read."""
-        if not self.accepting:
-            return False
-        slot = self._slots.setdefault(target, _Slot())
-        slot.pending.pop(group.group, None)
-        slot.pending[group.group] = group
-        if slot.task is None:
-            slot.task = asyncio.get_running_loop().create_task(self._worker(target, slot))
-        return True
+        return self._queue.submit(target.key, {group.group: group})
 
-    async def _worker(self, target: Target, slot: _Slot) -> None:
-        try:
-            while slot.pending:
-                if self._delay:
-                    await asyncio.sleep(self._delay)
-                batch, slot.pending = slot.pending, {}
-                try:
-                    async with self._exclusive(target):
-                        for group in batch.values():
-                            await self.handle(target, group)
-                except Exception:
-                    log.exception("alert work for %s failed", target.full_name)
-        finally:
-            slot.task = None
-            if self._slots.get(target) is slot and not slot.pending:
-                del self._slots[target]
+    async def _batch(self, key: IssueKey, groups: dict[str, alerts.AlertGroup]) -> None:
+        target = Target(key.installation_id, key.owner, key.repo)
+        for group in groups.values():
+            await self.handle(target, group)
 
-    @contextlib.asynccontextmanager
-    async def _exclusive(self, target: Target) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(target, asyncio.Lock())
-        async with lock:
-            if self._shared is None:
-                yield
-            else:
-                async with self._shared(target.key):
-                    yield
+    @property
+    def accepting(self) -> bool:
+        return self._queue.accepting
 
     async def drain(self) -> None:
         """Wait until every queued notification is handled."""
-        while tasks := [s.task for s in self._slots.values() if s.task is not None]:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._queue.drain()
 
     async def close(self, timeout: float) -> int:
-        self.accepting = False
-        tasks = [s.task for s in self._slots.values() if s.task is not None]
-        if not tasks:
-            return 0
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
-        for task in pending:
-            task.cancel()
-        return len(pending)
+        return await self._queue.close(timeout)
 
     # --- one notification ---
 

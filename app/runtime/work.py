@@ -1,4 +1,4 @@
-"""Background work after the webhook answers: serialised and coalesced per issue."""
+"""Background work after the answer: serialised and coalesced per issue (or repository)."""
 
 from __future__ import annotations
 
@@ -7,42 +7,46 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from app.core.keys import Hints, IssueKey
 from app.runtime.cluster import Busy
 
 log = logging.getLogger(__name__)
 
+V = TypeVar("V")
 Runner = Callable[[IssueKey, Hints], Awaitable[object]]
 SharedLock = Callable[[IssueKey], contextlib.AbstractAsyncContextManager[object]]
 
 
 @dataclass
-class _Slot:
-    pending: Hints | None = None
+class _Slot(Generic[V]):
+    pending: V | None = None
     task: asyncio.Task[None] | None = None
     runs: int = field(default=0)
 
 
-class IssueQueue:
-    """One worker per issue at a time; deliveries that arrive meanwhile merge into one rerun.
+class KeyedQueue(Generic[V]):
+    """One worker per key at a time; work that arrives meanwhile merges into one rerun.
 
-    A burst (opened + labeled + labeled within milliseconds) waits `delay` seconds and then
-    runs once. Work for different issues runs concurrently, up to `concurrency`.
+    A burst waits `delay` seconds and then runs once. Work for different keys runs
+    concurrently, up to `concurrency`.
     """
 
     def __init__(
         self,
-        run: Runner,
+        run: Callable[[IssueKey, V], Awaitable[object]],
+        merge: Callable[[V, V], V],
         *,
         delay: float = 0.5,
         concurrency: int = 8,
         shared: SharedLock | None = None,
     ) -> None:
         self._run = run
+        self._merge = merge
         self._shared = shared
         self._delay = delay
-        self._slots: dict[IssueKey, _Slot] = {}
+        self._slots: dict[IssueKey, _Slot[V]] = {}
         self._limit = asyncio.Semaphore(concurrency)
         self._locks: dict[IssueKey, tuple[asyncio.Lock, int]] = {}
         self.accepting = True
@@ -70,25 +74,25 @@ class IssueQueue:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    def submit(self, key: IssueKey, hints: Hints) -> bool:
-        """Queue work for an issue; False when shutting down."""
+    def submit(self, key: IssueKey, work: V) -> bool:
+        """Queue work for a key; False when shutting down."""
         if not self.accepting:
             return False
         slot = self._slots.setdefault(key, _Slot())
-        slot.pending = hints if slot.pending is None else slot.pending.merge(hints)
+        slot.pending = work if slot.pending is None else self._merge(slot.pending, work)
         if slot.task is None:
             slot.task = asyncio.get_running_loop().create_task(self._worker(key, slot))
         return True
 
-    async def _worker(self, key: IssueKey, slot: _Slot) -> None:
+    async def _worker(self, key: IssueKey, slot: _Slot[V]) -> None:
         try:
             while slot.pending is not None:
                 if self._delay:
                     await asyncio.sleep(self._delay)
-                hints, slot.pending = slot.pending, None
+                work, slot.pending = slot.pending, None
                 try:
                     async with self._limit, self.exclusive(key):
-                        await self._run(key, hints)
+                        await self._run(key, work)
                 except Busy:
                     # Another replica has held the issue for long; it reads GitHub afresh,
                     # and the tick heals whatever this delivery would have added.
@@ -127,3 +131,21 @@ class IssueQueue:
         for task in pending:
             task.cancel()
         return len(pending)
+
+
+class IssueQueue(KeyedQueue[Hints]):
+    """One worker per issue at a time; deliveries that arrive meanwhile merge into one rerun.
+
+    A burst (opened + labeled + labeled within milliseconds) waits `delay` seconds and then
+    runs once: the deliveries' hints merged (the freshest issue, the earliest declaration).
+    """
+
+    def __init__(
+        self,
+        run: Runner,
+        *,
+        delay: float = 0.5,
+        concurrency: int = 8,
+        shared: SharedLock | None = None,
+    ) -> None:
+        super().__init__(run, Hints.merge, delay=delay, concurrency=concurrency, shared=shared)
