@@ -135,6 +135,73 @@ async def _receive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alert(args: argparse.Namespace) -> int:
+    return asyncio.run(_alert(args))
+
+
+async def _alert(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from app.core import alerts
+    from app.core.keys import Hints, IssueKey
+    from app.github.client import AppClients
+    from app.github.config import ConfigLoader
+    from app.github.executor import to_call
+    from app.github.offline import OfflineGitHub
+    from app.github.port import GitHubPort
+    from app.runtime.alerts import AlertWork, Installations, Target
+    from app.runtime.reconcile import Reconciler
+
+    try:
+        group = alerts.parse(args.source, json.loads(Path(args.payload).read_text()))
+    except (OSError, ValueError) as exc:  # BadPayload is a ValueError
+        print(f"error: {args.payload}: {exc}", file=sys.stderr)
+        return 2
+    owner, _, repo = args.repo.partition("/")
+    settings = _settings()
+    _configure_logs(settings)
+    dry_run = args.dry_run or not settings.has_credentials
+    clients: Callable[[int], GitHubPort]
+    installation = 0
+    if settings.has_credentials:
+        factory = AppClients(settings)
+        clients = factory.installation
+        found = await Installations(factory.app).find(owner, repo)
+        if found is None:
+            print(f"error: the app is not installed on {args.repo}", file=sys.stderr)
+            return 1
+        installation = found
+    else:
+        offline = OfflineGitHub()
+        clients = lambda _id: offline  # noqa: E731
+        print(f"No credentials: dry run, as if {args.repo} had no alert issues yet.")
+    opened: list[tuple[IssueKey, Hints]] = []
+    work = AlertWork(
+        clients=clients,
+        config=ConfigLoader(),
+        app_id=settings.app_id,
+        now=lambda: datetime.now(UTC),
+        submit=lambda key, hints: opened.append((key, hints)),
+    )
+    report = await work.handle(Target(installation, owner, repo), group, dry_run=dry_run)
+    if report.error:
+        print(f"error: {report.error}", file=sys.stderr)
+        return 1
+    verb = "would make" if dry_run else "made"
+    where = f" on #{report.number}" if report.number else ""
+    print(f"{group.source} group {group.group} ({group.status}): {report.why}{where}")
+    print(f"{args.repo}: {verb} {len(report.planned)} GitHub request(s)")
+    for action in report.planned:
+        call = to_call(args.repo, report.number or 0, action).describe()
+        print("  " + call.replace("\n", "\\n")[:2000])
+    # The new incident is declared now rather than when GitHub's delivery reaches a server.
+    reconciler = Reconciler.from_settings(settings, clients=clients, now=lambda: datetime.now(UTC))
+    for key, hints in opened:
+        declared = await reconciler.run(key, hints)
+        print(f"{key}: declared with {len(declared.outcome.done)} request(s)")
+    return 0
+
+
 def _receive_time(option: str | None, payload: dict[str, Any]) -> Any:
     """`--now`: an ISO time, `payload` (when GitHub made the delivery), or the real time."""
     from datetime import UTC, datetime
@@ -404,6 +471,29 @@ def build_parser() -> argparse.ArgumentParser:
         "else the real time)",
     )
     receive.set_defaults(func=cmd_receive)
+
+    alert = sub.add_parser(
+        "alert",
+        help="run one alert notification through the app",
+        description="Run one alert notification (Alertmanager's, Grafana's or the generic "
+        "JSON) through the path POST /alerts/{source}/{owner}/{repo} takes and print what it "
+        "decides and the GitHub requests it makes: open the incident issue, tell a change or "
+        "the resolution once, or nothing. Without credentials, or with --dry-run, nothing is "
+        "sent. Example: incident-app alert --source alertmanager --repo acme/payments "
+        "--payload webhooks/alerts/alertmanager-firing.json",
+    )
+    alert.add_argument(
+        "--source",
+        required=True,
+        choices=["alertmanager", "grafana", "generic"],
+        help="who sent it: alertmanager, grafana or generic",
+    )
+    alert.add_argument("--repo", required=True, help="owner/name of the repository")
+    alert.add_argument("--payload", required=True, help="path of the notification's JSON body")
+    alert.add_argument(
+        "--dry-run", action="store_true", help="print the requests without sending them"
+    )
+    alert.set_defaults(func=cmd_alert)
 
     tick = sub.add_parser(
         "tick",

@@ -24,7 +24,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["receive"], ["check-config"], ["tick"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["serve"], ["receive"], ["alert"], ["check-config"], ["tick"], ["report"], ["doctor"]],
+)
 def test_every_command_explains_itself(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -111,3 +114,34 @@ def test_tick_without_credentials_says_what_is_missing() -> None:
     result = run("tick")
     assert result.returncode == 2
     assert "APP_ID and PRIVATE_KEY" in result.stderr
+
+
+def test_alert_without_credentials_prints_the_issue_it_would_open() -> None:
+    result = run(
+        "alert",
+        "--source",
+        "alertmanager",
+        "--repo",
+        "acme/payments",
+        "--payload",
+        "webhooks/alerts/alertmanager-firing.json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "dry run" in result.stdout
+    assert "(firing): opened" in result.stdout
+    assert "acme/payments: would make 1 GitHub request(s)" in result.stdout
+    assert '"labels": ["incident", "sev:P1", "alert"]' in result.stdout
+
+
+def test_alert_with_a_payload_of_the_wrong_shape_says_why() -> None:
+    result = run(
+        "alert",
+        "--source",
+        "alertmanager",
+        "--repo",
+        "acme/payments",
+        "--payload",
+        "webhooks/alerts/generic-firing.json",
+    )
+    assert result.returncode == 2
+    assert "unsupported version" in result.stderr

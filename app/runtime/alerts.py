@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app.core import alerts, markers
+from app.core.actions import Action
 from app.core.keys import Hints, IssueKey
 from app.core.snapshot import ts
 from app.github.config import ConfigLoader
@@ -54,6 +55,7 @@ class AlertReport:
     why: str
     number: int | None = None
     error: str | None = None
+    planned: list[Action] = field(default_factory=list)
 
 
 class Installations:
@@ -134,8 +136,11 @@ class AlertWork:
 
     # --- one notification ---
 
-    async def handle(self, target: Target, group: alerts.AlertGroup) -> AlertReport:
-        """Decide one notification against GitHub's record and carry it out; never raises."""
+    async def handle(
+        self, target: Target, group: alerts.AlertGroup, *, dry_run: bool = False
+    ) -> AlertReport:
+        """Decide one notification against GitHub's record and carry it out (with `dry_run`
+        only decide: `planned` says what it would write); never raises."""
         report = AlertReport(target.full_name, group.group, "")
         extra = {"repo": target.full_name, "group": group.group, "source": group.source}
         gh = self._clients(target.installation_id)
@@ -145,6 +150,10 @@ class AlertWork:
             known = await self._known(gh, target, group)
             decision = alerts.decide(group, policy, known, self._now())
             report.why = decision.why
+            report.number = decision.number
+            report.planned = [a for a in (decision.open, decision.comment) if a is not None]
+            if dry_run:
+                return report
             if decision.open is not None:
                 outcome = await execute(gh, target.full_name, 0, [decision.open], log_extra=extra)
                 if outcome.failed:
