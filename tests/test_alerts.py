@@ -353,6 +353,71 @@ async def test_the_same_alert_by_a_second_route_joins_the_open_incident(alerting
     assert len(alert_issues(alerting.github)) == 1
 
 
+async def test_a_second_route_repeating_adds_nothing_and_tells_only_what_is_new(
+    alerting: Harness,
+) -> None:
+    both = am()
+    both["alerts"].append(extra_alert(both))
+    await send(alerting, both)
+    [issue] = alert_issues(alerting.github)
+    route = '{}/{severity="critical"}:{alertname="HighErrorRate"}'
+    for _ in range(3):  # one of the two alerts, by another route: nothing new to tell
+        await send(alerting, am(group_key=route))
+    assert marked(alerting.github.posted_comments(issue.number), markers.AlertNote) == []
+
+    joined = am(group_key=route)
+    joined["alerts"].append(extra_alert(joined, "DiskFull", "ffff0000ffff0000"))
+    await send(alerting, joined)
+    await send(alerting, joined)
+    notes = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    assert len(notes) == 1 and "1 new" in notes[0] and "DiskFull" in notes[0]
+    assert len(alert_issues(alerting.github)) == 1
+
+
+async def test_a_second_route_does_not_reopen_what_responders_closed(alerting: Harness) -> None:
+    await send(alerting, am())
+    [issue] = alert_issues(alerting.github)
+    alerting.github.permissions[(REPO.lower(), "codertocat")] = "admin"
+    alerting.github.close(issue.number, at=alerting.clock.now)
+    await send(alerting, am(group_key='{}/{severity="critical"}:{alertname="HighErrorRate"}'))
+    assert len(alert_issues(alerting.github)) == 1
+
+
+async def test_a_generic_key_opens_a_new_incident_after_it_resolved_and_closed(
+    alerting: Harness,
+) -> None:
+    """Generic alerts carry no start time: the told resolution is what makes the next
+    firing a new incident."""
+    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
+        "alerts:\n  auto_resolve: true\n"
+    )
+    await send(alerting, recorded("generic-firing.json"), "generic")
+    await send(alerting, recorded("generic-resolved.json"), "generic")
+    [first] = alert_issues(alerting.github)
+    assert first.state == "closed"
+    alerting.clock.advance(days=7)
+    await send(alerting, recorded("generic-firing.json"), "generic")
+    assert len(alert_issues(alerting.github)) == 2
+
+
+async def test_a_resolution_after_responders_closed_is_told_and_a_new_firing_opens_anew(
+    alerting: Harness,
+) -> None:
+    await send(alerting, recorded("generic-firing.json"), "generic")
+    [first] = alert_issues(alerting.github)
+    alerting.github.permissions[(REPO.lower(), "codertocat")] = "admin"
+    alerting.github.close(first.number, at=alerting.clock.now)
+    await send(alerting, recorded("generic-firing.json"), "generic")  # still firing: nothing
+    assert len(alert_issues(alerting.github)) == 1
+
+    await send(alerting, recorded("generic-resolved.json"), "generic")
+    [note] = marked(alerting.github.posted_comments(first.number), markers.AlertNote)
+    assert "closed already" in note
+    assert first.state == "closed"
+    await send(alerting, recorded("generic-firing.json"), "generic")
+    assert len(alert_issues(alerting.github)) == 2
+
+
 async def test_a_persons_issue_with_a_copied_marker_is_no_record(alerting: Harness) -> None:
     payload = am()
     await send(alerting, payload)

@@ -240,25 +240,39 @@ def _generic(data: Mapping[str, Any]) -> AlertGroup:
 
 @dataclass(frozen=True)
 class Known:
-    """An incident issue the app opened for alerts, as found on GitHub."""
+    """An incident issue the app opened for alerts, as found on GitHub, with the app's notes
+    on it (every group's, oldest first)."""
 
     number: int
     open: bool
     closed_at: datetime | None
     opened: markers.AlertIssue
-    notes: tuple[markers.AlertNote, ...] = ()  # the app's notes for this group, oldest first
+    notes: tuple[markers.AlertNote, ...] = ()
+
+    def state(self, group: str) -> markers.AlertNote | None:
+        """A group's last state told here: its last note, or the opening marker for the group
+        that opened the issue; None for a group never told here."""
+        own = [n for n in self.notes if n.group == group]
+        if own:
+            return own[-1]
+        if self.opened.group == group:
+            return markers.AlertNote(group, self.opened.digest, self.opened.firing)
+        return None
 
     @property
-    def digest(self) -> str:
-        return self.notes[-1].digest if self.notes else self.opened.digest
+    def groups(self) -> list[str]:
+        return list(dict.fromkeys([self.opened.group, *(n.group for n in self.notes)]))
 
     @property
-    def firing(self) -> tuple[str, ...]:
-        return self.notes[-1].firing if self.notes else self.opened.firing
+    def firing(self) -> frozenset[str]:
+        """Every alert the issue holds as firing: each group's last state."""
+        states = [self.state(g) for g in self.groups]
+        return frozenset(fp for s in states if s is not None for fp in s.firing)
 
-    @property
-    def resolved(self) -> bool:
-        return bool(self.notes) and self.notes[-1].resolved
+    def resolved_but(self, group: str) -> bool:
+        """Every other group told here has resolved."""
+        states = [self.state(g) for g in self.groups if g != group]
+        return all(s is not None and s.resolved for s in states)
 
 
 @dataclass(frozen=True)
@@ -280,13 +294,13 @@ def severity(group: AlertGroup, policy: AlertsPolicy) -> Severity:
 
 
 def match(group: AlertGroup, issues: Sequence[Known]) -> Known | None:
-    """The group's incident: the newest issue opened for it, else an open one that already
-    holds one of its firing alerts (the same alert reaching us by a second route)."""
+    """The group's incident: the newest issue opened for it, else the newest that holds one
+    of its firing alerts (the same alert reaching us by a second route)."""
     mine = [k for k in issues if k.opened.group == group.group]
     if mine:
         return max(mine, key=lambda k: k.number)
     firing = set(group.fingerprints)
-    shared = [k for k in issues if k.open and firing & set(k.firing)]
+    shared = [k for k in issues if firing & k.firing]
     return max(shared, key=lambda k: k.number) if shared else None
 
 
@@ -296,33 +310,46 @@ def decide(
     """One notification against what GitHub already records for its group."""
     known = match(group, issues)
     if known is not None and not known.open:
-        started = [a.starts_at for a in group.firing if a.starts_at is not None]
+        state = known.state(group.group)
         if group.resolved:
-            return Decision("its incident is closed")
-        # Still firing since before the incident was closed: the responders closed it
-        # knowingly; only an alert that fired again after that opens a new incident.
-        if known.closed_at is None or not started or max(started) <= known.closed_at:
+            if state is None or state.resolved:
+                return Decision("its incident is closed")
+            # Told on the closed incident too: a later firing is then a new incident.
+            text = resolved_comment(group, policy, now, closes=False, closed=True)
+            comment = PostComment(text, "alert-resolved")
+            return Decision("resolved", number=known.number, comment=comment)
+        started = [a.starts_at for a in group.firing if a.starts_at is not None]
+        fresh = known.closed_at is not None and started and max(started) > known.closed_at
+        if not (state is not None and state.resolved) and not fresh:
+            # Still firing since before the incident was closed: the responders closed it
+            # knowingly; only an alert that fires again after that opens a new incident.
             return Decision("its incident was closed while these alerts fired")
         known = None
     if known is None:
         if group.resolved:
             return Decision("resolved, and no incident is open for it")
         return Decision("opened", open=open_issue(group, policy, now))
+    state = known.state(group.group)
     if group.resolved:
-        if known.resolved:
+        if state is None:
+            return Decision("resolved; it was never told on the incident")
+        if state.resolved:
             return Decision("resolved already told")
-        return Decision(
-            "resolved",
-            number=known.number,
-            comment=PostComment(resolved_comment(group, policy, now), "alert-resolved"),
-        )
-    if group.digest == known.digest:
+        # auto_resolve resolves the incident only when no other group told here still fires.
+        closes = policy.auto_resolve and known.resolved_but(group.group)
+        text = resolved_comment(group, policy, now, closes=closes)
+        comment = PostComment(text, "alert-resolved")
+        return Decision("resolved", number=known.number, comment=comment)
+    if state is None:
+        if set(group.fingerprints) <= known.firing:
+            return Decision("no change: its alerts are on the incident already")
+        before, again = known.firing, False
+    elif group.digest == state.digest:
         return Decision("no change")
-    return Decision(
-        "changed",
-        number=known.number,
-        comment=PostComment(changed_comment(group, known, now), "alert-changed"),
-    )
+    else:
+        before, again = frozenset(state.firing), state.resolved
+    text = changed_comment(group, before, again, now)
+    return Decision("changed", number=known.number, comment=PostComment(text, "alert-changed"))
 
 
 # --- the texts ----------------------------------------------------------------------------
@@ -467,18 +494,17 @@ def _asked(group: AlertGroup, policy: AlertsPolicy) -> str:
     return next((v for v in values if v), "")
 
 
-def changed_comment(group: AlertGroup, known: Known, now: datetime) -> str:
+def changed_comment(group: AlertGroup, before: frozenset[str], again: bool, now: datetime) -> str:
     """One short comment: what fires now, what is new, what resolved."""
-    before = set(known.firing)
     now_firing = group.firing
     new = [a for a in now_firing if a.fingerprint not in before] if before else []
-    gone = len(before - set(group.fingerprints)) if before else 0
+    gone = len(before - set(group.fingerprints)) if before and not again else 0
     parts = [f"🔔 **Alerts changed** at {_when(now)}: {len(now_firing)} firing"]
-    if new:
+    if new and not again:
         parts.append(f"{len(new)} new")
     if gone:
         parts.append(f"{gone} resolved")
-    lines = [", ".join(parts) + "." + (" Firing again." if known.resolved else ""), ""]
+    lines = [", ".join(parts) + "." + (" Firing again." if again else ""), ""]
     lines += _alert_rows(new or now_firing, limit=20)
     if group.truncated:
         lines += ["", f"({group.truncated} more left out by the source.)"]
@@ -486,16 +512,23 @@ def changed_comment(group: AlertGroup, known: Known, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def resolved_comment(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> str:
-    """`Alerts resolved at <time>`, once; with `auto_resolve` it resolves the incident."""
+def resolved_comment(
+    group: AlertGroup, policy: AlertsPolicy, now: datetime, *, closes: bool, closed: bool = False
+) -> str:
+    """`Alerts resolved at <time>`, once; with `closes` (`auto_resolve`, and no other group
+    of the incident still firing) it resolves the incident."""
     ended = max((a.ends_at for a in group.alerts if a.ends_at), default=None)
     at = ended if ended is not None and ended <= now else now
     text = f"✅ **Alerts resolved** at {_when(at)}: every alert of this group has resolved."
-    if policy.auto_resolve:
+    if closed:
+        text += " The incident was closed already."
+    elif closes:
         text += " `alerts.auto_resolve` is on: this resolves the incident."
+    elif policy.auto_resolve:
+        text += " Other alerts of this incident still fire: it stays open."
     else:
         text += " The incident stays open until a responder resolves it (`/status resolved`)."
-    return text + "\n\n" + _note(group, resolved=True, auto=policy.auto_resolve)
+    return text + "\n\n" + _note(group, resolved=True, auto=closes)
 
 
 def _note(group: AlertGroup, *, resolved: bool, auto: bool) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -224,7 +224,7 @@ class AlertWork:
                 found[known.number] = known
         issues = sorted(found.values(), key=lambda k: -k.number)
         mine = alerts.match(group, issues)
-        if mine is None or not mine.open:
+        if mine is None:
             return issues
         comments = await paginate(
             gh, f"/repos/{target.full_name}/issues/{mine.number}/comments", limit=10
@@ -234,14 +234,8 @@ class AlertWork:
             for c in comments
             if isinstance(c, dict) and self._ours(c)
             for note in markers.of(markers.AlertNote, str(c.get("body") or ""))
-            if note.group == mine.opened.group
         )
-        return [
-            alerts.Known(k.number, k.open, k.closed_at, k.opened, notes)
-            if k.number == mine.number
-            else k
-            for k in issues
-        ]
+        return [replace(k, notes=notes) if k.number == mine.number else k for k in issues]
 
     def _ours(self, item: dict[str, Any]) -> bool:
         """Made by this App: a person's issue with a copied marker is no record of ours."""
