@@ -178,6 +178,15 @@ async def test_ack_status_and_resolution_reach_slack_and_pagerduty_once_each(
     assert sum("Post-incident review" in text for text in posted) == 1
 
 
+async def test_a_p1_lowered_to_p2_still_resolves_its_page(paging: Paging) -> None:
+    """`payments-pager` takes P0 and P1 only; the page a P1 declaration triggered is still
+    resolved when the incident, lowered to P2 meanwhile, is resolved."""
+    await declare(paging)
+    await say(paging, "/sev P2")
+    await say(paging, "/status resolved fixed")
+    assert [action for action, _ in paging.pages()] == ["trigger", "trigger", "resolve"]
+
+
 async def test_a_dead_slack_does_not_delay_the_github_work(paging: Paging) -> None:
     await declare(paging)
     paging.slack.hang()

@@ -191,7 +191,10 @@ class Reconciler:
         state = derive(snapshot, policy)
         if state is None:
             return
-        to = notify.routes(policy, state.severity)
+        # Whoever was told of the incident at any of its severities hears how it goes on: a P1
+        # lowered to P2 still resolves the page its declaration triggered.
+        severities = sorted({sev for _, sev, _ in state.severity_changes} | {state.severity})
+        to = list(dict.fromkeys(r for sev in severities for r in notify.routes(policy, sev)))
         if not to:
             return
         assigned = policy.for_severity(state.severity).assign
