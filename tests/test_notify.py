@@ -11,7 +11,7 @@ import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -239,6 +239,27 @@ async def test_one_channel_for_concurrent_declarations_and_for_a_second_process(
     assert [r.status for r in creates] == [200, 200]  # the second process: name_taken, found
     assert len(world.slack.posted(incident_channels[0].id)) == 3
     assert world.results.count(("payments-slack", "status", "sent")) == 1
+
+
+async def test_two_owners_repositories_of_one_name_get_a_channel_each(world: World) -> None:
+    """`acme/Hello-World#7` and `other/Hello-World#7` share `incident-hello-world-7`'s name:
+    the second incident takes `incident-other-hello-world-7`, never the first one's channel,
+    whichever process asks later."""
+    ours, theirs = event(), replace(event(), repo="other/Hello-World", title="Theirs")
+    theirs = replace(theirs, issue_url="https://github.com/other/Hello-World/issues/7")
+    notifications = world.notifications()
+    notifications.submit(ours, ["payments-slack"])
+    await notifications.drain()
+    notifications.submit(theirs, ["payments-slack"])
+    await notifications.drain()
+    later = world.notifications()  # another replica, nothing cached
+    later.submit(replace(theirs, kind=Kind.STATUS, key="other:status"), ["payments-slack"])
+    await later.drain()
+
+    names = sorted(c.name for c in world.slack.channels.values() if c.name.startswith("incident-"))
+    assert names == [CHANNEL, "incident-other-hello-world-7"]
+    assert len(world.slack.posted(CHANNEL)) == 1  # only ours
+    assert len(world.slack.posted("incident-other-hello-world-7")) == 2
 
 
 async def test_an_event_submitted_twice_is_posted_once(world: World) -> None:

@@ -117,6 +117,26 @@ def channel_name(event: Event) -> str:
     return PREFIX + repo[: NAME_LIMIT - len(PREFIX) - len(suffix)].rstrip("-_") + suffix
 
 
+def channel_names(event: Event) -> list[str]:
+    """The names the incident's channel may have: `incident-<repo>-<number>`, and when that
+    one is another incident's (`acme/api#7` and `other/api#7` in one workspace),
+    `incident-<owner>-<repo>-<number>`."""
+    owner = event.repo.partition("/")[0].lower()
+    owner = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]", "-", owner)).strip("-_") or "owner"
+    first = channel_name(event)
+    second = PREFIX + owner + "-" + first[len(PREFIX) :]
+    if len(second) > NAME_LIMIT:
+        second = PREFIX + owner[: NAME_LIMIT - len(first)].rstrip("-_") + "-" + first[len(PREFIX) :]
+    return [first, second[:NAME_LIMIT]]
+
+
+def belongs(channel: Mapping[str, Any], event: Event) -> bool:
+    """The channel is this incident's: its topic names the issue, or it has no topic yet (a
+    replica created it a moment ago and is about to set it)."""
+    topic = str((channel.get("topic") or {}).get("value") or "")
+    return not topic or event.issue_url in topic
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -183,6 +203,7 @@ class _Channel:
     id: str
     archived: bool = False
     created: bool = False
+    name: str = ""
 
 
 class SlackApp:
@@ -246,7 +267,7 @@ class SlackApp:
                     "slack: %s's channel #%s is archived (a bot cannot unarchive it): "
                     "posting to %s",
                     event.incident,
-                    channel_name(event),
+                    channel.name,
                     self.config.channel,
                 )
             await self._post(self.config.channel, message(event), attempts)
@@ -261,7 +282,7 @@ class SlackApp:
                 raise
             # Archived (or deleted) since we last looked: say it where everyone reads.
             log.warning(
-                "slack: #%s: %s: posting to %s", channel_name(event), exc.error, self.config.channel
+                "slack: #%s: %s: posting to %s", channel.name, exc.error, self.config.channel
             )
             self._channels.pop(event.incident, None)
             await self._post(self.config.channel, message(event), attempts)
@@ -310,39 +331,48 @@ class SlackApp:
         invited.update(users)
 
     async def _channel(self, event: Event, attempts: Attempts, *, create: bool) -> _Channel | None:
-        """The incident's channel: remembered, found by name, or (with `create`) created."""
+        """The incident's channel: remembered, found by name, or (with `create`) created.
+        A name another incident holds is passed over for the next (`channel_names`)."""
         found = self._channels.get(event.incident)
         if found is not None:
             self._channels.move_to_end(event.incident)
             return found
-        name = channel_name(event)
-        if create:
-            try:
-                data = await self.call(
-                    "conversations.create", attempts, name=name, is_private=False
-                )
-                found = _Channel(str(data["channel"]["id"]), created=True)
-            except Permanent as exc:
-                if exc.error != "name_taken":
-                    raise
-                # Another replica or an earlier run made it: the one channel is that one.
-                found = await self._find(name, attempts)
-                if found is None:
-                    raise Permanent(
-                        f"Slack: #{name} exists but is not visible to the bot (private?)"
-                    ) from None
+        for name in channel_names(event):
+            if create:
+                try:
+                    data = await self.call(
+                        "conversations.create", attempts, name=name, is_private=False
+                    )
+                    found = _Channel(str(data["channel"]["id"]), created=True, name=name)
+                except Permanent as exc:
+                    if exc.error != "name_taken":
+                        raise
+                    # Another replica or an earlier run made it, or another incident has it.
+                    found = await self._find(name, event, attempts)
+            else:
+                found = await self._find(name, event, attempts)
+            if found is not None:
+                break
         else:
-            found = await self._find(name, attempts)
+            if create:
+                raise Permanent(
+                    f"Slack: #{channel_name(event)} is taken and no channel of "
+                    f"{event.incident} is visible to the bot (private?)"
+                )
         if found is not None:
             self._channels[event.incident] = found
             while len(self._channels) > CACHED_CHANNELS:
                 self._channels.popitem(last=False)
         return found
 
-    async def _find(self, name: str, attempts: Attempts) -> _Channel | None:
+    async def _find(self, name: str, event: Event, attempts: Attempts) -> _Channel | None:
         async for channel in self._list(attempts, exclude_archived=False):
             if channel.get("name") == name:
-                return _Channel(str(channel["id"]), archived=bool(channel.get("is_archived")))
+                if not belongs(channel, event):
+                    return None
+                return _Channel(
+                    str(channel["id"]), archived=bool(channel.get("is_archived")), name=name
+                )
         return None
 
     async def _list(
