@@ -67,6 +67,30 @@ def _operator(settings: Any, *, strict: bool) -> list[str]:
         raise SystemExit(2) from None
 
 
+def _notifications(settings: Any, *, dry_run: bool, cluster: Any = None) -> tuple[Any, Any]:
+    """(what the reconciler tells, the Notifications to drain and close): the operator's
+    notifiers, or in a dry run only their names; (None, None) without NOTIFIERS_FILE."""
+    from app.core.notify import Unsent
+    from app.notify.dispatch import Notifications, SharedLedger
+
+    found = Notifications.from_settings(
+        settings, ledger=SharedLedger(cluster.once) if cluster is not None else None
+    )
+    if found is None:
+        return None, None
+    if dry_run:
+        names = found.names()
+        return Unsent(names), found
+    return found, found
+
+
+async def _sent(notifications: Any) -> None:
+    """Wait for what a command told, then let go."""
+    if notifications is not None:
+        await notifications.drain()
+        await notifications.aclose()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -122,8 +146,14 @@ async def _receive(args: argparse.Namespace) -> int:
         print(f"Nothing to do: {found}.")
         return 0
     now = _receive_time(args.now, payload)
-    reconciler = Reconciler.from_settings(settings, clients=clients, now=lambda: now)
-    report = await reconciler.run(found.key, found.hints, dry_run=dry_run)
+    sink, notifications = _notifications(settings, dry_run=dry_run)
+    reconciler = Reconciler.from_settings(
+        settings, clients=clients, now=lambda: now, notifications=sink
+    )
+    try:
+        report = await reconciler.run(found.key, found.hints, dry_run=dry_run)
+    finally:
+        await _sent(notifications)
     if report.error:
         print(f"error: {report.error}", file=sys.stderr)
         return 1
@@ -176,15 +206,17 @@ async def _alert(args: argparse.Namespace) -> int:
         clients = lambda _id: offline  # noqa: E731
         print(f"No credentials: dry run, as if {args.repo} had no alert issues yet.")
     opened: list[tuple[IssueKey, Hints]] = []
+    sink, notifications = _notifications(settings, dry_run=dry_run)
     work = AlertWork(
         clients=clients,
-        config=ConfigLoader(),
+        config=ConfigLoader(notifiers=sink.names() if sink is not None else frozenset()),
         app_id=settings.app_id,
         now=lambda: datetime.now(UTC),
         submit=lambda key, hints: opened.append((key, hints)),
     )
     report = await work.handle(Target(installation, owner, repo), group, dry_run=dry_run)
     if report.error:
+        await _sent(notifications)
         print(f"error: {report.error}", file=sys.stderr)
         return 1
     verb = "would make" if dry_run else "made"
@@ -195,10 +227,15 @@ async def _alert(args: argparse.Namespace) -> int:
         call = to_call(args.repo, report.number or 0, action).describe()
         print("  " + call.replace("\n", "\\n")[:2000])
     # The new incident is declared now rather than when GitHub's delivery reaches a server.
-    reconciler = Reconciler.from_settings(settings, clients=clients, now=lambda: datetime.now(UTC))
-    for key, hints in opened:
-        declared = await reconciler.run(key, hints)
-        print(f"{key}: declared with {len(declared.outcome.done)} request(s)")
+    reconciler = Reconciler.from_settings(
+        settings, clients=clients, now=lambda: datetime.now(UTC), notifications=sink
+    )
+    try:
+        for key, hints in opened:
+            declared = await reconciler.run(key, hints)
+            print(f"{key}: declared with {len(declared.outcome.done)} request(s)")
+    finally:
+        await _sent(notifications)
     return 0
 
 
@@ -253,7 +290,6 @@ async def _tick(args: argparse.Namespace) -> int:
 
     from app.core.keys import IssueKey
     from app.github.client import AppClients
-    from app.notify.dispatch import Notifications, SharedLedger
     from app.runtime.cluster import Busy, Cluster
     from app.runtime.reconcile import Reconciler
     from app.runtime.tick import Ticker
@@ -273,14 +309,9 @@ async def _tick(args: argparse.Namespace) -> int:
     factory = AppClients(settings, slots=cluster, guard=cluster.guard if cluster else None)
     # The tick's escalations page people too: the same notifiers as the server's, drained
     # before the process ends.
-    notifications = Notifications.from_settings(
-        settings, ledger=SharedLedger(cluster.once) if cluster is not None else None
-    )
+    sink, notifications = _notifications(settings, dry_run=args.dry_run, cluster=cluster)
     reconciler = Reconciler.from_settings(
-        settings,
-        clients=factory.installation,
-        now=lambda: datetime.now(UTC),
-        notifications=None if args.dry_run else notifications,
+        settings, clients=factory.installation, now=lambda: datetime.now(UTC), notifications=sink
     )
 
     @contextlib.asynccontextmanager
@@ -302,13 +333,11 @@ async def _tick(args: argparse.Namespace) -> int:
         report = await ticker.run(dry_run=args.dry_run)
         if notifications is not None and not args.dry_run:
             await notifications.sweep(datetime.now(UTC))
-            await notifications.drain()
     except Busy:
         print("error: another replica's tick is running", file=sys.stderr)
         return 3
     finally:
-        if notifications is not None:
-            await notifications.aclose()
+        await _sent(notifications)
         if cluster is not None:
             await cluster.close()
     verb = "would make" if args.dry_run else "made"

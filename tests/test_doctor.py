@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,16 +22,6 @@ GOOD_CONFIG = (
     "  management.executive: erin\n  legal.counsel: lena\n  security.officer: sid\n"
 )
 BAD_CONFIG = "default_severity: P9\nseverities:\n  P1:\n    update_every: often\n"
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The command configures the root logger; put it back for the tests after this one."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

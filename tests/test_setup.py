@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -442,17 +442,6 @@ async def test_the_status_page_shows_what_the_app_knows(harness: Harness) -> Non
 # --- the command line -----------------------------------------------------------------
 
 
-@pytest.fixture
-def _restore_logging() -> Iterator[None]:
-    """The command configures the root logger; put it back for the tests after this one."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("_restore_logging")
 def test_serve_options_reach_the_setup_page(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

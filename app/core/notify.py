@@ -80,6 +80,20 @@ class Sink(Protocol):
     def submit(self, event: Event, to: Sequence[str]) -> None: ...
 
 
+class Unsent:
+    """A sink for dry runs: the operator's notifier names (so `notify:` is checked as the
+    server checks it), and nothing sent."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self._names = names
+
+    def names(self) -> frozenset[str]:
+        return self._names
+
+    def submit(self, event: Event, to: Sequence[str]) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class Done:
     """A write the executor did, with what GitHub answered (the new comment's id and URL)."""
