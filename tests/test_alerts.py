@@ -434,6 +434,40 @@ async def test_a_persons_issue_with_a_copied_marker_is_no_record(alerting: Harne
     assert len([i for i in alert_issues(alerting.github) if i.ours]) == 2
 
 
+@pytest.mark.parametrize("applied", [False, True])
+async def test_an_alert_github_could_not_take_is_tried_again_and_opens_one_issue(
+    alerting: Harness, applied: bool
+) -> None:
+    """Answered 202, then GitHub fails the write (a 502 that may hide a success): the
+    notification is tried again later rather than lost until Alertmanager's repeat."""
+    alerting.github.fail("POST", rf"^/repos/{REPO}/issues$", 502, apply=applied)
+    answer = await send(alerting, am())
+    assert answer.status_code == 202
+    assert len(alert_issues(alerting.github)) == 1
+    assert 10.0 in alerting.sleeps.waits  # the first retry's wait, not slept in the test
+    issue = alert_issues(alerting.github)[0]
+    assert len(marked(alerting.github.posted_comments(issue.number), markers.Brief)) == 1
+
+
+async def test_a_retry_overtaken_by_a_newer_notification_is_dropped(alerting: Harness) -> None:
+    work = alerting.app.state.alerts
+    released = asyncio.Event()
+
+    async def wait(seconds: float) -> None:
+        await released.wait()
+
+    work._sleep = wait
+    alerting.github.fail("POST", rf"^/repos/{REPO}/issues$", 502)
+    await send(alerting, am(), drain=False)
+    await work._queue.drain()  # the first try failed; its retry waits
+    await send(alerting, am("resolved"), drain=False)  # meanwhile the group resolved
+    await work._queue.drain()
+    released.set()
+    await settle(alerting)
+    assert alert_issues(alerting.github) == []
+    assert [r.why for r in work.reports] == ["failed", "resolved, and no incident is open for it"]
+
+
 # --- refused ------------------------------------------------------------------------------
 
 
@@ -483,6 +517,7 @@ async def test_a_repository_without_the_app_is_404_with_a_clear_message(alerting
     [
         (b"{not json", "not JSON"),
         (b"[]", "JSON object"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         ({"version": "3", "status": "firing", "alerts": [{}]}, "unsupported version"),
         ({"version": "4", "status": "firing", "alerts": []}, "non-empty list"),
         ({"version": "4", "status": "burning", "alerts": [{"status": "firing"}]}, "status"),

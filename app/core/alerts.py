@@ -342,10 +342,12 @@ def decide(
         return Decision("resolved", number=known.number, comment=comment)
     if state is None:
         if set(group.fingerprints) <= known.firing:
-            return Decision("no change: its alerts are on the incident already")
+            return Decision(
+                "no change: its alerts are on the incident already", number=known.number
+            )
         before, again = known.firing, False
     elif group.digest == state.digest:
-        return Decision("no change")
+        return Decision("no change", number=known.number)
     else:
         before, again = frozenset(state.firing), state.resolved
     text = changed_comment(group, before, again, now)

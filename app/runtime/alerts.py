@@ -8,9 +8,10 @@ replicas take turns, so the second finds the issue the first opened.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -20,12 +21,21 @@ from app.core.actions import Action
 from app.core.keys import Hints, IssueKey
 from app.core.snapshot import ts
 from app.github.config import ConfigLoader
-from app.github.errors import GitHubError, NotFound
+from app.github.errors import (
+    GitHubError,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+)
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
+from app.runtime.cluster import Busy
 from app.runtime.work import KeyedQueue, SharedLock
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER = (10.0, 60.0, 300.0)  # seconds before each new try of a notification GitHub refused
 
 Submit = Callable[[IssueKey, Hints], object]
 
@@ -56,6 +66,7 @@ class AlertReport:
     number: int | None = None
     error: str | None = None
     planned: list[Action] = field(default_factory=list)
+    retry: bool = False  # GitHub could not take it now (5xx, rate limit): try again later
 
 
 class Installations:
@@ -98,8 +109,16 @@ class AlertWork:
         shared: SharedLock | None = None,
         delay: float = 0.5,
         on_result: Callable[[str, str], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        retry_after: Sequence[float] = RETRY_AFTER,
     ) -> None:
         self._clients = clients
+        self._sleep = sleep
+        self._retry_after = tuple(retry_after)
+        # The newest notification of each (repository, group): a retry of an older one that a
+        # newer one has overtaken is dropped.
+        self._newest: dict[tuple[IssueKey, str], alerts.AlertGroup] = {}
+        self._retries: set[asyncio.Task[None]] = set()
         self._config = config
         self._app_id = app_id
         self._now = now
@@ -107,7 +126,11 @@ class AlertWork:
         self._on_result = on_result
         # One worker per repository; a group's newer notification replaces an unread one.
         self._queue: KeyedQueue[dict[str, alerts.AlertGroup]] = KeyedQueue(
-            self._batch, lambda older, newer: {**older, **newer}, delay=delay, shared=shared
+            self._batch,
+            lambda older, newer: {**older, **newer},
+            delay=delay,
+            shared=shared,
+            on_busy=self._busy,
         )
         # Issues this process opened lately, by (repository, group): GitHub's list is read
         # for each notification, this only covers the moment before it shows a new issue.
@@ -116,23 +139,75 @@ class AlertWork:
 
     def submit(self, target: Target, group: alerts.AlertGroup) -> bool:
         """Queue a notification; the newest of a group replaces one not yet read."""
+        if not self._queue.accepting:
+            return False
+        self._newest[(target.key, group.group)] = group
         return self._queue.submit(target.key, {group.group: group})
 
     async def _batch(self, key: IssueKey, groups: dict[str, alerts.AlertGroup]) -> None:
         target = Target(key.installation_id, key.owner, key.repo)
         for group in groups.values():
-            await self.handle(target, group)
+            report = await self.handle(target, group)
+            if report.retry:
+                self._later(key, group, 0)
+            elif self._newest.get((key, group.group)) is group:
+                del self._newest[(key, group.group)]
+
+    def _busy(self, key: IssueKey, groups: dict[str, alerts.AlertGroup]) -> None:
+        for group in groups.values():
+            self._later(key, group, 0)
+
+    def _later(self, key: IssueKey, group: alerts.AlertGroup, attempt: int) -> None:
+        """Try a notification GitHub could not take (5xx, rate limit, a busy replica) again
+        later: it was answered 202, and its source resends only at its repeat interval."""
+        if attempt >= len(self._retry_after) or not self._queue.accepting:
+            log.warning("alert %s for %s given up", group.group, key.full_name)
+            return
+        task = asyncio.get_running_loop().create_task(self._retry(key, group, attempt))
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _retry(self, key: IssueKey, group: alerts.AlertGroup, attempt: int) -> None:
+        await self._sleep(self._retry_after[attempt])
+        if self._newest.get((key, group.group)) is not group:
+            return  # a newer notification of the group was read meanwhile
+        target = Target(key.installation_id, key.owner, key.repo)
+        report = await self._exclusive_handle(target, group)
+        if report is not None and report.number is not None and not report.retry:
+            # A write that failed may have happened (a 502 hiding a success): the incident's
+            # own run, idempotent, sees to its declaration either way.
+            self._hand_over(target, report.number, None)
+        if report is None or report.retry:
+            self._later(key, group, attempt + 1)
+        elif self._newest.get((key, group.group)) is group:
+            del self._newest[(key, group.group)]
+
+    async def _exclusive_handle(
+        self, target: Target, group: alerts.AlertGroup
+    ) -> AlertReport | None:
+        try:
+            async with self._queue.exclusive(target.key):
+                return await self.handle(target, group)
+        except Busy:
+            return None
 
     @property
     def accepting(self) -> bool:
         return self._queue.accepting
 
     async def drain(self) -> None:
-        """Wait until every queued notification is handled."""
-        await self._queue.drain()
+        """Wait until every queued notification, and every retry, is handled."""
+        while True:
+            await self._queue.drain()
+            if not self._retries:
+                return
+            await asyncio.gather(*list(self._retries), return_exceptions=True)
 
     async def close(self, timeout: float) -> int:
-        return await self._queue.close(timeout)
+        abandoned = await self._queue.close(timeout)
+        for task in list(self._retries):
+            task.cancel()
+        return abandoned + len(self._retries)
 
     # --- one notification ---
 
@@ -177,7 +252,13 @@ class AlertWork:
             )
         except GitHubError as exc:
             report.why, report.error = "failed", str(exc)
-            log.warning("alert not handled: %s", exc, extra=extra)
+            report.retry = isinstance(exc, ServerError | RateLimited | Unauthorized)
+            log.warning(
+                "alert not handled%s: %s",
+                ", tried again later" if report.retry else "",
+                exc,
+                extra=extra,
+            )
         except Exception as exc:
             report.why, report.error = "failed", f"internal error: {type(exc).__name__}"
             log.exception("alert not handled", extra=extra)

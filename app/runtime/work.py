@@ -41,9 +41,11 @@ class KeyedQueue(Generic[V]):
         delay: float = 0.5,
         concurrency: int = 8,
         shared: SharedLock | None = None,
+        on_busy: Callable[[IssueKey, V], None] | None = None,
     ) -> None:
         self._run = run
         self._merge = merge
+        self._on_busy = on_busy
         self._shared = shared
         self._delay = delay
         self._slots: dict[IssueKey, _Slot[V]] = {}
@@ -94,9 +96,12 @@ class KeyedQueue(Generic[V]):
                     async with self._limit, self.exclusive(key):
                         await self._run(key, work)
                 except Busy:
-                    # Another replica has held the issue for long; it reads GitHub afresh,
-                    # and the tick heals whatever this delivery would have added.
+                    # Another replica has held the key for long. An issue's holder reads
+                    # GitHub afresh, and the tick heals whatever this delivery would have
+                    # added; other work may ask to be tried again later (`on_busy`).
                     log.warning("%s is busy on another replica: left to it", key)
+                    if self._on_busy is not None:
+                        self._on_busy(key, work)
                 except Exception:
                     log.exception("work for %s failed", key, extra={"issue": str(key)})
                 slot.runs += 1

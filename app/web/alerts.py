@@ -119,6 +119,8 @@ def alert_routes(
             data = json.loads(raw)
         except ValueError as exc:
             return _error(400, f"body is not JSON: {exc}")
+        except RecursionError:
+            return _error(400, "body is nested too deeply")
         try:
             group = alerts.parse(source, data)
         except alerts.BadPayload as exc:

@@ -155,6 +155,7 @@ def create_app(
             else None,
             delay=settings.coalesce_seconds,
             on_result=lambda source, result: metrics.alerts.labels(source, result).inc(),
+            sleep=sleep,
         )
         if alerts_token and app_client is not None
         else None
@@ -266,15 +267,17 @@ def create_app(
         yield
         if startup is not None and not startup.done():
             startup.cancel()
+        # One grace period in all: alerts a quarter, issues half, what they told a quarter.
+        grace = settings.shutdown_grace_seconds
         if alert_work is not None:
-            await alert_work.close(timeout=settings.shutdown_grace_seconds / 2)
-        abandoned = await queue.close(timeout=settings.shutdown_grace_seconds)
+            await alert_work.close(timeout=grace / 4)
+        abandoned = await queue.close(timeout=grace / 2 if sender or alert_work else grace)
         if abandoned:
             log.warning("abandoned work for %d issues; the next tick heals it", abandoned)
         if sender is not None:
             # What the last work told is sent within the grace period, then let go.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sender.drain(), settings.shutdown_grace_seconds / 2)
+                await asyncio.wait_for(sender.drain(), grace / 4)
             await sender.aclose()
         if cluster is not None:
             await cluster.close()
