@@ -32,6 +32,7 @@ from tests.conftest import (
     GitHubDouble,
     Harness,
     Sleeps,
+    delivery_for,
     iso,
     marked,
 )
@@ -416,6 +417,20 @@ async def test_a_resolution_after_responders_closed_is_told_and_a_new_firing_ope
     assert first.state == "closed"
     await send(alerting, recorded("generic-firing.json"), "generic")
     assert len(alert_issues(alerting.github)) == 2
+
+
+async def test_a_removed_alert_label_is_put_back_so_no_duplicate_opens(
+    alerting: Harness,
+) -> None:
+    await send(alerting, am())
+    [issue] = alert_issues(alerting.github)
+    alerting.github.unlabel(issue.number, "alert", at=alerting.clock.now)
+    payload = delivery_for(alerting.github, "issues.labeled.json", number=issue.number)
+    payload["action"], payload["label"] = "unlabeled", {"name": "alert"}
+    await alerting.deliver("issues", payload, delivery="unlabeled-alert")
+    assert "alert" in issue.labels
+    await send(alerting, am())
+    assert len(alert_issues(alerting.github)) == 1
 
 
 async def test_a_persons_issue_with_a_copied_marker_is_no_record(alerting: Harness) -> None:

@@ -31,6 +31,7 @@ from app.core.actions import (
     RemoveLabel,
     SetState,
 )
+from app.core.alerts import ALERT_LABEL
 from app.core.business_calendar import BusinessCalendar
 from app.core.commands import Status
 from app.core.policy import Policy, Severity, Span
@@ -300,6 +301,9 @@ def plan_action_reminder(snapshot: Snapshot, policy: Policy, now: datetime) -> l
 def _labels(snapshot: Snapshot, state: IncidentState) -> list[Action]:
     labels = snapshot.issue.labels
     wanted = {INCIDENT_LABEL, state.severity.label, state.status.label}
+    if snapshot.issue.ours and markers.of(markers.AlertIssue, snapshot.issue.body):
+        # The label by which the next notification finds this issue again (§9).
+        wanted.add(ALERT_LABEL)
     stale = sorted(
         label
         for label in labels

@@ -110,7 +110,7 @@ class Reader:
             else (await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")).data
         )
         try:
-            issue = Issue.from_api(issue_data or {})
+            issue = Issue.from_api(issue_data or {}, app_id=self._app_id)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise Malformed(
                 "GET",

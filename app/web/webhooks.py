@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.alerts import ALERT_LABEL
 from app.core.keys import Hints, IssueKey
 from app.core.planner import DRILL_LABEL
 from app.core.policy import Severity
@@ -106,7 +107,7 @@ def _tracked(label: str) -> bool:
     return (
         is_incident([label])
         or label in STATUS_LABELS
-        or label in (SECURITY_LABEL, BREACH_LABEL, DRILL_LABEL)
+        or label in (SECURITY_LABEL, BREACH_LABEL, DRILL_LABEL, ALERT_LABEL)
     )
 
 
