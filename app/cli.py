@@ -58,7 +58,7 @@ def _operator(settings: Any, *, strict: bool) -> list[str]:
     from app.notify.operator import OperatorError, load
 
     try:
-        return load(settings.notifiers_file).secrets()
+        return load(settings.notifiers_file, env=settings.environment()).secrets()
     except OperatorError as exc:
         if not strict:
             return []

@@ -183,7 +183,7 @@ async def check_notifiers(settings: Settings) -> AsyncIterator[Check]:
         yield Check("ok", "NOTIFIERS_FILE", "not set: nobody outside GitHub is notified")
         return
     try:
-        operator = load(settings.notifiers_file)
+        operator = load(settings.notifiers_file, env=settings.environment())
     except OperatorError as exc:
         yield Check(
             "FAIL",

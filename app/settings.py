@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -123,6 +125,15 @@ class Settings(BaseSettings):
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ValueError("PUBLIC_URL must start with https:// (or http://)")
         return self
+
+    def environment(self) -> dict[str, str]:
+        """The variables `${NAME}` in NOTIFIERS_FILE may name: `.env`'s, with the process
+        environment over them (as for the settings themselves)."""
+        found: dict[str, str] = {}
+        dotenv = self.model_config.get("env_file")
+        if isinstance(dotenv, str) and Path(dotenv).is_file():
+            found = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+        return {**found, **os.environ}
 
     def private_key_pem(self) -> str | None:
         """Return the PEM text from PRIVATE_KEY (with `\\n` escapes undone) or PRIVATE_KEY_PATH."""

@@ -365,3 +365,21 @@ def test_the_running_servers_notification_failures_are_shown(
         "PagerDuty refused the event (400): Invalid routing key"
     )
     assert status_page.calls.last.request.headers["authorization"] == "Bearer m-token-123"
+
+
+@pytest.mark.usefixtures("env")
+def test_notifier_variables_may_come_from_dotenv(
+    router: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`${NAME}` in NOTIFIERS_FILE reads `.env` too, as the settings do (the process
+    environment wins)."""
+    path = tmp_path / "notifiers.yml"
+    path.write_text('notifiers:\n  pager: {kind: pagerduty, routing_key: "${PD_FROM_DOTENV}"}\n')
+    (tmp_path / ".env").write_text(f"NOTIFIERS_FILE={path}\nPD_FROM_DOTENV=doctor-dotenv-key\n")
+    monkeypatch.delenv("PD_FROM_DOTENV", raising=False)
+    _, lines, err = doctor(capsys)
+    assert f"ok    NOTIFIERS_FILE: {path}: 1 notifier(s), 0 Slack user ID(s)" in lines
+    assert "doctor-dotenv-key" not in "\n".join(lines) + err

@@ -173,7 +173,7 @@ class Notifications:
         if settings.notifiers_file is None:
             return None
         return cls(
-            load(settings.notifiers_file),
+            load(settings.notifiers_file, env=settings.environment()),
             slack_api_url=settings.slack_api_url,
             pagerduty_events_url=settings.pagerduty_events_url,
             ledger=ledger,
