@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import shutil
 import socket
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from app.core import markers
 from app.core.keys import IssueKey
@@ -31,6 +33,7 @@ from tests.conftest import (
     CRON_SECRET,
     INSTALLATION_ID,
     REPO,
+    WEBHOOKS,
     Clock,
     GitHubDouble,
     Harness,
@@ -405,3 +408,35 @@ async def test_once_is_true_for_one_caller_across_replicas(redis_own: RedisServe
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.mark.parametrize("mode", ["single", "cluster"])
+async def test_one_alert_sent_to_three_replicas_at_once_opens_one_issue(
+    mode: str, request: pytest.FixtureRequest, replicas: Replicas, settings: Settings
+) -> None:
+    """Alertmanager in HA sends one group from each instance, and retries: 30 copies spread
+    over three replicas at once open one incident (the repository's lock in Redis)."""
+    server: RedisServer = request.getfixturevalue(f"redis_{mode}")
+    token = "cluster-alerts-token"
+    with_alerts = settings.model_copy(update={"alerts_token": SecretStr(token)})
+    for _ in range(3):
+        replicas.add(with_alerts, server.url)
+    payload = json.loads((WEBHOOKS / "alerts" / "alertmanager-firing.json").read_text())
+    targets = itertools.cycle(replicas.harnesses)
+    answers = await asyncio.gather(
+        *(
+            next(targets).client.post(
+                f"/alerts/alertmanager/{REPO}",
+                json=payload,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            for _ in range(30)
+        )
+    )
+    assert {a.status_code for a in answers} == {202}
+    for _ in range(2):
+        await asyncio.gather(*(h.app.state.alerts.drain() for h in replicas.harnesses))
+        await replicas.drain()
+    issues = [i for i in replicas.github.issues.values() if "alert" in i.labels]
+    assert len(issues) == 1
+    assert len(briefs(replicas.github, issues[0].number)) == 1
