@@ -65,6 +65,9 @@ class Event:
     people: tuple[str, ...] = ()
     # login → Slack user ID, from the repository's roster (`slack:` beside a seat)
     slack_ids: Mapping[str, str] = field(default_factory=dict)
+    # A private repository's incident, or a sensitive one (ever labelled `security` or
+    # `breach`, behaviour §8): told only in private places, and never by title in shared ones.
+    confidential: bool = False
 
     @property
     def incident(self) -> str:
@@ -114,6 +117,7 @@ def events(
     comments: Mapping[int, tuple[str, str]],
     people: Sequence[str] = (),
     slack_ids: Mapping[str, str] | None = None,
+    confidential: bool = False,
     at: datetime,
 ) -> list[Event]:
     """The events a run's writes make; `comments` maps a comment id to (its body, its URL),
@@ -136,6 +140,7 @@ def events(
                 at=at,
                 people=tuple(people),
                 slack_ids=dict(slack_ids or {}),
+                confidential=confidential,
             )
         )
 
