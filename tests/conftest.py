@@ -197,7 +197,10 @@ class IssueState:
             "created_at": iso(self.created_at),
             "updated_at": iso(self.created_at),
             "closed_at": iso(self.closed_at) if self.closed_at else None,
-            "author_association": "OWNER",
+            # GitHub's: the repository's owner is OWNER; anyone else here reads as NONE.
+            "author_association": (
+                "OWNER" if self.author.lower() == self.repo.split("/")[0].lower() else "NONE"
+            ),
             "body": self.body,
             "performed_via_github_app": APP_INFO if self.ours else None,
         }
@@ -551,6 +554,8 @@ class GitHubDouble:
             return httpx.Response(200, text=text, headers={"content-type": "text/plain"})
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission", path):
             perm = self.permissions.get((m[1].lower(), m[2].lower()))
+            if perm is None and m[1].split("/")[0].lower() == m[2].lower():
+                perm = "admin"  # a user's own repository: GitHub answers admin for its owner
             if perm is None:
                 return httpx.Response(404, json={"message": "Not Found"})
             return httpx.Response(200, json={"permission": perm, "user": user(m[2])})
@@ -599,6 +604,21 @@ class GitHubDouble:
                     if t.get("id") != int(m[2]) or t["event"] != "commented"
                 ]
             return httpx.Response(204)
+        if method == "GET" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/events", path)):
+            # The repository's issue events, newest first, each with its issue (as GitHub's
+            # "List issue events for a repository" answers).
+            found = sorted(
+                (
+                    {**t, "issue": i.json(self.api)}
+                    for (r, _), i in self.issues.items()
+                    if r == m[1]
+                    for t in i.timeline
+                    if t["event"] != "commented"
+                ),
+                key=lambda t: (t["created_at"], t["id"]),
+                reverse=True,
+            )
+            return self._page(found, request)
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)(/.*)?", path)
         if m is None or (m[1], int(m[2])) not in self.issues:
             return httpx.Response(404, json={"message": "Not Found"})

@@ -8,6 +8,7 @@ from app.core import markers
 from app.core.markers import (
     Brief,
     ConfigProblem,
+    Confirmed,
     Denied,
     Escalation,
     HelpReply,
@@ -25,6 +26,8 @@ from app.core.markers import (
 
 EVERY_KIND: list[Marker] = [
     Brief("P0", checklist="P0"),
+    Brief("P1", checklist="P1", unconfirmed=True),
+    Confirmed("ic-ada"),
     SeverityNote("P1"),
     SeverityNote("P1", checklist="P1"),
     SecurityNote(),

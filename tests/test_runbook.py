@@ -501,24 +501,26 @@ async def test_a_security_review_on_a_public_repository_is_held_privately(
 @pytest.mark.anyio
 async def test_a_security_review_goes_to_the_private_repository(harness: Harness) -> None:
     github = harness.github
-    github.private["acme/incident-reviews"] = True
-    github.add_issue(99, repo="acme/incident-reviews", title="placeholder")
-    await resolve_security_incident(harness, "pir: {private_repository: acme/incident-reviews}\n")
+    github.private["Codertocat/incident-reviews"] = True
+    github.add_issue(99, repo="Codertocat/incident-reviews", title="placeholder")
+    await resolve_security_incident(
+        harness, "pir: {private_repository: Codertocat/incident-reviews}\n"
+    )
     public = [w for w in github.writes if w[1].startswith("/repos/Codertocat/Hello-World/")]
     assert not any(p.endswith(("/git/refs", "/pulls")) or "/contents/" in p for _, p, _ in public)
     (review,) = [
         i
         for (repo, _), i in github.issues.items()
-        if repo == "acme/incident-reviews" and i.ours and "pir" in i.labels
+        if repo == "Codertocat/incident-reviews" and i.ours and "pir" in i.labels
     ]
     assert "Codertocat/Hello-World#1" in review.body
     (pull,) = github.pulls
-    assert pull["repo"] == "acme/incident-reviews"
+    assert pull["repo"] == "Codertocat/incident-reviews"
     assert pull["head"] == "pir/Codertocat-Hello-World-1"
     ((repo, _, path),) = github.branch_files
-    assert repo == "acme/incident-reviews" and "Codertocat-Hello-World-1" in path
+    assert repo == "Codertocat/incident-reviews" and "Codertocat-Hello-World-1" in path
     (link,) = marked(github.posted_comments(), markers.PirLink)
-    assert f"acme/incident-reviews#{review.number}" in link
+    assert f"Codertocat/incident-reviews#{review.number}" in link
 
 
 @pytest.mark.anyio

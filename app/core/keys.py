@@ -34,6 +34,7 @@ class Hints:
     severity: Severity | None = None
     delivery_ids: tuple[str, ...] = ()
     followup: bool = False  # a review's pull request was merged: file its action items
+    declared_by: str | None = None  # who sent the declaring delivery (GitHub's `sender`)
 
     def merge(self, newer: Hints) -> Hints:
         """Combine two bursts' hints: the freshest issue, the earliest declaration."""
@@ -50,4 +51,10 @@ class Hints:
             severity=newer.severity or self.severity,
             delivery_ids=self.delivery_ids + newer.delivery_ids,
             followup=self.followup or newer.followup,
+            declared_by=(
+                self.declared_by
+                if self.declared_at is not None
+                and (newer.declared_at is None or self.declared_at <= newer.declared_at)
+                else newer.declared_by or self.declared_by
+            ),
         )

@@ -43,6 +43,17 @@ class Brief(Marker):
     severity: str
     checklist: str | None = None
     recurs: tuple[str, ...] = ()  # earlier incidents this one repeats (issue numbers)
+    # Declared by someone without authority where that needs confirming (behaviour §8): only
+    # the incident commander was reached; a `Confirmed` note reaches the rest.
+    unconfirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Confirmed(Marker):
+    """An unconfirmed declaration confirmed by someone with authority: the roles reached."""
+
+    KIND: ClassVar[str] = "confirmed"
+    by: str
 
 
 @dataclass(frozen=True)
@@ -263,6 +274,7 @@ KINDS: dict[str, type[Marker]] = {
     cls.KIND: cls
     for cls in (
         Brief,
+        Confirmed,
         SeverityNote,
         SecurityNote,
         HelpReply,

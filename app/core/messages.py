@@ -120,9 +120,14 @@ def brief(
     security: bool,
     public: bool,
     recurs: Sequence[int] = (),
+    reported_by: str | None = None,
 ) -> str:
-    """The one comment that opens an incident (docs/behaviour.md §2)."""
+    """The one comment that opens an incident (docs/behaviour.md §2).
+
+    `reported_by` someone without authority (behaviour §8): only the incident commander is
+    @-mentioned, and the brief asks for a confirmation, which reaches the rest."""
     sp = policy.for_severity(severity)
+    notify_all = sp.notify_all and reported_by is None
     lines = [
         f"## 🚨 {severity.value} {sp.name} incident declared",
         "",
@@ -131,6 +136,13 @@ def brief(
         "acknowledge with `/ack`.",
         f"**Next status update due {when(next_update, policy)}** (every {sp.update_every}).",
     ]
+    if reported_by is not None:
+        lines += [
+            "",
+            f"⚠️ **Reported by {quiet('@' + reported_by)}, not yet confirmed.** Only the "
+            "incident commander is notified until someone with write access or a roster seat "
+            "confirms it with `/ack` or `/sev`; then the other roles are assigned and paged.",
+        ]
     if recurs:
         earlier = ", ".join(f"#{n}" for n in recurs)
         lines += ["", f"🔁 **Recurrence** of {earlier} (the same title or component, lately)."]
@@ -146,7 +158,11 @@ def brief(
     )
     for role in shown:
         if role in policy.roles:
-            notify = sp.notify_all or role in sp.assign
+            notify = (
+                notify_all or role in sp.assign
+                if reported_by is None
+                else role == "incident_commander"
+            )
             who = _who(policy, role, roles.get(role, []), notify=notify)
             lines.append(f"| {policy.role_title(role)} | {who} |")
     if security:
@@ -157,7 +173,7 @@ def brief(
         ]
         if public:
             lines += ["", SECURITY_PUBLIC_WARNING]
-    if sp.notify_all:
+    if notify_all:
         everyone = _everyone(policy, roles)
         if everyone:
             lines += ["", f"**Notifying everyone ({severity.value}):** {' '.join(everyone)}"]
@@ -171,10 +187,39 @@ def brief(
         "",
         markers.render(
             markers.Brief(
-                severity.value, checklist=severity.value, recurs=tuple(str(n) for n in recurs)
+                severity.value,
+                checklist=severity.value,
+                recurs=tuple(str(n) for n in recurs),
+                unconfirmed=reported_by is not None,
             )
         ),
     ]
+    return "\n".join(lines)
+
+
+def confirmed(
+    *,
+    policy: Policy,
+    severity: Severity,
+    by: str,
+    roles: dict[str, list[str]],
+    respond_by: datetime,
+) -> str:
+    """An unconfirmed declaration confirmed (behaviour §8): the severity's roles reached."""
+    sp = policy.for_severity(severity)
+    shown = [r for r in dict.fromkeys(sp.assign) if r in policy.roles]
+    who = [f"{policy.role_title(r)}: {_who(policy, r, roles.get(r, []))}" for r in shown]
+    lines = [
+        f"✅ **{severity.value} {sp.name} incident confirmed** by @{by}. "
+        f"Respond by {when(respond_by, policy)}.",
+        "",
+        *(f"- {line}" for line in who),
+    ]
+    if sp.notify_all:
+        everyone = _everyone(policy, roles)
+        if everyone:
+            lines += ["", f"**Notifying everyone ({severity.value}):** {' '.join(everyone)}"]
+    lines += ["", markers.render(markers.Confirmed(by.lower()))]
     return "\n".join(lines)
 
 
@@ -247,8 +292,9 @@ def undone_reply(login: str, what: str, commanders: list[str]) -> str:
     """A person without authority changed severity or status: the app put it back."""
     ic = f" Ask the incident commander ({' '.join(commanders)})" if commanders else " Ask"
     return (
-        f"@{login} {what} was undone: changing an incident's severity or status, closing or "
-        "reopening it, takes write access to this repository or a place in the incident "
+        f"@{login} {what} was undone: changing an incident's severity or status, its "
+        "`incident`, `breach`, `drill` or `security` label, closing or reopening it, takes "
+        "write access to this repository or a place in the incident "
         f"roster.{ic} or someone with write access, or use `/status` and `/sev` if you have "
         "it.\n\n" + markers.render(markers.Undone(login.lower()))
     )
@@ -372,13 +418,29 @@ def action_overdue(*, who: list[str], due_at: datetime, week: str, policy: Polic
     )
 
 
-def action_list(filed: list[tuple[str, int, str]], keys: tuple[str, ...]) -> str:
-    """The incident's list of its action items (key, issue, horizon), by horizon."""
+def action_list(
+    filed: list[tuple[str, int, str]],
+    keys: tuple[str, ...],
+    *,
+    unfiled: Sequence[str] = (),
+    limit: int = 0,
+) -> str:
+    """The incident's list of its action items (key, issue, horizon), by horizon; a review's
+    items past `pir.max_action_items` listed as not filed."""
     lines = ["📋 **Action items**", ""]
     for horizon, (title, _, span) in followup.HORIZONS.items():
         numbers = sorted(n for _, n, h in filed if h == horizon)
         if numbers:
             lines.append(f"- **{title}** ({span}): " + ", ".join(f"#{n}" for n in numbers))
+    if unfiled:
+        lines += [
+            "",
+            f"**Not filed** ({len(unfiled)} past `pir.max_action_items`, {limit}): file the "
+            "ones that matter by hand or with `/action`.",
+            *(f"- {cell(text, 200)}" for text in unfiled[:100]),
+        ]
+        if len(unfiled) > 100:
+            lines.append(f"- … and {len(unfiled) - 100} more")
     lines += ["", markers.render(markers.ActionList(keys))]
     return "\n".join(lines)
 

@@ -37,6 +37,8 @@ class Kind(StrEnum):
 # is for the issue's readers only.
 COMMENT_EVENTS: Mapping[str, Kind] = {
     "brief": Kind.DECLARED,
+    # An unconfirmed declaration pages nobody; its confirmation is the declaration people hear.
+    "confirmed": Kind.DECLARED,
     "escalation": Kind.ESCALATED,
     "severity": Kind.SEVERITY,
     "breach": Kind.BREACH,
@@ -236,8 +238,9 @@ def checked(
         ConfigIssue(
             source,
             f"notify.{n}.to",
-            f"no notifier named '{route.to}' in the operator's NOTIFIERS_FILE"
-            + (f" (it defines {', '.join(sorted(known))})" if known else " (none is set)"),
+            # Only the unknown name: the operator's other notifiers are not this repository's
+            # to list (the comment is public on a public repository).
+            f"no notifier named '{route.to}' in the operator's NOTIFIERS_FILE",
             foreign=foreign,
         )
         for n, route in enumerate(policy.notify)

@@ -37,13 +37,13 @@ from app.core.commands import Status
 from app.core.policy import Policy, Severity, Span
 from app.core.snapshot import Snapshot
 from app.core.state import (
-    BREACH_LABEL,
+    FLAG_LABELS,
     INCIDENT_LABEL,
-    SECURITY_LABEL,
     SEVERITY_LABELS,
     STATUS_LABELS,
     IncidentState,
     derive,
+    is_incident,
 )
 
 
@@ -68,6 +68,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     else:
         actions += [DeleteComment(n.comment.id, "duplicate brief") for n in briefs[1:]]
         actions += _severity_change(snapshot, policy, state)
+        actions += _confirmation(snapshot, policy, state)
         actions += _security(snapshot, policy, state)
     actions += _breach(snapshot, policy, state)
     actions += _commands(snapshot, policy, state)
@@ -75,25 +76,25 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     if state.status is not Status.RESOLVED:  # a closed issue is reopened by this plan
         actions += _escalations(policy, state, now)
         actions += _reminder(snapshot, policy, state, now)
-    actions += action_items(snapshot, state)
+    actions += action_items(snapshot, state, policy)
     actions += _phase(policy, state)
     actions += _all_clear(snapshot, policy, state)
     actions += _recurrence(policy, state)
     actions += _config_problems(snapshot, state)
     actions += _pir_step(snapshot, policy, state)
-    return drill(actions, snapshot, policy)
+    return drill(actions, state, policy)
 
 
-DRILL_LABEL = "drill"
 DRILL_HEADER = "🧪 **DRILL — exercise, no real impact**"
 # Runbook "Dry-Run Exercises": a drill reaches the response team, never the people above it.
 DRILL_QUIET_ROLES = ("senior_management", "executive_team", "legal", "platform_owner")
 
 
-def drill(actions: list[Action], snapshot: Snapshot, policy: Policy) -> list[Action]:
-    """On an issue labelled `drill`: every text headed as a drill, the review marked as one,
-    and senior management, executives and legal named without being notified."""
-    if DRILL_LABEL not in snapshot.issue.labels:
+def drill(actions: list[Action], state: IncidentState, policy: Policy) -> list[Action]:
+    """On a drill (`drill` put on by someone entitled to, behaviour §8): every text headed as
+    a drill, the review marked as one, and senior management, executives and legal named
+    without being notified."""
+    if not state.drill:
         return actions
     quiet = {
         m.lower() for role in DRILL_QUIET_ROLES for m in policy.holders(role) + policy.backups(role)
@@ -145,16 +146,27 @@ def review_place(
     A security incident or a breach on a public repository never gets its review written
     there: it goes to `pir.private_repository`, or is held privately with nothing written.
     """
-    labels = snapshot.issue.labels
-    sensitive = SECURITY_LABEL in labels or BREACH_LABEL in labels or state.breach is not None
-    if not sensitive or snapshot.repo.private:
+    if not state.sensitive or snapshot.repo.private:
         return None, False
-    return policy.pir.private_repository, policy.pir.private_repository is None
+    home = private_home(snapshot, policy)
+    return home, home is None
+
+
+def private_home(snapshot: Snapshot, policy: Policy) -> str | None:
+    """`pir.private_repository` when GitHub shows it to this installation as a private
+    repository of the incident's owner; otherwise None (behaviour §5)."""
+    name = policy.pir.private_repository
+    home = snapshot.private_home
+    if name is None or home is None or not home.private:
+        return None
+    if home.owner.lower() != snapshot.repo.owner.lower():
+        return None
+    return home.full_name
 
 
 def pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
     """The next step of the review (see `_pir_step`), as a drill when it is one."""
-    return drill(_pir_step(snapshot, policy, state), snapshot, policy)
+    return drill(_pir_step(snapshot, policy, state), state, policy)
 
 
 def _pir_step(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
@@ -304,10 +316,12 @@ def _labels(snapshot: Snapshot, state: IncidentState) -> list[Action]:
     if snapshot.issue.ours and markers.of(markers.AlertIssue, snapshot.issue.body):
         # The label by which the next notification finds this issue again (§9).
         wanted.add(ALERT_LABEL)
+    wanted |= state.flags
     stale = sorted(
         label
         for label in labels
-        if (label in SEVERITY_LABELS or label in STATUS_LABELS) and label not in wanted
+        if (label in SEVERITY_LABELS or label in STATUS_LABELS or label in FLAG_LABELS)
+        and label not in wanted
     )
     missing = tuple(sorted(wanted - labels))
     actions: list[Action] = [AddLabels(missing)] if missing else []
@@ -361,9 +375,16 @@ def _next_update(policy: Policy, state: IncidentState) -> tuple[datetime, dateti
 
 def _declare(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
     actions: list[Action] = []
+    # Unconfirmed (behaviour §8): only the incident commander is reached until someone with
+    # authority confirms; the rest is assigned and told by the confirmation.
+    assign = (
+        _assignees_for(policy, state, state.severity)
+        if state.confirmed
+        else _logins(state.roles.get("incident_commander", []))
+    )
     wanted = [
         login
-        for login in _assignees_for(policy, state, state.severity)
+        for login in assign
         if login.lower() not in {a.lower() for a in snapshot.issue.assignees}
     ]
     if wanted:
@@ -380,12 +401,47 @@ def _declare(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[A
         next_update=next_update,
         roles=state.roles,
         defaulted=defaulted,
-        security=SECURITY_LABEL in snapshot.issue.labels,
+        security=state.security,
         public=not snapshot.repo.private,
         recurs=recurs_of(snapshot, policy, state.declared_at),
+        reported_by=None if state.confirmed else _reporter(snapshot, state),
     )
     actions.append(PostComment(body, "brief"))
     return actions
+
+
+def _reporter(snapshot: Snapshot, state: IncidentState) -> str:
+    """Who declared: the first person to put an incident label on, or the issue's author."""
+    for event in snapshot.events:
+        label, person = event.label, not event.ours and event.actor
+        if event.kind == "labeled" and label is not None and is_incident([label]) and person:
+            return event.actor
+    return snapshot.issue.author
+
+
+def _confirmation(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
+    """A declaration that waited for someone with authority is confirmed: the severity's
+    roles are assigned and reached, once (the note is what notifiers hear as the
+    declaration, behaviour §8/§10)."""
+    brief = state.notes_of(markers.Brief)[0].marker
+    if not brief.unconfirmed or not state.confirmed or state.notes_of(markers.Confirmed):
+        return []
+    assignees = {a.lower() for a in snapshot.issue.assignees}
+    wanted = [
+        login
+        for login in _assignees_for(policy, state, state.severity)
+        if login.lower() not in assignees
+    ]
+    respond_by, _ = _deadlines(policy, state)
+    body = messages.confirmed(
+        policy=policy,
+        severity=state.severity,
+        by=state.confirmed_by,
+        roles=state.roles,
+        respond_by=respond_by,
+    )
+    actions: list[Action] = [AddAssignees(tuple(wanted))] if wanted else []
+    return [*actions, PostComment(body, "confirmed")]
 
 
 def normalised(title: str) -> str:
@@ -456,7 +512,7 @@ def _severity_change(snapshot: Snapshot, policy: Policy, state: IncidentState) -
 
 
 def _security(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Action]:
-    if SECURITY_LABEL not in snapshot.issue.labels or state.notes_of(markers.SecurityNote):
+    if not state.security or state.notes_of(markers.SecurityNote):
         return []
     if any("Security incident" in n.comment.body for n in state.notes_of(markers.Brief)):
         return []
@@ -521,6 +577,8 @@ def _breach(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Ac
     record = state.breach
     if record is None or state.notes_of(markers.BreachNote):
         return []
+    if not state.confirmed:
+        return []  # legal and the security officer are reached once someone confirms (§8)
     cal = policy.business_calendar
     before = [sev for at, sev, _ in state.severity_changes if at < record.at]
     raised = before[-1] if before and before[-1] is not Severity.P0 else None
@@ -613,13 +671,14 @@ def linked_round(state: IncidentState) -> tuple[int, int, datetime] | None:
     return link.round, link.pull, resolutions[link.round - 1]
 
 
-def wanted_items(snapshot: Snapshot, state: IncidentState) -> list[Wanted]:
-    """The action items of the merged review document and of `/action` commands."""
+def wanted_items(snapshot: Snapshot, state: IncidentState, policy: Policy) -> list[Wanted]:
+    """The action items of the merged review document (at most `pir.max_action_items`) and
+    of `/action` commands."""
     found: list[Wanted] = []
     record = snapshot.followup
     linked = linked_round(state)
     if record is not None and record.merged_at is not None and linked is not None:
-        for item in followup.items(record.document):
+        for item in followup.items(record.document)[: policy.pir.max_action_items]:
             found.append(
                 Wanted(
                     f"r{linked[0]}:{item.key}",
@@ -640,7 +699,15 @@ def wanted_items(snapshot: Snapshot, state: IncidentState) -> list[Wanted]:
     return list({w.key: w for w in found}.values())
 
 
-def action_items(snapshot: Snapshot, state: IncidentState) -> list[Action]:
+def unfiled_items(snapshot: Snapshot, state: IncidentState, policy: Policy) -> list[str]:
+    """The merged review's action items past `pir.max_action_items`: listed, never filed."""
+    record = snapshot.followup
+    if record is None or record.merged_at is None or linked_round(state) is None:
+        return []
+    return [item.text for item in followup.items(record.document)[policy.pir.max_action_items :]]
+
+
+def action_items(snapshot: Snapshot, state: IncidentState, policy: Policy) -> list[Action]:
     """Follow-through: one issue per action item not yet filed, then the incident's list of
     them (one comment, edited in place). Nothing is planned before GitHub's record of what
     exists was read (`snapshot.followup`)."""
@@ -648,7 +715,7 @@ def action_items(snapshot: Snapshot, state: IncidentState) -> list[Action]:
     if record is None:
         return []
     filed = {key for key, _, _ in record.filed}
-    missing = [w for w in wanted_items(snapshot, state) if w.key not in filed]
+    missing = [w for w in wanted_items(snapshot, state, policy) if w.key not in filed]
     if missing:
         number = snapshot.issue.number
         return [
@@ -668,21 +735,24 @@ def action_items(snapshot: Snapshot, state: IncidentState) -> list[Action]:
             )
             for w in missing
         ]
-    return _action_list(snapshot, state)
+    return _action_list(snapshot, state, policy)
 
 
 def action_list(snapshot: Snapshot, state: IncidentState, policy: Policy) -> list[Action]:
     """The incident's comment listing its action items (see `_action_list`)."""
-    return drill(_action_list(snapshot, state), snapshot, policy)
+    return drill(_action_list(snapshot, state, policy), state, policy)
 
 
-def _action_list(snapshot: Snapshot, state: IncidentState) -> list[Action]:
+def _action_list(snapshot: Snapshot, state: IncidentState, policy: Policy) -> list[Action]:
     """The incident's comment listing its action items, posted once and kept up to date."""
     record = snapshot.followup
     if record is None or not record.filed:
         return []
     keys = tuple(sorted(key for key, _, _ in record.filed))
-    body = messages.action_list(sorted(record.filed), keys)
+    unfiled = unfiled_items(snapshot, state, policy)
+    body = messages.action_list(
+        sorted(record.filed), keys, unfiled=unfiled, limit=policy.pir.max_action_items
+    )
     notes = state.notes_of(markers.ActionList)
     actions: list[Action] = []
     if not notes:
@@ -786,7 +856,8 @@ def _undone(state: IncidentState) -> list[Action]:
             continue
         told.add(login)
         what = {"closed": "closing this incident", "reopened": "reopening this incident"}.get(
-            event.kind, f"adding `{event.label}`"
+            event.kind,
+            f"removing `{event.label}`" if event.kind == "unlabeled" else f"adding `{event.label}`",
         )
         holders = state.roles.get("incident_commander", [])
         actions.append(PostComment(messages.undone_reply(event.actor, what, holders), "undone"))

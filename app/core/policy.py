@@ -439,6 +439,13 @@ class PirPolicy(_Model):
         le=20,
         description="Review rounds one incident may start (a close-reopen loop cannot open more).",
     )
+    max_action_items: int = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description="Action items filed as issues from one merged review; the rest are listed "
+        "in the review's comment as not filed.",
+    )
 
 
 class BreachPolicy(_Model):
@@ -567,6 +574,25 @@ class AlertsPolicy(_Model):
         return self.map.get(value, self.default)
 
 
+class Confirm(StrEnum):
+    """Which declarations need someone with authority before they page (behaviour §8)."""
+
+    PUBLIC = "public"  # on public repositories, where anyone can open a labelled issue
+    ALWAYS = "always"  # everywhere (outside collaborators can open issues in private ones)
+    NEVER = "never"  # every declaration pages at once
+
+
+class DeclarationsPolicy(_Model):
+    """Declarations by people without authority (docs/behaviour.md §8)."""
+
+    confirm: Confirm = Field(
+        default=Confirm.PUBLIC,
+        description="Where a declaration by someone without write access or a roster seat "
+        "pages no notifier and mentions only the incident commander until someone with "
+        "authority confirms it: `public` (public repositories), `always`, or `never`.",
+    )
+
+
 class Policy(_Model):
     """The whole incident policy of a repository."""
 
@@ -591,6 +617,10 @@ class Policy(_Model):
         default_factory=CalendarPolicy, description="Business calendar."
     )
     pir: PirPolicy = Field(default_factory=PirPolicy, description="Post-incident review.")
+    declarations: DeclarationsPolicy = Field(
+        default_factory=DeclarationsPolicy,
+        description="Which declarations wait for someone with authority before they page.",
+    )
     triggers: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Manual escalation triggers → roles (`/escalate business|compliance|"

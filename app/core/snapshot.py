@@ -150,6 +150,7 @@ class Issue:
     is_pull_request: bool = False
     body: str = ""
     ours: bool = False  # created by this app (only then do markers in its body count)
+    association: str = "NONE"  # the author's: OWNER is the repository's owner
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], *, app_id: int | None = None) -> Issue:
@@ -170,6 +171,7 @@ class Issue:
             is_pull_request=bool(data.get("pull_request")),
             body=str(data.get("body") or "")[:65536],
             ours=app_id is not None and _app_id(data) == app_id,
+            association=str(data.get("author_association") or "NONE"),
         )
 
 
@@ -227,3 +229,6 @@ class Snapshot:
     pir: PirRecord | None = None
     followup: Followup | None = None
     recent: tuple[Recent, ...] = ()  # read only before the brief
+    # What GitHub shows this installation of `pir.private_repository` (read only when a
+    # sensitive incident of a public repository needs its review): None when not visible.
+    private_home: Repo | None = None

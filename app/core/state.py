@@ -17,11 +17,16 @@ from typing import Any, Generic, TypeVar
 from app.core import commands as cmd
 from app.core import markers
 from app.core.commands import Status
-from app.core.policy import Policy, Severity
+from app.core.policy import Confirm, Policy, Severity
 from app.core.snapshot import Comment, Event, Snapshot
 
 INCIDENT_LABEL = "incident"
 SECURITY_LABEL = "security"
+BREACH_LABEL = "breach"
+DRILL_LABEL = "drill"
+# Labels that change who is told what (behaviour §8): after the brief, adding or removing one
+# counts only from someone with authority; otherwise the app puts it back and says why.
+FLAG_LABELS = (BREACH_LABEL, DRILL_LABEL, SECURITY_LABEL)
 SEVERITY_LABELS = {s.label: s for s in Severity}
 STATUS_LABELS = {s.label: s for s in Status}
 
@@ -91,9 +96,6 @@ class BreachRecord:
     reference: str = ""
 
 
-BREACH_LABEL = "breach"
-
-
 @dataclass
 class IncidentState:
     declared_at: datetime
@@ -112,6 +114,33 @@ class IncidentState:
     # Changes by people without authority: not facts; the app puts things back and says why.
     undone: list[Event] = field(default_factory=list)
     breach: BreachRecord | None = None
+    # The flag labels (`breach`, `drill`, `security`) the issue should carry: the last change
+    # of each by someone entitled to make it.
+    flags: frozenset[str] = frozenset()
+    # Sensitivity is sticky: once `security` counted, the incident stays a security incident
+    # for its review and its notifiers, whoever removes the label later.
+    security_ever: bool = False
+    # When someone with authority first touched the incident (a command, a label, a close);
+    # the declaration itself when no confirmation is needed (behaviour §8).
+    confirmed_at: datetime | None = None
+    confirmed_by: str = ""
+
+    @property
+    def drill(self) -> bool:
+        return DRILL_LABEL in self.flags
+
+    @property
+    def security(self) -> bool:
+        return SECURITY_LABEL in self.flags
+
+    @property
+    def sensitive(self) -> bool:
+        """A security incident or a data breach, now or ever."""
+        return self.security_ever or self.breach is not None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
     @property
     def last_update_at(self) -> datetime | None:
@@ -152,28 +181,64 @@ def may_act(login: str, snapshot: Snapshot, policy: Policy) -> bool:
     return login.lower() in snapshot.authorized or login.lower() in policy.roster_logins
 
 
+def briefed_at(snapshot: Snapshot) -> datetime | None:
+    """When the app posted its brief (its own comment with the brief's marker), if it did."""
+    return min(
+        (c.created_at for c in snapshot.comments if c.ours and markers.of(markers.Brief, c.body)),
+        default=None,
+    )
+
+
+_CONTESTED_ADDS = frozenset({*SEVERITY_LABELS, *STATUS_LABELS, *FLAG_LABELS})
+_CONTESTED_REMOVALS = frozenset({*FLAG_LABELS, INCIDENT_LABEL})
+
+
 def contested_events(snapshot: Snapshot) -> list[Event]:
-    """People's closes, reopens and `sev:`/`status:` labels: what only responders may do.
+    """What only responders may do: people's closes and reopens, and after the app's brief
+    their `sev:`, `status:` and flag labels, and removing `incident`, the last `sev:` label or
+    a flag label.
 
     Labels set until the app's brief are the declaration, whoever set them (an issue form
     may label for its author); only later changes need authority.
     """
-    briefed_at = min(
-        (c.created_at for c in snapshot.comments if c.ours and markers.of(markers.Brief, c.body)),
-        default=None,
-    )
+    briefed = briefed_at(snapshot)
     found = []
+    present: set[str] = set()
     for event in snapshot.events:
+        label = event.label
+        if label is not None and event.kind == "labeled":
+            present.add(label)
+        elif label is not None and event.kind == "unlabeled":
+            present.discard(label)
         if event.ours:
             continue
-        if event.kind in ("closed", "reopened") or (
-            event.kind == "labeled"
-            and (event.label in SEVERITY_LABELS or event.label in STATUS_LABELS)
-            and briefed_at is not None
-            and event.at > briefed_at
+        if event.kind in ("closed", "reopened"):
+            found.append(event)
+        elif briefed is None or event.at <= briefed or label is None:
+            continue
+        elif (event.kind == "labeled" and label in _CONTESTED_ADDS) or (
+            event.kind == "unlabeled"
+            and (
+                label in _CONTESTED_REMOVALS
+                or (label in SEVERITY_LABELS and not present & SEVERITY_LABELS.keys())
+            )
         ):
             found.append(event)
     return found
+
+
+def needs_confirmation(snapshot: Snapshot, policy: Policy) -> bool:
+    """Does a declaration here wait for someone with authority before it pages? Issues the
+    app opened itself (alerts, scheduled drills) never do."""
+    confirm = policy.declarations.confirm
+    if snapshot.issue.ours or confirm is Confirm.NEVER:
+        return False
+    return confirm is Confirm.ALWAYS or not snapshot.repo.private
+
+
+def label_actors(snapshot: Snapshot) -> set[str]:
+    """People whose label changes may confirm a declaration (their authority is read)."""
+    return {e.actor for e in snapshot.events if not e.ours and e.actor and e.label is not None}
 
 
 def command_uses(snapshot: Snapshot, policy: Policy) -> list[CommandUse]:
@@ -200,7 +265,11 @@ def declared_at(snapshot: Snapshot) -> datetime:
 def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     """Fold the record into the incident's state; None when the issue is no incident."""
     issue = snapshot.issue
-    if issue.is_pull_request or not is_incident(issue.labels):
+    if issue.is_pull_request:
+        return None
+    if not is_incident(issue.labels) and not (issue.state == "open" and briefed_at(snapshot)):
+        # An open issue that carries the app's brief stays an incident whatever its labels,
+        # so they can be put back (behaviour §8): only closing or resolving ends it.
         return None
     start = declared_at(snapshot)
     severity, status = _Track(), _Track()
@@ -233,11 +302,16 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     roles = {role: policy.holders(role) for role in policy.roles}
     updates: list[Update] = []
     base = len(snapshot.events)
+    undone_ids = {id(e) for e in undone}
     breaches = [
         (e.at, e.actor, "")
         for e in snapshot.events
-        if e.kind == "labeled" and e.label == BREACH_LABEL and not e.ours
+        if e.kind == "labeled"
+        and e.label == BREACH_LABEL
+        and not e.ours
+        and id(e) not in undone_ids
     ]
+    flags, security_ever = _flags(snapshot, undone_ids)
     legal: list[tuple[datetime, str, str]] = []
     for seq, use in enumerate(uses, start=base):
         if not use.authorized:
@@ -331,7 +405,65 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         status_changes=status_changes,
         undone=undone,
         breach=breach,
+        flags=flags,
+        security_ever=security_ever,
+        **_confirmation(snapshot, policy, uses, start),
     )
+
+
+def _flags(snapshot: Snapshot, undone: set[int]) -> tuple[frozenset[str], bool]:
+    """(the flag labels the issue should carry, whether `security` ever counted).
+
+    Each flag follows its label events but those put back; the app's own label events count
+    too (it labels a scheduled drill, and puts back what was changed without authority). A
+    flag without any event on record (an unread timeline) is as the labels show it.
+    """
+    wanted: set[str] = set()
+    security_ever = False
+    for label in FLAG_LABELS:
+        changes = [
+            e
+            for e in snapshot.events
+            if e.label == label and e.kind in ("labeled", "unlabeled") and id(e) not in undone
+        ]
+        recorded = any(e.label == label for e in snapshot.events)
+        present = label in snapshot.issue.labels if not recorded else False
+        ever = present
+        for event in changes:
+            present = event.kind == "labeled"
+            ever = ever or present
+        if present:
+            wanted.add(label)
+        if label == SECURITY_LABEL:
+            security_ever = ever
+    return frozenset(wanted), security_ever
+
+
+def _confirmation(
+    snapshot: Snapshot, policy: Policy, uses: list[CommandUse], declared: datetime
+) -> dict[str, Any]:
+    """When and by whom the declaration was confirmed: the first command, label, close or
+    reopen by someone with authority (behaviour §8); the declaration itself when this
+    repository's declarations need no confirmation."""
+    if not needs_confirmation(snapshot, policy):
+        return {"confirmed_at": declared, "confirmed_by": ""}
+    found = [
+        (e.at, e.actor)
+        for e in snapshot.events
+        if not e.ours
+        and e.actor
+        and e.kind in ("labeled", "unlabeled", "closed", "reopened")
+        and may_act(e.actor, snapshot, policy)
+    ]
+    found += [
+        (use.comment.created_at, use.comment.author)
+        for use in uses
+        if use.authorized and not isinstance(use.command, cmd.Invalid | cmd.Help)
+    ]
+    if not found:
+        return {"confirmed_at": None, "confirmed_by": ""}
+    at, who = min(found, key=lambda f: f[0])
+    return {"confirmed_at": at, "confirmed_by": who}
 
 
 def _seed(snapshot: Snapshot, labels: dict[str, T], default: T) -> T:

@@ -13,7 +13,7 @@ from app.core import commands as cmd
 from app.core import followup, markers, pir, planner
 from app.core.actions import PostComment
 from app.core.keys import Hints, IssueKey
-from app.core.policy import Policy, Severity
+from app.core.policy import ConfigIssue, Policy, Severity
 from app.core.snapshot import (
     Comment,
     Event,
@@ -35,6 +35,8 @@ from app.core.state import (
     contested_events,
     derive,
     is_incident,
+    label_actors,
+    needs_confirmation,
 )
 from app.github.config import ConfigLoader, read_file
 from app.github.errors import Malformed
@@ -118,9 +120,12 @@ class Reader:
                 200,
                 f"an issue GitHub's answer does not describe ({exc!r})",
             ) from None
-        if issue.is_pull_request or not is_incident(issue.labels):
+        if issue.is_pull_request:
             return None
-        light = light and issue.comments == 0
+        labelled = is_incident(issue.labels)
+        if not labelled and (issue.state != "open" or issue.comments == 0):
+            return None  # no incident labels and no brief: no incident (behaviour §2, §8)
+        light = light and labelled and issue.comments == 0
         if repo is None:
             repo = (
                 Repo.from_api(hints.repo)
@@ -130,7 +135,9 @@ class Reader:
         resolved = await self.config.load(gh, key.owner, key.repo)
         if light:
             assert hints is not None and hints.declared_at is not None
-            events = _synthetic_events(issue, hints.declared_at, hints.severity)
+            events = _synthetic_events(
+                issue, hints.declared_at, hints.severity, hints.declared_by or issue.author
+            )
             snap = Snapshot(
                 repo=repo,
                 issue=issue,
@@ -138,12 +145,18 @@ class Reader:
                 complete=False,
                 config_problems=resolved.problems,
             )
+            if needs_confirmation(snap, resolved.policy):
+                snap = replace(
+                    snap, authorized=await self._authorized(gh, key, snap, resolved.policy)
+                )
             snap = replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
             return snap, resolved.policy
         items = await paginate(gh, f"/repos/{key.full_name}/issues/{key.number}/timeline")
         comments, events = split_timeline(items, app_id=self._app_id)
         seen = {c.id for c in comments}
         comments += tuple(c for c in recent or [] if c.id not in seen)
+        if not labelled and not any(c.ours and markers.of(markers.Brief, c.body) for c in comments):
+            return None
         snap = Snapshot(
             repo=repo,
             issue=issue,
@@ -155,6 +168,19 @@ class Reader:
         snap = replace(snap, authorized=allowed)
         snap = replace(snap, comments=await self._confirmed(gh, key, snap, resolved.policy))
         state = derive(snap, resolved.policy)
+        if state is not None and self._private_home_needed(snap, resolved.policy, state):
+            name = resolved.policy.pir.private_repository
+            found = await gh.request("GET", f"/repos/{name}", ok=(404, 403))
+            if found.status == 200 and isinstance(found.data, dict):
+                snap = replace(snap, private_home=Repo.from_api(found.data))
+            if planner.private_home(snap, resolved.policy) is None:
+                problem = ConfigIssue(
+                    resolved.source,
+                    "pir.private_repository",
+                    f"'{name}' is not a private repository of {key.owner} where the app is "
+                    "installed; the review of this sensitive incident is held privately",
+                )
+                snap = replace(snap, config_problems=(*snap.config_problems, problem))
         if state is not None and not planner.briefed(state) and snap.issue.state == "open":
             snap = replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
         if state is not None and planner.pir_round(snap, state, resolved.policy) is not None:
@@ -188,6 +214,16 @@ class Reader:
             issue = Issue.from_api(item)
             found.append(Recent(issue.number, issue.title, issue.labels, issue.created_at))
         return tuple(found)
+
+    @staticmethod
+    def _private_home_needed(snap: Snapshot, policy: Policy, state: IncidentState) -> bool:
+        """Is `pir.private_repository` about to receive a review (so worth checking)?"""
+        return (
+            policy.pir.private_repository is not None
+            and state.sensitive
+            and not snap.repo.private
+            and pir.current_round(state) is not None
+        )
 
     @staticmethod
     def _follow_up(snap: Snapshot, state: IncidentState, hints: Hints | None) -> bool:
@@ -297,8 +333,14 @@ class Reader:
         access (cached briefly per repository)."""
         people = {use.comment.author for use in command_uses(snap, policy)}
         people |= {e.actor for e in contested_events(snap) if e.actor}
+        if needs_confirmation(snap, policy):
+            people |= label_actors(snap)  # may their labels confirm the declaration?
         authors = {p.lower() for p in people if p.lower() not in policy.roster_logins}
         allowed = set()
+        if snap.issue.association == "OWNER" and snap.issue.author.lower() in authors:
+            # The repository's owner opened it: GitHub gives its owner admin, no need to ask.
+            authors.discard(snap.issue.author.lower())
+            allowed.add(snap.issue.author.lower())
         for login in sorted(authors):
             cache_key = (key.full_name.lower(), login)
             verdict = self._permissions.get(cache_key)
@@ -427,14 +469,17 @@ def _fresh(issue: dict[str, Any], now: datetime) -> bool:
     return abs(now - made) <= LIGHT_WINDOW
 
 
-def _synthetic_events(issue: Issue, at: datetime, severity: Severity | None) -> tuple[Event, ...]:
-    """The labels a fresh incident carries, as if labelled at the declaration time."""
+def _synthetic_events(
+    issue: Issue, at: datetime, severity: Severity | None, actor: str
+) -> tuple[Event, ...]:
+    """The labels a fresh incident carries, as if `actor` labelled them at the declaration
+    time."""
     labels = [x for x in issue.labels if x == INCIDENT_LABEL or x in STATUS_LABELS]
     sevs = sorted((x for x in issue.labels if x in SEVERITY_LABELS), reverse=True)
     if severity is not None and severity.label in sevs:  # the delivery's label wins
         sevs.remove(severity.label)
         sevs.append(severity.label)
     return tuple(
-        Event(id=0, kind="labeled", at=at, actor=issue.author, ours=False, label=label)
+        Event(id=0, kind="labeled", at=at, actor=actor, ours=False, label=label)
         for label in [*labels, *sevs]
     )

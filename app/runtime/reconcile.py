@@ -15,7 +15,6 @@ from typing import Any
 from app.core import markers, notify, planner
 from app.core.actions import PIR_ACTIONS, Action, OpenIssue
 from app.core.keys import Hints, IssueKey
-from app.core.planner import DRILL_LABEL
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot
 from app.core.state import derive
@@ -184,12 +183,11 @@ class Reconciler:
 
     def _notify(self, snapshot: Snapshot, policy: Policy, report: RunReport) -> None:
         """Hand the run's writes, as events, to the operator's notifiers the repository's
-        `notify:` names for this severity; drills stay inside GitHub."""
+        `notify:` names for this severity; drills, and declarations nobody with authority has
+        confirmed yet (behaviour §8), stay inside GitHub."""
         assert self._notifications is not None
-        if DRILL_LABEL in snapshot.issue.labels:
-            return
         state = derive(snapshot, policy)
-        if state is None:
+        if state is None or state.drill or not state.confirmed:
             return
         # Whoever was told of the incident at any of its severities hears how it goes on: a P1
         # lowered to P2 still resolves the page its declaration triggered.
@@ -219,6 +217,7 @@ class Reconciler:
             comments={c.id: (c.body, c.url) for c in snapshot.comments},
             people=list(dict.fromkeys(people)),
             slack_ids=policy.slack,
+            confidential=snapshot.repo.private or state.sensitive,
             at=self._now(),
         )
         for event in found:

@@ -15,7 +15,7 @@ from app.core import followup, markers, monthly, planner
 from app.core.actions import OpenIssue
 from app.core.keys import IssueKey
 from app.core.snapshot import Issue, Repo
-from app.core.state import INCIDENT_LABEL, severity_of
+from app.core.state import INCIDENT_LABEL, is_incident, severity_of
 from app.github.errors import GitHubError
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
@@ -178,6 +178,8 @@ class Ticker:
                 if has_open
                 else []
             )
+            if has_open:
+                incidents += await self._delabelled(gh, repo, incidents)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
             return
@@ -211,6 +213,33 @@ class Ticker:
             await self._drills(gh, installation_id, repo, report, dry_run)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
+
+    @staticmethod
+    async def _delabelled(
+        gh: GitHubPort, repo: Repo, listed: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Open issues whose last incident label was taken off lately (a missed delivery):
+        the reconciler finds the app's brief on them and puts the labels back (behaviour
+        §8). The repository's newest issue events, one page, mostly a free 304."""
+        events = await paginate(
+            gh, f"/repos/{repo.full_name}/issues/events", params={"per_page": 100}, limit=1
+        )
+        seen = {int(i["number"]) for i in listed}
+        found: list[dict[str, Any]] = []
+        for event in events:
+            issue = event.get("issue") if isinstance(event, dict) else None
+            label = (event.get("label") or {}).get("name") if isinstance(event, dict) else None
+            if not isinstance(issue, dict) or event.get("event") != "unlabeled":
+                continue
+            if not is_incident([str(label)]) or issue.get("pull_request"):
+                continue
+            current = Issue.from_api(issue)
+            if current.state != "open" or is_incident(current.labels) or not current.comments:
+                continue
+            if current.number not in seen:
+                seen.add(current.number)
+                found.append(issue)
+        return found
 
     async def _drills(
         self,

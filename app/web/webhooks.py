@@ -11,10 +11,16 @@ from typing import Any
 
 from app.core.alerts import ALERT_LABEL
 from app.core.keys import Hints, IssueKey
-from app.core.planner import DRILL_LABEL
 from app.core.policy import Severity
 from app.core.snapshot import Issue, ts
-from app.core.state import BREACH_LABEL, SECURITY_LABEL, SEVERITY_LABELS, STATUS_LABELS, is_incident
+from app.core.state import (
+    BREACH_LABEL,
+    DRILL_LABEL,
+    SECURITY_LABEL,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    is_incident,
+)
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -114,18 +120,28 @@ def _tracked(label: str) -> bool:
 @router.register("issues", "opened", "labeled", "unlabeled", "closed", "reopened")
 def on_issue(payload: Mapping[str, Any], delivery_id: str) -> Job | str:
     issue = payload["issue"]
-    if not is_incident(_labels(issue)):
-        return "not an incident"
     label = str((payload.get("label") or {}).get("name", ""))
+    # The last incident label taken off an open issue: if the app briefed it, it is still an
+    # incident and the labels go back (behaviour §8); the reader looks for the brief.
+    delabelled = (
+        payload.get("action") == "unlabeled"
+        and is_incident([label])
+        and issue.get("state") == "open"
+        and bool(issue.get("comments"))
+    )
+    if not is_incident(_labels(issue)) and not delabelled:
+        return "not an incident"
     if payload.get("action") in ("labeled", "unlabeled") and not _tracked(label):
         return f"label {label!r} changes nothing"
     declared_at, severity = _declaring(payload)
+    sender = str((payload.get("sender") or {}).get("login") or "") or None
     hints = Hints(
         issue=dict(issue),
         repo=dict(payload["repository"]),
         declared_at=declared_at,
         severity=severity,
         delivery_ids=(delivery_id,),
+        declared_by=sender if declared_at is not None else None,
     )
     return Job(_key(payload), hints)
 
