@@ -343,3 +343,24 @@ def test_no_drills_when_not_configured() -> None:
     from app.core.policy import bundled_policy
 
     assert bundled_policy().drills is None
+
+
+@pytest.mark.anyio
+async def test_a_review_with_too_many_items_files_the_first_twenty_and_lists_the_rest(
+    harness: Harness,
+) -> None:
+    """Finding (low): a merged review with 400 task items filed all of them; at most
+    `pir.max_action_items` (20) are filed, the rest listed in the review's comment."""
+    await p0_history(harness)
+    many = "\n".join(f"- [ ] Fix thing number {n}" for n in range(1, 401))
+    document = DOCUMENT.replace("- [ ] Move payments to their own database", many)
+    await merge_the_review(harness, document)
+
+    issues = action_issues(harness)
+    assert len(issues) == 20
+    (listing,) = marked(harness.github.posted_comments(), markers.ActionList)
+    assert "**Not filed** (382 past `pir.max_action_items`, 20)" in listing
+    assert "- Fix thing number 400" not in listing  # a long tail is counted, not pasted
+    assert "… and 282 more" in listing
+    await merge_the_review(harness, document)  # redelivered: nothing more
+    assert len(action_issues(harness)) == 20
