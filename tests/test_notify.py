@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from app.core.notify import Event, Kind
@@ -494,6 +496,64 @@ async def test_a_webhook_is_signed_and_retried_after_a_5xx(world: World) -> None
         "text": sent.text,
         "at": "2024-05-01T12:00:00Z",
     }
+
+
+def readme_verify() -> dict[str, Any]:
+    """The README's snippet for receivers, run as it is printed there; its namespace."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("# Verifying an incident-app webhook")
+    code = readme[start : readme.index("```", start)]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    return namespace
+
+
+async def test_a_webhook_carries_a_timestamp_and_a_v2_signature_the_readme_verifies(
+    world: World,
+) -> None:
+    notifications = world.notifications()
+    sent = event(Kind.DECLARED)
+    notifications.submit(sent, ["ops-hook"])
+    await notifications.drain()
+    (received,) = world.hook.requests
+    headers = httpx.Headers(received.headers)  # case-insensitive, as a receiver's framework
+    timestamp = headers["x-incident-timestamp"]
+    assert timestamp.isdigit() and abs(int(timestamp) - time.time()) < 60
+    signed = timestamp.encode() + b"." + received.body
+    expected = hmac.new(HOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    assert headers["x-incident-signature-v2"] == f"sha256={expected}"
+    # Today's receivers keep working: the body's own signature is still there.
+    body_only = hmac.new(HOOK_SECRET.encode(), received.body, hashlib.sha256).hexdigest()
+    assert headers["x-incident-signature-256"] == f"sha256={body_only}"
+
+    snippet = readme_verify()
+    verify = snippet["verify"]
+    secret = HOOK_SECRET.encode()
+    assert verify(secret, headers, received.body) is True
+    assert verify(b"another-secret-entirely", headers, received.body) is False
+    assert verify(secret, headers, received.body.replace(b"P1", b"P3")) is False
+    later = {**headers, "X-Incident-Timestamp": str(int(timestamp) + 1)}
+    assert verify(secret, later, received.body) is False  # a changed timestamp breaks it
+    # The same delivery replayed ten minutes later is refused by its age.
+    snippet["time"] = type("Clock", (), {"time": staticmethod(lambda: int(timestamp) + 600)})
+    assert verify(secret, headers, received.body) is False
+
+
+async def test_each_attempt_is_dated_and_signed_anew(world: World) -> None:
+    moments = iter([T, T + timedelta(seconds=4)])
+    world.hook.fail(1, 503)
+    notifications = world.notifications(clock=lambda: next(moments))
+    notifications.submit(event(Kind.ESCALATED), ["ops-hook"])
+    await notifications.drain()
+    first, second = world.hook.requests
+    assert first.body == second.body
+    assert first.headers["x-incident-delivery"] == second.headers["x-incident-delivery"]
+    stamps = [int(r.headers["x-incident-timestamp"]) for r in (first, second)]
+    assert stamps == [int(T.timestamp()), int(T.timestamp()) + 4]
+    for request, stamp in zip((first, second), stamps, strict=True):
+        signed = f"{stamp}.".encode() + request.body
+        digest = hmac.new(HOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        assert request.headers["x-incident-signature-v2"] == f"sha256={digest}"
 
 
 # --- the dispatcher -------------------------------------------------------------------

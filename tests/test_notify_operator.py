@@ -132,7 +132,9 @@ def test_a_too_short_secret_stops_tick_with_its_location(
     from app.cli import main
 
     path = tmp_path / "notifiers.yml"
-    path.write_text("notifiers:\n  ops-hook: {kind: webhook, url: 'https://ops.example.com/in', secret: ''}\n")
+    path.write_text(
+        "notifiers:\n  ops-hook: {kind: webhook, url: 'https://ops.example.com/in', secret: ''}\n"
+    )
     monkeypatch.setenv("NOTIFIERS_FILE", str(path))
     with pytest.raises(SystemExit) as exited:
         main(["tick"])

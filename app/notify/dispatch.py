@@ -94,12 +94,13 @@ def build(
     slack_api_url: str,
     pagerduty_events_url: str,
     timeout: float,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Notifier:
     """The adapter for one notifier of the file."""
     if isinstance(config, PagerDutyNotifier):
         return PagerDuty(config, http=http, events_url=pagerduty_events_url)
     if isinstance(config, WebhookNotifier):
-        return Webhook(config, http=http)
+        return Webhook(config, http=http, clock=clock)
     if config.bot_token is not None:
         return SlackApp(
             config,
@@ -151,6 +152,7 @@ class Notifications:
                 slack_api_url=slack_api_url,
                 pagerduty_events_url=pagerduty_events_url,
                 timeout=timeout,
+                clock=clock,
             )
             for name, config in operator.notifiers.items()
         }
