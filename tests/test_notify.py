@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -585,6 +586,47 @@ async def test_secrets_are_never_in_failures(world: World) -> None:
     assert sorted(notifications.secrets()) == sorted(
         [BOT_TOKEN, f"{world.slack.url}{WEBHOOK_PATH}", ROUTING_KEY, HOOK_SECRET]
     )
+
+
+URL_SECRET = "teams-key-in-the-path-42"
+QUERY_SECRET = "query-code-in-the-url-43"
+SECRETS.extend([URL_SECRET, QUERY_SECRET])
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO])
+async def test_a_send_logs_no_url_secret_at_any_level(
+    world: World, caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    """A Teams- or Slack-style hook's URL is its secret: httpx logs each request's URL at
+    INFO, for every handler, so the notifier's URL is hidden in httpx's own lines."""
+    caplog.set_level(level)
+    hook = f"{world.hook.url}/webhook/{URL_SECRET}/in?code={QUERY_SECRET}"
+    operator = parse(
+        f"""
+notifiers:
+  ops-hook: {{kind: webhook, url: "{world.hook.url}/webhook/${{HOOK_KEY}}/in?code={QUERY_SECRET}", secret: "${{HOOK_SECRET}}"}}
+  payments-pager: {{kind: pagerduty, routing_key: "${{PD_ROUTING_KEY}}"}}
+""",
+        env={"HOOK_KEY": URL_SECRET, "HOOK_SECRET": HOOK_SECRET, "PD_ROUTING_KEY": ROUTING_KEY},
+    )
+    assert hook in operator.secrets() and URL_SECRET in operator.secrets()
+    notifications = Notifications(
+        operator, pagerduty_events_url=world.pagerduty.url, sleep=world.sleeps, timeout=5.0
+    )
+    world.made.append(notifications)
+    world.hook.fail(1, 503)  # a retry logs too
+    notifications.submit(event(Kind.ESCALATED), ["ops-hook", "payments-pager"])
+    await notifications.drain()
+    assert [r.status for r in world.hook.requests] == [503, 200]
+    assert len(world.pagerduty.events) == 1
+    assert [r.path for r in world.hook.requests] == [f"/webhook/{URL_SECRET}/in"] * 2
+
+    text = caplog.text
+    for secret in (URL_SECRET, QUERY_SECRET, HOOK_SECRET, ROUTING_KEY):
+        assert secret not in text
+    # The lines are still there, saying where and what came back.
+    assert f'HTTP Request: POST {world.hook.url}/[redacted] "HTTP/1.1 200 OK"' in text
+    assert f'HTTP Request: POST {world.pagerduty.url}/v2/enqueue "HTTP/1.1 202 Accepted"' in text
 
 
 def test_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

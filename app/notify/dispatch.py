@@ -41,6 +41,49 @@ RECENT_FAILURES = 50
 OnResult = Callable[[str, str, Result], None]
 
 
+class HideNotifierUrls(logging.Filter):
+    """For httpx's logger, which logs every request's URL at INFO: a notifier's URL (a Slack
+    or Teams-style hook carries its key in it) is logged as its origin and `/[redacted]`, and
+    any other secret of the operator's file as `[redacted]`, for every handler (a test's
+    capture too), whatever the command's own log filter knows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hidden: Counter[tuple[str, str]] = Counter()  # (text, shown as) → users
+
+    def hide(self, urls: Sequence[str], secrets: Sequence[str]) -> list[tuple[str, str]]:
+        """Start hiding; what to pass to `show` when done."""
+        pairs: list[tuple[str, str]] = []
+        for url in urls:
+            parsed = httpx.URL(url)
+            origin = f"{parsed.scheme}://{parsed.netloc.decode('ascii')}/[redacted]"
+            pairs += [(url, origin), (str(parsed), origin)]
+        pairs += [(secret, "[redacted]") for secret in secrets if secret]
+        pairs = list(dict.fromkeys(pairs))
+        self._hidden.update(pairs)
+        return pairs
+
+    def show(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self._hidden.subtract(pairs)
+        self._hidden = +self._hidden  # drop those nobody hides any more
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._hidden:
+            return True
+        message = record.getMessage()
+        scrubbed = message
+        # Longest first, so a secret inside a URL leaves nothing of the URL behind.
+        for text, shown in sorted(self._hidden, key=lambda p: len(p[0]), reverse=True):
+            if text in scrubbed:
+                scrubbed = scrubbed.replace(text, shown)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+HIDE_NOTIFIER_URLS = HideNotifierUrls()
+
+
 class Ledger(Protocol):
     """Which (notifier, event) pairs were sent already."""
 
@@ -135,6 +178,10 @@ class Notifications:
         self._attempts = attempts
         self._clock = clock
         self._secrets = sorted(operator.secrets(), key=len, reverse=True)
+        # httpx logs each request's URL at INFO, a webhook's secret with it: hidden for
+        # every handler (`logging.getLogger` filters run before any handler's).
+        logging.getLogger("httpx").addFilter(HIDE_NOTIFIER_URLS)
+        self._hiding = HIDE_NOTIFIER_URLS.hide(operator.urls(), self._secrets)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,
@@ -321,5 +368,7 @@ class Notifications:
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._http.aclose()
+        HIDE_NOTIFIER_URLS.show(self._hiding)
+        self._hiding = []
         # A thread stuck in a request ends with its timeout; nobody waits for it.
         self._pool.shutdown(wait=False, cancel_futures=True)
