@@ -56,6 +56,7 @@ def event(
     text: str = "**Checkout** fails: see [the dashboard](https://grafana.example.com/d/1)",
     at: datetime = T,
     people: tuple[str, ...] = ("octocat", "hubot", "stranger"),
+    confidential: bool = False,
 ) -> Event:
     return Event(
         key=key or f"{REPO}#{number}:{kind.value}:{uuid.uuid4().hex[:6]}",
@@ -71,6 +72,7 @@ def event(
         at=at,
         people=people,
         slack_ids={"hubot": "U0HUBOT"},
+        confidential=confidential,
     )
 
 
@@ -366,6 +368,145 @@ async def test_reopened_before_archiving_sets_the_topic_back(world: World) -> No
     assert await world.notifications().sweep(T + timedelta(days=3)) == {}
 
 
+# --- confidential incidents (a private repository's, or labelled security / breach) ------
+
+SECOND = "incident-acme-hello-world-7"
+LINK = f":lock: *[P1] <{ISSUE}|{REPO}#7>* · a confidential incident: read it on GitHub"
+
+
+def public_texts(slack: SlackStandIn) -> list[str]:
+    """Everything posted where any workspace member may read it."""
+    return [text for cid, text in slack.messages if not slack.channels[cid].is_private]
+
+
+async def test_a_confidential_p1_gets_a_private_channel_and_only_a_link_in_incidents(
+    world: World,
+) -> None:
+    notifications = world.notifications()
+    for kind in (Kind.DECLARED, Kind.BREACH, Kind.STATUS):
+        notifications.submit(event(kind, confidential=True), ["payments-slack"])
+    await notifications.drain()
+
+    (create,) = world.slack.calls("conversations.create")
+    assert create.params()["is_private"] in ("1", "true", "True")
+    channel = world.slack.named(CHANNEL)
+    assert channel is not None and channel.is_private
+    assert channel.members == ["UBOT", "U0123ABCD", "U0HUBOT"]
+    heads = [t.splitlines()[0] for t in world.slack.posted(channel.id)]
+    assert heads == [
+        "*[P1] Checkout &lt;down&gt;* · Incident declared",
+        "*[P1] Checkout &lt;down&gt;* · Data breach confirmed",
+        "*[P1] Checkout &lt;down&gt;* · Status: investigating",
+    ]
+    assert world.slack.posted("#incidents") == [f"{LINK} · <#{channel.id}>"]
+    assert not [t for t in public_texts(world.slack) if "Checkout" in t or "dashboard" in t]
+
+
+async def test_confidential_events_in_shared_places_are_a_link_only(world: World) -> None:
+    """P2/P3 events go to the notifier's channel, every event to an incoming webhook."""
+    notifications = world.notifications()
+    notifications.submit(
+        event(severity=Severity.P2, confidential=True), ["payments-slack", "team-webhook"]
+    )
+    notifications.submit(event(Kind.BREACH, confidential=True), ["team-webhook"])
+    await notifications.drain()
+    link = LINK.replace("[P1]", "[P2]")
+    assert world.slack.posted("#incidents") == [link]
+    assert [m["text"] for m in world.slack.webhook_messages] == [link, LINK]
+    assert world.slack.calls("conversations.create") == []
+
+
+async def test_pagerduty_and_signed_webhooks_still_get_a_confidential_incidents_text(
+    world: World,
+) -> None:
+    """They are the operator's own endpoints, not shared places."""
+    notifications = world.notifications()
+    sent = event(Kind.BREACH, confidential=True)
+    notifications.submit(sent, ["payments-pager", "ops-hook"])
+    await notifications.drain()
+    assert world.pagerduty.events[0]["payload"]["custom_details"]["text"] == sent.text
+    assert json.loads(world.hook.requests[0].body)["title"] == "Checkout <down>"
+
+
+@pytest.mark.parametrize("topic", ["", f"[P1] Checkout <down> · {ISSUE}"])
+async def test_a_channel_someone_else_made_under_the_name_is_never_adopted(
+    world: World, topic: str
+) -> None:
+    """A member who creates `#incident-hello-world-7` first (even with the app's topic)
+    gets nothing: the bot did not create it, so the incident takes the next name."""
+    squatted = world.slack.add_channel(CHANNEL, topic=topic, members=["U0PERSON"])
+    notifications = world.notifications()
+    notifications.submit(event(), ["payments-slack"])
+    await notifications.drain()
+    later = world.notifications()  # another replica, nothing cached
+    later.submit(event(Kind.STATUS), ["payments-slack"])
+    await later.drain()
+
+    assert world.slack.posted(squatted.id) == []
+    assert squatted.members == ["U0PERSON"] and squatted.topic == topic
+    ours = world.slack.named(SECOND)
+    assert ours is not None and ours.creator == "UBOT"
+    assert len(world.slack.posted(ours.id)) == 2
+    assert world.slack.posted("#incidents")[0].endswith(f"<#{ours.id}>")
+    assert [r.params()["name"] for r in world.slack.calls("conversations.create")] == [
+        CHANNEL,
+        SECOND,
+        CHANNEL,
+        SECOND,
+    ]
+
+
+async def test_a_public_channel_made_earlier_gets_nothing_once_the_incident_is_confidential(
+    world: World,
+) -> None:
+    """Slack's API cannot make a public channel private: a channel made public (before this
+    version, or before the incident was labelled `security`) stays as it is, and the
+    incident goes on in a private channel under the next name."""
+    notifications = world.notifications()
+    notifications.submit(event(), ["payments-slack"])
+    await notifications.drain()
+    public = world.slack.named(CHANNEL)
+    assert public is not None and not public.is_private
+
+    notifications.submit(event(Kind.BREACH, confidential=True), ["payments-slack"])
+    await notifications.drain()
+    later = world.notifications()  # another replica, nothing cached
+    later.submit(event(Kind.STATUS, confidential=True), ["payments-slack"])
+    await later.drain()
+
+    assert len(world.slack.posted(public.id)) == 1  # the brief before, nothing since
+    private = world.slack.named(SECOND)
+    assert private is not None and private.is_private
+    heads = [t.splitlines()[0] for t in world.slack.posted(private.id)]
+    assert heads == [
+        "*[P1] Checkout &lt;down&gt;* · Data breach confirmed",
+        "*[P1] Checkout &lt;down&gt;* · Status: investigating",
+    ]
+    assert world.slack.posted("#incidents")[-1] == f"{LINK} · <#{private.id}>"
+
+
+async def test_a_private_channel_is_found_again_and_archived(world: World) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(confidential=True), ["payments-slack"])
+    await notifications.drain()
+    later = world.notifications()  # another replica: found by listing private channels too
+    later.submit(event(Kind.RESOLVED, confidential=True), ["payments-slack"])
+    await later.drain()
+    channel = world.slack.named(CHANNEL)
+    assert channel is not None and channel.is_private
+    assert len(world.slack.posted(channel.id)) == 2
+    assert channel.topic == f"Resolved 2024-05-01T12:00:00Z · {ISSUE}"
+    assert len(world.slack.calls("conversations.create")) == 1
+    assert all(
+        r.params()["types"] == "public_channel,private_channel"
+        for r in world.slack.calls("conversations.list")
+    )
+    assert await world.notifications().sweep(T + timedelta(hours=25)) == {
+        "payments-slack": [CHANNEL]
+    }
+    assert channel.is_archived
+
+
 def test_channel_names_are_slack_names() -> None:
     long = event(number=123456)
     long = Event(**{**long.__dict__, "repo": "Acme/" + "Very.Long_Repo Name!" * 10})
@@ -375,6 +516,10 @@ def test_channel_names_are_slack_names() -> None:
     )
     assert name == name.lower() and all(c.isalnum() or c in "-_" for c in name)
     assert slack.channel_name(event()) == CHANNEL
+    assert slack.channel_names(event()) == [CHANNEL, SECOND, f"{SECOND}-2", f"{SECOND}-3"]
+    assert all(
+        len(n) <= 80 and n.endswith(("-123456", "-2", "-3")) for n in slack.channel_names(long)
+    )
 
 
 # --- Slack through an incoming webhook ------------------------------------------------
