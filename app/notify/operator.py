@@ -72,7 +72,9 @@ class SlackNotifier(_Model):
 
     kind: Literal["slack"] = Field(description="`slack`.")
     bot_token: SecretStr | None = Field(
-        default=None, description="A bot token (xoxb-…) with channels:manage, chat:write, …"
+        default=None,
+        description="A bot token (xoxb-…) with channels:manage, channels:read, groups:write, "
+        "groups:read and chat:write.",
     )
     webhook_url: SecretStr | None = Field(
         default=None, description="An incoming webhook's URL, instead of a bot token."
