@@ -49,7 +49,11 @@ class HideNotifierUrls(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._hidden: Counter[tuple[str, str]] = Counter()  # (text, shown as) → users
+        self._users: Counter[tuple[str, str]] = Counter()  # (text, shown as) → users
+        # What `filter` reads: replaced whole, never changed, so a log call on another
+        # thread never sees it half-updated. Longest first: a secret inside a URL leaves
+        # nothing of the URL behind.
+        self._pairs: tuple[tuple[str, str], ...] = ()
 
     def hide(self, urls: Sequence[str], secrets: Sequence[str]) -> list[tuple[str, str]]:
         """Start hiding; what to pass to `show` when done."""
@@ -60,20 +64,26 @@ class HideNotifierUrls(logging.Filter):
             pairs += [(url, origin), (str(parsed), origin)]
         pairs += [(secret, "[redacted]") for secret in secrets if secret]
         pairs = list(dict.fromkeys(pairs))
-        self._hidden.update(pairs)
+        self._users.update(pairs)
+        self._publish()
         return pairs
 
     def show(self, pairs: Sequence[tuple[str, str]]) -> None:
-        self._hidden.subtract(pairs)
-        self._hidden = +self._hidden  # drop those nobody hides any more
+        """Stop hiding what `hide` returned (others may still hide the same)."""
+        self._users.subtract(pairs)
+        self._users = +self._users
+        self._publish()
+
+    def _publish(self) -> None:
+        self._pairs = tuple(sorted(self._users, key=lambda p: len(p[0]), reverse=True))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._hidden:
+        pairs = self._pairs
+        if not pairs:
             return True
         message = record.getMessage()
         scrubbed = message
-        # Longest first, so a secret inside a URL leaves nothing of the URL behind.
-        for text, shown in sorted(self._hidden, key=lambda p: len(p[0]), reverse=True):
+        for text, shown in pairs:
             if text in scrubbed:
                 scrubbed = scrubbed.replace(text, shown)
         if scrubbed != message:
