@@ -20,7 +20,7 @@ from app.github.errors import GitHubError
 from app.github.port import GitHubPort, paginate
 from app.notify.attempts import SendError
 from app.notify.operator import OperatorError, SlackNotifier, WebhookNotifier, load
-from app.notify.slack import SlackApp
+from app.notify.slack import SCOPES, SlackApp
 from app.settings import Settings
 
 Verdict = Literal["ok", "warn", "FAIL"]
@@ -260,13 +260,22 @@ async def _slack_token(
         me = await app.whoami()
     except SendError as exc:
         return Check("FAIL", subject, f"slack bot token: {exc.reason}")
-    return Check(
-        "ok",
-        subject,
-        f"slack bot token works: {me.get('user', '?')} in {me.get('team', '?')}; "
-        f"announces in {config.channel}, archives channels "
-        f"{_span(config.archive_after)} after the all-clear",
+    works = (
+        f"slack bot token works: {me.user} in {me.team}; announces in {config.channel}, "
+        f"archives channels {_span(config.archive_after)} after the all-clear"
     )
+    if me.scopes is None:
+        return Check("warn", subject, f"{works}; Slack did not say the token's scopes")
+    missing = [scope for scope in SCOPES if scope not in me.scopes]
+    if missing:
+        return Check(
+            "FAIL",
+            subject,
+            f"slack bot token lacks {', '.join(missing)}: add them to the Slack app's bot "
+            "token scopes and reinstall it (groups:* make confidential incidents' private "
+            "channels)",
+        )
+    return Check("ok", subject, works)
 
 
 def _span(span: timedelta) -> str:

@@ -93,6 +93,10 @@ class StandIn:
     def failure(self, status: int) -> Any:
         return {"error": "stand-in failure"}
 
+    def headers_for(self, request: Received) -> dict[str, str]:
+        """Response headers beside Content-Type and Content-Length."""
+        return {}
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = await reader.readline()
@@ -117,9 +121,10 @@ class StandIn:
             text = content if isinstance(content, str) else json.dumps(content)
             kind = "text/plain" if isinstance(content, str) else "application/json; charset=utf-8"
             data = text.encode()
+            extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers_for(request).items())
             writer.write(
                 f"HTTP/1.1 {request.status} {HTTPStatus(request.status).phrase}\r\n"
-                f"Content-Type: {kind}\r\nContent-Length: {len(data)}\r\n"
+                f"Content-Type: {kind}\r\nContent-Length: {len(data)}\r\n{extra}"
                 "Connection: close\r\n\r\n".encode()
                 + data
             )
@@ -130,6 +135,10 @@ class StandIn:
             writer.close()
 
 
+BOT = "UBOT"  # the bot's user ID (auth.test's user_id)
+PERSON = "U0PERSON"  # a workspace member
+
+
 @dataclass
 class Channel:
     id: str
@@ -137,15 +146,18 @@ class Channel:
     topic: str = ""
     is_archived: bool = False
     members: list[str] = field(default_factory=list)
+    is_private: bool = False
+    creator: str = PERSON
 
     def json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
             "is_channel": True,
-            "is_private": False,
+            "is_private": self.is_private,
             "is_archived": self.is_archived,
-            "topic": {"value": self.topic, "creator": "UBOT", "last_set": 0},
+            "creator": self.creator,
+            "topic": {"value": self.topic, "creator": self.creator, "last_set": 0},
         }
 
 
@@ -158,6 +170,10 @@ class SlackStandIn(StandIn):
     channels: dict[str, Channel] = field(default_factory=dict)
     messages: list[tuple[str, str]] = field(default_factory=list)  # (channel id, text)
     webhook_messages: list[dict[str, Any]] = field(default_factory=list)
+    # What auth.test's `x-oauth-scopes` header says the token may do (None: no header).
+    scopes: tuple[str, ...] | None = (
+        "channels:manage", "channels:read", "chat:write", "groups:read", "groups:write",
+    )  # fmt: skip
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -193,6 +209,11 @@ class SlackStandIn(StandIn):
     def failure(self, status: int) -> Any:
         return {"ok": False, "error": "internal_error"}
 
+    def headers_for(self, request: Received) -> dict[str, str]:
+        if request.path == "/api/auth.test" and self.scopes is not None:
+            return {"x-oauth-scopes": ",".join(self.scopes)}
+        return {}
+
     def answer(self, request: Received) -> Answer:
         if request.path.startswith("/services/"):
             self.webhook_messages.append(request.json())
@@ -207,11 +228,15 @@ class SlackStandIn(StandIn):
         return 200, result
 
     def _channel(self, ref: str) -> Channel | None:
-        return self.channels.get(ref) or self.named(ref.lstrip("#"))
+        """A channel the bot can see: public, or private with the bot in it."""
+        found = self.channels.get(ref) or self.named(ref.lstrip("#"))
+        if found is None or (found.is_private and BOT not in found.members):
+            return None
+        return found
 
     def _auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "incident-bot",
-                "team_id": "T0001", "user_id": "UBOT"}  # fmt: skip
+                "team_id": "T0001", "user_id": BOT}  # fmt: skip
 
     def _conversations_create(self, p: dict[str, Any]) -> dict[str, Any]:
         name = str(p.get("name", ""))
@@ -219,13 +244,25 @@ class SlackStandIn(StandIn):
             return {"ok": False, "error": "name_taken"}
         if not name or len(name) > 80 or name != name.lower() or " " in name:
             return {"ok": False, "error": "invalid_name"}
-        return {"ok": True, "channel": self.add_channel(name, members=["UBOT"]).json()}
+        private = str(p.get("is_private")).lower() in ("1", "true")
+        made = self.add_channel(name, members=[BOT], is_private=private, creator=BOT)
+        return {"ok": True, "channel": made.json()}
+
+    def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(str(p.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": channel.json()}
 
     def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        # Slack's default is public channels only; private ones only those the bot is in.
+        types = str(p.get("types") or "public_channel").split(",")
         every = [
             c
             for c in self.channels.values()
             if not (c.is_archived and str(p.get("exclude_archived")) in ("1", "true", "True"))
+            and ("private_channel" if c.is_private else "public_channel") in types
+            and self._channel(c.id) is not None
         ]
         start = int(p.get("cursor") or 0)
         page = every[start : start + self.page_size]

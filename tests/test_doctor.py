@@ -383,3 +383,62 @@ def test_notifier_variables_may_come_from_dotenv(
     _, lines, err = doctor(capsys)
     assert f"ok    NOTIFIERS_FILE: {path}: 1 notifier(s), 0 Slack user ID(s)" in lines
     assert "doctor-dotenv-key" not in "\n".join(lines) + err
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize(
+    ("scopes", "verdict"),
+    [
+        (
+            ("channels:manage", "channels:read", "chat:write"),
+            "FAIL  notifier payments-slack: slack bot token lacks groups:write, groups:read: "
+            "add them to the Slack app's bot token scopes and reinstall it (groups:* make "
+            "confidential incidents' private channels)",
+        ),
+        (
+            None,
+            "warn  notifier payments-slack: slack bot token works: incident-bot in Acme; "
+            "announces in #incidents, archives channels 2h after the all-clear; Slack did not "
+            "say the token's scopes",
+        ),
+    ],
+)
+def test_a_slack_token_without_the_scopes_for_private_channels_is_reported(
+    router: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    scopes: tuple[str, ...] | None,
+    verdict: str,
+) -> None:
+    """auth.test answers the token's scopes in `x-oauth-scopes`; confidential incidents need
+    groups:write and groups:read for their private channels."""
+    path = tmp_path / "notifiers.yml"
+    path.write_text(NOTIFIERS)
+    monkeypatch.setenv("NOTIFIERS_FILE", str(path))
+    monkeypatch.setenv("DOCTOR_SLACK_TOKEN", "xoxb-doctor-token")
+    with in_a_thread(SlackStandIn(token="xoxb-doctor-token", scopes=scopes)) as slack:
+        monkeypatch.setenv("SLACK_API_URL", slack.url + "/api/")
+        status, lines, _ = doctor(capsys)
+    assert lines[5] == verdict
+    assert status == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_a_short_webhook_secret_is_reported(
+    router: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "notifiers.yml"
+    path.write_text(NOTIFIERS.replace('secret: "doctor-hmac-secret"', "secret: ''"))
+    monkeypatch.setenv("NOTIFIERS_FILE", str(path))
+    monkeypatch.setenv("DOCTOR_SLACK_TOKEN", "xoxb-doctor-token")
+    status, lines, _ = doctor(capsys)
+    assert lines[4:6] == [
+        f"FAIL  NOTIFIERS_FILE: {path}: 1 problem(s); no notifier is used",
+        "        notifiers.ops-hook.secret: must be at least 16 characters: a random one, e.g. "
+        "`openssl rand -hex 32`",
+    ]
+    assert status == 1

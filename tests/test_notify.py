@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
@@ -16,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from app.core.notify import Event, Kind
@@ -53,6 +56,7 @@ def event(
     text: str = "**Checkout** fails: see [the dashboard](https://grafana.example.com/d/1)",
     at: datetime = T,
     people: tuple[str, ...] = ("octocat", "hubot", "stranger"),
+    confidential: bool = False,
 ) -> Event:
     return Event(
         key=key or f"{REPO}#{number}:{kind.value}:{uuid.uuid4().hex[:6]}",
@@ -68,6 +72,7 @@ def event(
         at=at,
         people=people,
         slack_ids={"hubot": "U0HUBOT"},
+        confidential=confidential,
     )
 
 
@@ -363,6 +368,145 @@ async def test_reopened_before_archiving_sets_the_topic_back(world: World) -> No
     assert await world.notifications().sweep(T + timedelta(days=3)) == {}
 
 
+# --- confidential incidents (a private repository's, or labelled security / breach) ------
+
+SECOND = "incident-acme-hello-world-7"
+LINK = f":lock: *[P1] <{ISSUE}|{REPO}#7>* · a confidential incident: read it on GitHub"
+
+
+def public_texts(slack: SlackStandIn) -> list[str]:
+    """Everything posted where any workspace member may read it."""
+    return [text for cid, text in slack.messages if not slack.channels[cid].is_private]
+
+
+async def test_a_confidential_p1_gets_a_private_channel_and_only_a_link_in_incidents(
+    world: World,
+) -> None:
+    notifications = world.notifications()
+    for kind in (Kind.DECLARED, Kind.BREACH, Kind.STATUS):
+        notifications.submit(event(kind, confidential=True), ["payments-slack"])
+    await notifications.drain()
+
+    (create,) = world.slack.calls("conversations.create")
+    assert create.params()["is_private"] in ("1", "true", "True")
+    channel = world.slack.named(CHANNEL)
+    assert channel is not None and channel.is_private
+    assert channel.members == ["UBOT", "U0123ABCD", "U0HUBOT"]
+    heads = [t.splitlines()[0] for t in world.slack.posted(channel.id)]
+    assert heads == [
+        "*[P1] Checkout &lt;down&gt;* · Incident declared",
+        "*[P1] Checkout &lt;down&gt;* · Data breach confirmed",
+        "*[P1] Checkout &lt;down&gt;* · Status: investigating",
+    ]
+    assert world.slack.posted("#incidents") == [f"{LINK} · <#{channel.id}>"]
+    assert not [t for t in public_texts(world.slack) if "Checkout" in t or "dashboard" in t]
+
+
+async def test_confidential_events_in_shared_places_are_a_link_only(world: World) -> None:
+    """P2/P3 events go to the notifier's channel, every event to an incoming webhook."""
+    notifications = world.notifications()
+    notifications.submit(
+        event(severity=Severity.P2, confidential=True), ["payments-slack", "team-webhook"]
+    )
+    notifications.submit(event(Kind.BREACH, confidential=True), ["team-webhook"])
+    await notifications.drain()
+    link = LINK.replace("[P1]", "[P2]")
+    assert world.slack.posted("#incidents") == [link]
+    assert [m["text"] for m in world.slack.webhook_messages] == [link, LINK]
+    assert world.slack.calls("conversations.create") == []
+
+
+async def test_pagerduty_and_signed_webhooks_still_get_a_confidential_incidents_text(
+    world: World,
+) -> None:
+    """They are the operator's own endpoints, not shared places."""
+    notifications = world.notifications()
+    sent = event(Kind.BREACH, confidential=True)
+    notifications.submit(sent, ["payments-pager", "ops-hook"])
+    await notifications.drain()
+    assert world.pagerduty.events[0]["payload"]["custom_details"]["text"] == sent.text
+    assert json.loads(world.hook.requests[0].body)["title"] == "Checkout <down>"
+
+
+@pytest.mark.parametrize("topic", ["", f"[P1] Checkout <down> · {ISSUE}"])
+async def test_a_channel_someone_else_made_under_the_name_is_never_adopted(
+    world: World, topic: str
+) -> None:
+    """A member who creates `#incident-hello-world-7` first (even with the app's topic)
+    gets nothing: the bot did not create it, so the incident takes the next name."""
+    squatted = world.slack.add_channel(CHANNEL, topic=topic, members=["U0PERSON"])
+    notifications = world.notifications()
+    notifications.submit(event(), ["payments-slack"])
+    await notifications.drain()
+    later = world.notifications()  # another replica, nothing cached
+    later.submit(event(Kind.STATUS), ["payments-slack"])
+    await later.drain()
+
+    assert world.slack.posted(squatted.id) == []
+    assert squatted.members == ["U0PERSON"] and squatted.topic == topic
+    ours = world.slack.named(SECOND)
+    assert ours is not None and ours.creator == "UBOT"
+    assert len(world.slack.posted(ours.id)) == 2
+    assert world.slack.posted("#incidents")[0].endswith(f"<#{ours.id}>")
+    assert [r.params()["name"] for r in world.slack.calls("conversations.create")] == [
+        CHANNEL,
+        SECOND,
+        CHANNEL,
+        SECOND,
+    ]
+
+
+async def test_a_public_channel_made_earlier_gets_nothing_once_the_incident_is_confidential(
+    world: World,
+) -> None:
+    """Slack's API cannot make a public channel private: a channel made public (before this
+    version, or before the incident was labelled `security`) stays as it is, and the
+    incident goes on in a private channel under the next name."""
+    notifications = world.notifications()
+    notifications.submit(event(), ["payments-slack"])
+    await notifications.drain()
+    public = world.slack.named(CHANNEL)
+    assert public is not None and not public.is_private
+
+    notifications.submit(event(Kind.BREACH, confidential=True), ["payments-slack"])
+    await notifications.drain()
+    later = world.notifications()  # another replica, nothing cached
+    later.submit(event(Kind.STATUS, confidential=True), ["payments-slack"])
+    await later.drain()
+
+    assert len(world.slack.posted(public.id)) == 1  # the brief before, nothing since
+    private = world.slack.named(SECOND)
+    assert private is not None and private.is_private
+    heads = [t.splitlines()[0] for t in world.slack.posted(private.id)]
+    assert heads == [
+        "*[P1] Checkout &lt;down&gt;* · Data breach confirmed",
+        "*[P1] Checkout &lt;down&gt;* · Status: investigating",
+    ]
+    assert world.slack.posted("#incidents")[-1] == f"{LINK} · <#{private.id}>"
+
+
+async def test_a_private_channel_is_found_again_and_archived(world: World) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(confidential=True), ["payments-slack"])
+    await notifications.drain()
+    later = world.notifications()  # another replica: found by listing private channels too
+    later.submit(event(Kind.RESOLVED, confidential=True), ["payments-slack"])
+    await later.drain()
+    channel = world.slack.named(CHANNEL)
+    assert channel is not None and channel.is_private
+    assert len(world.slack.posted(channel.id)) == 2
+    assert channel.topic == f"Resolved 2024-05-01T12:00:00Z · {ISSUE}"
+    assert len(world.slack.calls("conversations.create")) == 1
+    assert all(
+        r.params()["types"] == "public_channel,private_channel"
+        for r in world.slack.calls("conversations.list")
+    )
+    assert await world.notifications().sweep(T + timedelta(hours=25)) == {
+        "payments-slack": [CHANNEL]
+    }
+    assert channel.is_archived
+
+
 def test_channel_names_are_slack_names() -> None:
     long = event(number=123456)
     long = Event(**{**long.__dict__, "repo": "Acme/" + "Very.Long_Repo Name!" * 10})
@@ -372,6 +516,10 @@ def test_channel_names_are_slack_names() -> None:
     )
     assert name == name.lower() and all(c.isalnum() or c in "-_" for c in name)
     assert slack.channel_name(event()) == CHANNEL
+    assert slack.channel_names(event()) == [CHANNEL, SECOND, f"{SECOND}-2", f"{SECOND}-3"]
+    assert all(
+        len(n) <= 80 and n.endswith(("-123456", "-2", "-3")) for n in slack.channel_names(long)
+    )
 
 
 # --- Slack through an incoming webhook ------------------------------------------------
@@ -496,6 +644,64 @@ async def test_a_webhook_is_signed_and_retried_after_a_5xx(world: World) -> None
     }
 
 
+def readme_verify() -> dict[str, Any]:
+    """The README's snippet for receivers, run as it is printed there; its namespace."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("# Verifying an incident-app webhook")
+    code = readme[start : readme.index("```", start)]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    return namespace
+
+
+async def test_a_webhook_carries_a_timestamp_and_a_v2_signature_the_readme_verifies(
+    world: World,
+) -> None:
+    notifications = world.notifications()
+    sent = event(Kind.DECLARED)
+    notifications.submit(sent, ["ops-hook"])
+    await notifications.drain()
+    (received,) = world.hook.requests
+    headers = httpx.Headers(received.headers)  # case-insensitive, as a receiver's framework
+    timestamp = headers["x-incident-timestamp"]
+    assert timestamp.isdigit() and abs(int(timestamp) - time.time()) < 60
+    signed = timestamp.encode() + b"." + received.body
+    expected = hmac.new(HOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    assert headers["x-incident-signature-v2"] == f"sha256={expected}"
+    # Today's receivers keep working: the body's own signature is still there.
+    body_only = hmac.new(HOOK_SECRET.encode(), received.body, hashlib.sha256).hexdigest()
+    assert headers["x-incident-signature-256"] == f"sha256={body_only}"
+
+    snippet = readme_verify()
+    verify = snippet["verify"]
+    secret = HOOK_SECRET.encode()
+    assert verify(secret, headers, received.body) is True
+    assert verify(b"another-secret-entirely", headers, received.body) is False
+    assert verify(secret, headers, received.body.replace(b"P1", b"P3")) is False
+    later = {**headers, "X-Incident-Timestamp": str(int(timestamp) + 1)}
+    assert verify(secret, later, received.body) is False  # a changed timestamp breaks it
+    # The same delivery replayed ten minutes later is refused by its age.
+    snippet["time"] = type("Clock", (), {"time": staticmethod(lambda: int(timestamp) + 600)})
+    assert verify(secret, headers, received.body) is False
+
+
+async def test_each_attempt_is_dated_and_signed_anew(world: World) -> None:
+    moments = iter([T, T + timedelta(seconds=4)])
+    world.hook.fail(1, 503)
+    notifications = world.notifications(clock=lambda: next(moments))
+    notifications.submit(event(Kind.ESCALATED), ["ops-hook"])
+    await notifications.drain()
+    first, second = world.hook.requests
+    assert first.body == second.body
+    assert first.headers["x-incident-delivery"] == second.headers["x-incident-delivery"]
+    stamps = [int(r.headers["x-incident-timestamp"]) for r in (first, second)]
+    assert stamps == [int(T.timestamp()), int(T.timestamp()) + 4]
+    for request, stamp in zip((first, second), stamps, strict=True):
+        signed = f"{stamp}.".encode() + request.body
+        digest = hmac.new(HOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        assert request.headers["x-incident-signature-v2"] == f"sha256={digest}"
+
+
 # --- the dispatcher -------------------------------------------------------------------
 
 
@@ -523,8 +729,55 @@ async def test_secrets_are_never_in_failures(world: World) -> None:
     assert failure["reason"].startswith("Slack webhook: unreachable")
     assert "hook-path-secret" not in json.dumps(notifications.status())
     assert sorted(notifications.secrets()) == sorted(
-        [BOT_TOKEN, f"{world.slack.url}{WEBHOOK_PATH}", ROUTING_KEY, HOOK_SECRET]
+        [
+            BOT_TOKEN,
+            f"{world.slack.url}{WEBHOOK_PATH}",
+            ROUTING_KEY,
+            f"{world.hook.url}/incidents",  # a webhook's URL may carry its key
+            HOOK_SECRET,
+        ]
     )
+
+
+URL_SECRET = "teams-key-in-the-path-42"
+QUERY_SECRET = "query-code-in-the-url-43"
+SECRETS.extend([URL_SECRET, QUERY_SECRET])
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO])
+async def test_a_send_logs_no_url_secret_at_any_level(
+    world: World, caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    """A Teams- or Slack-style hook's URL is its secret: httpx logs each request's URL at
+    INFO, for every handler, so the notifier's URL is hidden in httpx's own lines."""
+    caplog.set_level(level)
+    hook = f"{world.hook.url}/webhook/{URL_SECRET}/in?code={QUERY_SECRET}"
+    operator = parse(
+        f"""
+notifiers:
+  ops-hook: {{kind: webhook, url: "{world.hook.url}/webhook/${{HOOK_KEY}}/in?code={QUERY_SECRET}", secret: "${{HOOK_SECRET}}"}}
+  payments-pager: {{kind: pagerduty, routing_key: "${{PD_ROUTING_KEY}}"}}
+""",
+        env={"HOOK_KEY": URL_SECRET, "HOOK_SECRET": HOOK_SECRET, "PD_ROUTING_KEY": ROUTING_KEY},
+    )
+    assert hook in operator.secrets() and URL_SECRET in operator.secrets()
+    notifications = Notifications(
+        operator, pagerduty_events_url=world.pagerduty.url, sleep=world.sleeps, timeout=5.0
+    )
+    world.made.append(notifications)
+    world.hook.fail(1, 503)  # a retry logs too
+    notifications.submit(event(Kind.ESCALATED), ["ops-hook", "payments-pager"])
+    await notifications.drain()
+    assert [r.status for r in world.hook.requests] == [503, 200]
+    assert len(world.pagerduty.events) == 1
+    assert [r.path for r in world.hook.requests] == [f"/webhook/{URL_SECRET}/in"] * 2
+
+    text = caplog.text
+    for secret in (URL_SECRET, QUERY_SECRET, HOOK_SECRET, ROUTING_KEY):
+        assert secret not in text
+    # The lines are still there, saying where and what came back.
+    assert f'HTTP Request: POST {world.hook.url}/[redacted] "HTTP/1.1 200 OK"' in text
+    assert f'HTTP Request: POST {world.pagerduty.url}/v2/enqueue "HTTP/1.1 202 Accepted"' in text
 
 
 def test_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

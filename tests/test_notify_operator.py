@@ -16,7 +16,7 @@ notifiers:
   payments-slack: {kind: slack, bot_token: "${SLACK_BOT_TOKEN}", channel: "#inc", archive_after: 30m}
   team-webhook: {kind: slack, webhook_url: "https://hooks.slack.com/services/${HOOK}"}
   payments-pager: {kind: pagerduty, routing_key: "${PD_ROUTING_KEY}"}
-  ops-hook: {kind: webhook, url: "https://ops.example.com/in", secret: "${HOOK}-2"}
+  ops-hook: {kind: webhook, url: "https://ops.example.com/in", secret: "${HOOK}-and-sixteen-more"}
 people:
   octocat: U0123ABCD
 """
@@ -38,7 +38,14 @@ def test_a_good_file_with_its_variables_expanded() -> None:
     assert found.notifiers["team-webhook"].channel == "#incidents"  # type: ignore[union-attr]
     assert found.notifiers["team-webhook"].archive_after == timedelta(hours=24)  # type: ignore[union-attr]
     assert sorted(found.secrets()) == sorted(
-        ["xoxb-op-secret", "https://hooks.slack.com/services/hk", "pd-op-secret", "hk-2"]
+        [
+            "xoxb-op-secret",
+            "https://hooks.slack.com/services/hk",
+            "hk",  # the variable in the URL, on its own too
+            "pd-op-secret",
+            "https://ops.example.com/in",
+            "hk-and-sixteen-more",
+        ]
     )
     assert found.people == {"octocat": "U0123ABCD"}
     assert "xoxb-op-secret" not in repr(found)
@@ -72,6 +79,8 @@ colour: red
         "notifiers.d: kind must be one of slack, pagerduty, webhook",
         "notifiers.bad name: a name is letters, digits, '.', '_' and '-' (at most 64)",
         "notifiers.bad name.url: must be an https:// URL",
+        "notifiers.bad name.secret: must be at least 16 characters: a random one, e.g. "
+        "`openssl rand -hex 32`",
         "notifiers.e.archive_after: 'soon' is not a duration: use 30m, 2h or 1d",
         "notifiers.f.routing_key: Field required",
         "people.octocat: not a Slack user ID (U… or W…, as in the member's profile)",
@@ -104,3 +113,33 @@ def test_load_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "notifiers.yml"
     path.write_text(GOOD)
     assert load(path, env=ENV).names() == parse(GOOD, env=ENV).names()
+
+
+@pytest.mark.parametrize("secret", ["''", "' '", "fifteen-chars-x", "'               x'"])
+def test_a_webhook_secret_shorter_than_16_characters_is_a_problem(secret: str) -> None:
+    text = f"notifiers:\n  ops-hook: {{kind: webhook, url: 'https://ops.example.com/in', secret: {secret}}}\n"
+    assert problems(text) == [
+        "notifiers.ops-hook.secret: must be at least 16 characters: a random one, e.g. "
+        "`openssl rand -hex 32`"
+    ]
+    assert parse(text.replace(secret, "sixteen-chars-xx"), env={}).names() == {"ops-hook"}
+
+
+def test_a_too_short_secret_stops_tick_with_its_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As for any other problem of the file: `serve` and `tick` exit 2, naming the key."""
+    from app.cli import main
+
+    path = tmp_path / "notifiers.yml"
+    path.write_text(
+        "notifiers:\n  ops-hook: {kind: webhook, url: 'https://ops.example.com/in', secret: ''}\n"
+    )
+    monkeypatch.setenv("NOTIFIERS_FILE", str(path))
+    with pytest.raises(SystemExit) as exited:
+        main(["tick"])
+    assert exited.value.code == 2
+    assert (
+        f"error: NOTIFIERS_FILE {path}: notifiers.ops-hook.secret: must be at least 16 "
+        "characters" in capsys.readouterr().err
+    )

@@ -138,3 +138,44 @@ def test_the_setup_code_in_a_url_is_scrubbed(command_logs: Callable[[Settings], 
     err = command_logs(settings)
     assert "a1b2c3" not in err
     assert "https://api.github.com/app-manifests/[redacted]/conversions" in err
+
+
+HOOK_KEY = "secrets-hook-key-in-path"
+HOOK_HMAC = "secrets-hook-hmac-key-0001"
+SECRETS.extend([HOOK_KEY, HOOK_HMAC])
+
+
+async def test_a_notifier_url_is_scrubbed_by_the_commands_logs_at_debug(
+    command_logs: Callable[[Settings], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NOTIFIERS_FILE's URLs (and the `${VAR}`s in them) join the command's scrubber, and a
+    real send at LOG_LEVEL=DEBUG writes none of them, nor the signing key."""
+    from app.notify.dispatch import Notifications
+    from tests.standins import WebhookStandIn
+    from tests.test_notify import event
+
+    hook = await WebhookStandIn().start()
+    try:
+        path = tmp_path / "notifiers.yml"
+        path.write_text(
+            "notifiers:\n"
+            f'  ops-hook: {{kind: webhook, url: "{hook.url}/hooks/${{HOOK_KEY}}", '
+            'secret: "${HOOK_HMAC}"}\n'
+        )
+        monkeypatch.setenv("HOOK_KEY", HOOK_KEY)
+        monkeypatch.setenv("HOOK_HMAC", HOOK_HMAC)
+        settings = settings_with(notifiers_file=path, log_level="DEBUG")
+        command_logs(settings)
+        notifications = Notifications.from_settings(settings)
+        assert notifications is not None
+        notifications.submit(event(), ["ops-hook"])
+        await notifications.drain()
+        logging.getLogger("app.test").warning("posting to %s/hooks/%s", hook.url, HOOK_KEY)
+        await notifications.aclose()
+        err = command_logs(settings)
+    finally:
+        await hook.close()
+    assert [r.path for r in hook.requests] == [f"/hooks/{HOOK_KEY}"]
+    assert "HTTP Request: POST" in err and "notify: acme/Hello-World#7:declared" in err
+    assert HOOK_KEY not in err and HOOK_HMAC not in err
+    assert "posting to [redacted]" in err

@@ -41,6 +41,59 @@ RECENT_FAILURES = 50
 OnResult = Callable[[str, str, Result], None]
 
 
+class HideNotifierUrls(logging.Filter):
+    """For httpx's logger, which logs every request's URL at INFO: a notifier's URL (a Slack
+    or Teams-style hook carries its key in it) is logged as its origin and `/[redacted]`, and
+    any other secret of the operator's file as `[redacted]`, for every handler (a test's
+    capture too), whatever the command's own log filter knows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._users: Counter[tuple[str, str]] = Counter()  # (text, shown as) → users
+        # What `filter` reads: replaced whole, never changed, so a log call on another
+        # thread never sees it half-updated. Longest first: a secret inside a URL leaves
+        # nothing of the URL behind.
+        self._pairs: tuple[tuple[str, str], ...] = ()
+
+    def hide(self, urls: Sequence[str], secrets: Sequence[str]) -> list[tuple[str, str]]:
+        """Start hiding; what to pass to `show` when done."""
+        pairs: list[tuple[str, str]] = []
+        for url in urls:
+            parsed = httpx.URL(url)
+            origin = f"{parsed.scheme}://{parsed.netloc.decode('ascii')}/[redacted]"
+            pairs += [(url, origin), (str(parsed), origin)]
+        pairs += [(secret, "[redacted]") for secret in secrets if secret]
+        pairs = list(dict.fromkeys(pairs))
+        self._users.update(pairs)
+        self._publish()
+        return pairs
+
+    def show(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Stop hiding what `hide` returned (others may still hide the same)."""
+        self._users.subtract(pairs)
+        self._users = +self._users
+        self._publish()
+
+    def _publish(self) -> None:
+        self._pairs = tuple(sorted(self._users, key=lambda p: len(p[0]), reverse=True))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        pairs = self._pairs
+        if not pairs:
+            return True
+        message = record.getMessage()
+        scrubbed = message
+        for text, shown in pairs:
+            if text in scrubbed:
+                scrubbed = scrubbed.replace(text, shown)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+HIDE_NOTIFIER_URLS = HideNotifierUrls()
+
+
 class Ledger(Protocol):
     """Which (notifier, event) pairs were sent already."""
 
@@ -94,12 +147,13 @@ def build(
     slack_api_url: str,
     pagerduty_events_url: str,
     timeout: float,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Notifier:
     """The adapter for one notifier of the file."""
     if isinstance(config, PagerDutyNotifier):
         return PagerDuty(config, http=http, events_url=pagerduty_events_url)
     if isinstance(config, WebhookNotifier):
-        return Webhook(config, http=http)
+        return Webhook(config, http=http, clock=clock)
     if config.bot_token is not None:
         return SlackApp(
             config,
@@ -134,6 +188,10 @@ class Notifications:
         self._attempts = attempts
         self._clock = clock
         self._secrets = sorted(operator.secrets(), key=len, reverse=True)
+        # httpx logs each request's URL at INFO, a webhook's secret with it: hidden for
+        # every handler (`logging.getLogger` filters run before any handler's).
+        logging.getLogger("httpx").addFilter(HIDE_NOTIFIER_URLS)
+        self._hiding = HIDE_NOTIFIER_URLS.hide(operator.urls(), self._secrets)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,
@@ -151,6 +209,7 @@ class Notifications:
                 slack_api_url=slack_api_url,
                 pagerduty_events_url=pagerduty_events_url,
                 timeout=timeout,
+                clock=clock,
             )
             for name, config in operator.notifiers.items()
         }
@@ -319,5 +378,7 @@ class Notifications:
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._http.aclose()
+        HIDE_NOTIFIER_URLS.show(self._hiding)
+        self._hiding = []
         # A thread stuck in a request ends with its timeout; nobody waits for it.
         self._pool.shutdown(wait=False, cancel_futures=True)

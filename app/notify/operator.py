@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -27,6 +28,8 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SPAN = re.compile(r"^\s*(\d{1,6})\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 KINDS = ("slack", "pagerduty", "webhook")
+# A webhook's HMAC key: shorter is guessable offline from one signed delivery.
+MIN_WEBHOOK_SECRET = 16
 
 
 class OperatorError(Exception):
@@ -69,7 +72,9 @@ class SlackNotifier(_Model):
 
     kind: Literal["slack"] = Field(description="`slack`.")
     bot_token: SecretStr | None = Field(
-        default=None, description="A bot token (xoxb-…) with channels:manage, chat:write, …"
+        default=None,
+        description="A bot token (xoxb-…) with channels:manage, channels:read, groups:write, "
+        "groups:read and chat:write.",
     )
     webhook_url: SecretStr | None = Field(
         default=None, description="An incoming webhook's URL, instead of a bot token."
@@ -108,9 +113,22 @@ class WebhookNotifier(_Model):
 
     kind: Literal["webhook"] = Field(description="`webhook`.")
     url: str = Field(max_length=2000, description="Where events are POSTed.")
-    secret: SecretStr = Field(description="The key of X-Incident-Signature-256.")
+    secret: SecretStr = Field(
+        description="The HMAC key of X-Incident-Signature-256 and X-Incident-Signature-v2 "
+        f"(at least {MIN_WEBHOOK_SECRET} characters)."
+    )
 
     _check_url = field_validator("url")(_url)
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().strip()) < MIN_WEBHOOK_SECRET:
+            raise ValueError(
+                f"must be at least {MIN_WEBHOOK_SECRET} characters: "
+                "a random one, e.g. `openssl rand -hex 32`"
+            )
+        return value
 
 
 Notifier = Annotated[
@@ -120,8 +138,14 @@ NotifierName = Annotated[str, Field(pattern=NOTIFIER_NAME)]
 SlackId = Annotated[str, Field(pattern=SLACK_ID)]
 
 
+_URL_FIELDS = ("url", "webhook_url")
+
+
 class OperatorFile(_Model):
     """The whole file."""
+
+    # The `${VAR}` values expanded into URLs (set by `parse`), for `secrets()`.
+    _url_parts: list[str] = PrivateAttr(default_factory=list)
 
     notifiers: dict[NotifierName, Notifier] = Field(
         default_factory=dict, description="Notifiers by the name repositories use in `notify:`."
@@ -136,27 +160,43 @@ class OperatorFile(_Model):
         return frozenset(self.notifiers)
 
     def secrets(self) -> list[str]:
-        """Every secret value the file holds, for the log scrubber."""
+        """Every secret value the file holds, for the log scrubber: tokens, keys, HMAC
+        secrets, and the URLs notifiers post to (a Slack or Teams hook's URL is its secret),
+        with any `${VAR}` value expanded into one."""
         found: list[str] = []
         for notifier in self.notifiers.values():
+            if isinstance(notifier, WebhookNotifier):
+                found.append(notifier.url)
             for name in type(notifier).model_fields:
                 value = getattr(notifier, name)
                 if isinstance(value, SecretStr) and value.get_secret_value().strip():
                     found.append(value.get_secret_value())
+        found += [part for part in self._url_parts if part.strip()]
         return list(dict.fromkeys(found))
+
+    def urls(self) -> list[str]:
+        """The URLs the notifiers POST to through httpx (webhooks), for its request log."""
+        return [n.url for n in self.notifiers.values() if isinstance(n, WebhookNotifier)]
 
     def people_for(self, extra: Mapping[str, str]) -> dict[str, str]:
         """Login (lowercase) → Slack ID: a repository's roster, the operator's file on top."""
         return {k.lower(): v for k, v in {**extra, **self.people}.items()}
 
 
-def _expand(value: Any, where: tuple[str, ...], env: Mapping[str, str], bad: list[str]) -> Any:
+def _expand(
+    value: Any,
+    where: tuple[str, ...],
+    env: Mapping[str, str],
+    bad: list[str],
+    used: list[tuple[tuple[str, ...], str]],
+) -> Any:
     """`${NAME}` in every string replaced by the environment's value; one problem per
-    variable that is unset or empty (named, its value never shown)."""
+    variable that is unset or empty (named, its value never shown). `used` collects where
+    each value went, for the log scrubber."""
     if isinstance(value, dict):
-        return {k: _expand(v, (*where, str(k)), env, bad) for k, v in value.items()}
+        return {k: _expand(v, (*where, str(k)), env, bad, used) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*where, str(n)), env, bad) for n, v in enumerate(value)]
+        return [_expand(v, (*where, str(n)), env, bad, used) for n, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -165,6 +205,7 @@ def _expand(value: Any, where: tuple[str, ...], env: Mapping[str, str], bad: lis
         if not found:
             bad.append(f"{'.'.join(where)}: environment variable {match[1]} is not set")
             return ""
+        used.append((where, found))
         return found
 
     return _VAR.sub(swap, value)
@@ -193,7 +234,9 @@ def parse(
     if not isinstance(data, dict):
         raise OperatorError(source, ["file: must be a mapping with `notifiers:` (and `people:`)"])
     problems: list[str] = []
-    data = _expand(data, (), os.environ if env is None else env, problems)
+    used: list[tuple[tuple[str, ...], str]] = []
+    data = _expand(data, (), os.environ if env is None else env, problems, used)
+    unset = {p.partition(": ")[0] for p in problems}
     try:
         found = OperatorFile.model_validate(data)
     except ValidationError as exc:
@@ -208,9 +251,12 @@ def parse(
             elif err["type"] == "string_pattern_mismatch" and err["loc"][0] == "people":
                 message = "not a Slack user ID (U… or W…, as in the member's profile)"
             loc = tuple(err["loc"][:-1] if err["loc"][-1] == "[key]" else err["loc"])
-            problems.append(f"{_location(loc)}: {message}")
+            if _location(loc) not in unset:  # an unset variable is said once, not twice
+                problems.append(f"{_location(loc)}: {message}")
     if problems:
         raise OperatorError(source, problems) from None
+    # A URL's `${VAR}` (a Teams or Slack hook's key in its path) is a secret on its own too.
+    found._url_parts = [value for where, value in used if where[-1] in _URL_FIELDS]
     return found
 
 

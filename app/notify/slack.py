@@ -5,6 +5,12 @@ With a bot token every P0/P1 event goes to the incident's channel, created on it
 when the channel was resolved, in its topic, so `sweep` needs no memory of its own). P2/P3
 events go to the notifier's `channel`. With an incoming webhook every event goes to it.
 
+A confidential incident (a private repository's, or one ever labelled `security` or `breach`)
+gets a private channel, and in shared places (the notifier's `channel`, an incoming webhook)
+only a link: never its title or text. A channel is the incident's only when the bot created
+it and its topic ends with the issue's URL: a name someone else took, or another incident's
+channel, is passed over for the next name.
+
 slack-sdk's async client needs aiohttp, a second HTTP stack beside httpx; its sync client
 needs nothing more, so it runs here in a small thread pool of our own, one request per call
 with the SDK's own retries off: the retries are ours (`Attempts`).
@@ -101,40 +107,72 @@ def message(event: Event, *, in_channel: bool = False) -> str:
     return "\n".join(lines)
 
 
+def link_only(event: Event) -> str:
+    """A confidential incident's event where others read: which issue, and nothing of it."""
+    return (
+        f":lock: *[{event.severity.value}] {link(event.issue_url, event.incident)}* · "
+        "a confidential incident: read it on GitHub"
+    )
+
+
+def shared(event: Event) -> str:
+    """An event as posted in a shared place (the notifier's `channel`, an incoming webhook)."""
+    return link_only(event) if event.confidential else message(event)
+
+
 def announcement(event: Event, channel_id: str) -> str:
-    """The one line in the notifier's `channel` when an incident gets its own channel."""
+    """The one line in the notifier's `channel` when an incident gets its own channel; a
+    confidential incident's without its title."""
+    if event.confidential:
+        return f"{link_only(event)} · <#{channel_id}>"
     return (
         f":rotating_light: *[{event.severity.value}] {link(event.issue_url, event.incident)}* "
         f"{escape(event.title)} · <#{channel_id}>"
     )
 
 
+def _slug(text: str, default: str) -> str:
+    text = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]", "-", text.lower())).strip("-_")
+    return text or default
+
+
+def _name(body: str, suffix: str) -> str:
+    return PREFIX + body[: NAME_LIMIT - len(PREFIX) - len(suffix)].rstrip("-_") + suffix
+
+
 def channel_name(event: Event) -> str:
     """`incident-<repo>-<number>`: lowercase letters, digits, `-` and `_`; ≤ 80 characters."""
-    repo = event.repo.rpartition("/")[2].lower()
-    repo = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]", "-", repo)).strip("-_") or "repo"
-    suffix = f"-{event.number}"
-    return PREFIX + repo[: NAME_LIMIT - len(PREFIX) - len(suffix)].rstrip("-_") + suffix
+    return _name(_slug(event.repo.rpartition("/")[2], "repo"), f"-{event.number}")
 
 
 def channel_names(event: Event) -> list[str]:
-    """The names the incident's channel may have: `incident-<repo>-<number>`, and when that
-    one is another incident's (`acme/api#7` and `other/api#7` in one workspace),
-    `incident-<owner>-<repo>-<number>`."""
-    owner = event.repo.partition("/")[0].lower()
-    owner = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]", "-", owner)).strip("-_") or "owner"
-    first = channel_name(event)
-    second = PREFIX + owner + "-" + first[len(PREFIX) :]
-    if len(second) > NAME_LIMIT:
-        second = PREFIX + owner[: NAME_LIMIT - len(first)].rstrip("-_") + "-" + first[len(PREFIX) :]
-    return [first, second[:NAME_LIMIT]]
+    """The names the incident's channel may have, in order: `incident-<repo>-<number>`; when
+    that one is not the incident's (another incident's: `acme/api#7` and `other/api#7` in one
+    workspace; someone else's; a public one for a confidential incident),
+    `incident-<owner>-<repo>-<number>`, then that with `-2` and `-3`."""
+    owner = _slug(event.repo.partition("/")[0], "owner")
+    both = owner + "-" + _slug(event.repo.rpartition("/")[2], "repo")
+    names = [channel_name(event)]
+    names += [_name(both, f"-{event.number}{extra}") for extra in ("", "-2", "-3")]
+    return list(dict.fromkeys(names))
 
 
-def belongs(channel: Mapping[str, Any], event: Event) -> bool:
-    """The channel is this incident's: its topic names the issue, or it has no topic yet (a
-    replica created it a moment ago and is about to set it)."""
+def marked(topic: str, event: Event) -> bool:
+    """The app's mark on an incident channel's topic: it ends with the issue's URL (both
+    `open_topic` and `resolved_topic` do)."""
+    return topic.endswith(event.issue_url)
+
+
+def belongs(channel: Mapping[str, Any], event: Event, bot: str) -> bool:
+    """The channel is this incident's: the bot created it, and its topic carries the mark, or
+    no topic yet (a replica created it a moment ago and is about to set it); and it is
+    private if the incident is confidential."""
+    if not bot or str(channel.get("creator") or "") != bot:
+        return False
+    if event.confidential and not channel.get("is_private"):
+        return False
     topic = str((channel.get("topic") or {}).get("value") or "")
-    return not topic or event.issue_url in topic
+    return not topic or marked(topic, event)
 
 
 def _iso(moment: datetime) -> str:
@@ -204,6 +242,22 @@ class _Channel:
     archived: bool = False
     created: bool = False
     name: str = ""
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot token is (auth.test)."""
+
+    user: str
+    team: str
+    user_id: str
+    scopes: frozenset[str] | None  # from `x-oauth-scopes`; None when Slack did not say
+
+
+# What the bot token needs: channels (public and private) made, read, topics set, invites,
+# archiving; messages posted.
+SCOPES = ("channels:manage", "channels:read", "groups:write", "groups:read", "chat:write")
 
 
 class SlackApp:
@@ -233,6 +287,7 @@ class SlackApp:
         self._threads = _Threads(pool)
         self._channels: OrderedDict[str, _Channel] = OrderedDict()  # incident → channel
         self._invited: dict[str, set[str]] = {}  # channel id → user IDs invited by us
+        self._bot = ""  # the bot's user ID, from auth.test when first needed
 
     def wants(self, event: Event) -> bool:
         return True
@@ -251,13 +306,36 @@ class SlackApp:
 
         return await attempts.run(lambda: self._threads.run(method, once))
 
-    async def whoami(self) -> dict[str, Any]:
-        """auth.test, once: the bot's user and team, or a SendError."""
-        return await self.call("auth.test", Attempts(attempts=1))
+    async def whoami(self, attempts: Attempts | None = None) -> Identity:
+        """auth.test: the bot's user, team and the token's scopes, or a SendError."""
+
+        def once() -> Identity:
+            reply = self._client.api_call("auth.test")
+            data = reply.data if isinstance(reply.data, dict) else {}
+            headers = {str(k).lower(): v for k, v in (reply.headers or {}).items()}
+            scopes = headers.get("x-oauth-scopes")
+            if isinstance(scopes, list):  # some transports keep every value of a header
+                scopes = ",".join(scopes)
+            return Identity(
+                user=str(data.get("user") or "?"),
+                team=str(data.get("team") or "?"),
+                user_id=str(data.get("user_id") or ""),
+                scopes=None
+                if scopes is None
+                else frozenset(p.strip() for p in str(scopes).split(",") if p.strip()),
+            )
+
+        tries = attempts or Attempts(attempts=1)
+        return await tries.run(lambda: self._threads.run("auth.test", once))
+
+    async def _bot_id(self, attempts: Attempts) -> str:
+        if not self._bot:
+            self._bot = (await self.whoami(attempts)).user_id
+        return self._bot
 
     async def send(self, event: Event, attempts: Attempts) -> None:
         if event.severity.rank > 1:
-            await self._post(self.config.channel, message(event), attempts)
+            await self._post(self.config.channel, shared(event), attempts)
             return
         create = event.kind not in (Kind.RESOLVED, Kind.REVIEW)
         channel = await self._channel(event, attempts, create=create)
@@ -270,7 +348,7 @@ class SlackApp:
                     channel.name,
                     self.config.channel,
                 )
-            await self._post(self.config.channel, message(event), attempts)
+            await self._post(self.config.channel, shared(event), attempts)
             return
         if channel.created:
             await self._topic(channel, open_topic(event), attempts)
@@ -285,7 +363,7 @@ class SlackApp:
                 "slack: #%s: %s: posting to %s", channel.name, exc.error, self.config.channel
             )
             self._channels.pop(event.incident, None)
-            await self._post(self.config.channel, message(event), attempts)
+            await self._post(self.config.channel, shared(event), attempts)
             return
         if event.kind is Kind.RESOLVED:
             await self._topic(channel, resolved_topic(event), attempts)
@@ -334,20 +412,31 @@ class SlackApp:
         """The incident's channel: remembered, found by name, or (with `create`) created.
         A name another incident holds is passed over for the next (`channel_names`)."""
         found = self._channels.get(event.incident)
-        if found is not None:
+        if found is not None and (found.private or not event.confidential):
             self._channels.move_to_end(event.incident)
             return found
+        # Not remembered, or public and the incident has become confidential since.
+        found = None
         for name in channel_names(event):
             if create:
                 try:
                     data = await self.call(
-                        "conversations.create", attempts, name=name, is_private=False
+                        "conversations.create",
+                        attempts,
+                        name=name,
+                        is_private=event.confidential,
                     )
-                    found = _Channel(str(data["channel"]["id"]), created=True, name=name)
+                    found = _Channel(
+                        str(data["channel"]["id"]),
+                        created=True,
+                        name=name,
+                        private=event.confidential,
+                    )
                 except Permanent as exc:
                     if exc.error != "name_taken":
                         raise
-                    # Another replica or an earlier run made it, or another incident has it.
+                    # Another replica or an earlier run made it, another incident has it,
+                    # or someone else took the name.
                     found = await self._find(name, event, attempts)
             else:
                 found = await self._find(name, event, attempts)
@@ -356,8 +445,8 @@ class SlackApp:
         else:
             if create:
                 raise Permanent(
-                    f"Slack: #{channel_name(event)} is taken and no channel of "
-                    f"{event.incident} is visible to the bot (private?)"
+                    f"Slack: #{channel_name(event)} and the names after it are taken, and "
+                    f"none of them is a channel the bot made for {event.incident}"
                 )
         if found is not None:
             self._channels[event.incident] = found
@@ -366,26 +455,35 @@ class SlackApp:
         return found
 
     async def _find(self, name: str, event: Event, attempts: Attempts) -> _Channel | None:
-        async for channel in self._list(attempts, exclude_archived=False):
-            if channel.get("name") == name:
-                if not belongs(channel, event):
-                    return None
-                return _Channel(
-                    str(channel["id"]), archived=bool(channel.get("is_archived")), name=name
-                )
+        """The channel named `name`, if it is this incident's (`belongs`, on what
+        conversations.info says of it)."""
+        async for listed in self._list(attempts, exclude_archived=False):
+            if listed.get("name") != name:
+                continue
+            data = await self.call("conversations.info", attempts, channel=listed["id"])
+            info = data.get("channel")
+            channel: dict[str, Any] = info if isinstance(info, dict) else listed
+            if not belongs(channel, event, await self._bot_id(attempts)):
+                return None
+            return _Channel(
+                str(channel["id"]),
+                archived=bool(channel.get("is_archived")),
+                name=name,
+                private=bool(channel.get("is_private")),
+            )
         return None
 
     async def _list(
         self, attempts: Attempts, *, exclude_archived: bool
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every public channel, page by page."""
+        """Every public channel, and the private ones the bot is in, page by page."""
         cursor = ""
         while True:
             page: dict[str, Any] = {"cursor": cursor} if cursor else {}
             data = await self.call(
                 "conversations.list",
                 attempts,
-                types="public_channel",
+                types="public_channel,private_channel",
                 exclude_archived=exclude_archived,
                 limit=1000,
                 **page,
@@ -439,7 +537,8 @@ class SlackWebhook:
         return True
 
     async def send(self, event: Event, attempts: Attempts) -> None:
-        text = message(event)
+        # The webhook's channel is whatever the operator bound it to: a shared place.
+        text = shared(event)
         await attempts.run(lambda: self._post(text))
 
     async def _post(self, text: str) -> None:

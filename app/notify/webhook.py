@@ -1,10 +1,12 @@
-"""Signed webhooks: the event as JSON, with an HMAC-SHA256 of the body in a header."""
+"""Signed webhooks: the event as JSON, with HMAC-SHA256 signatures of the body (GitHub's scheme)
+and of the timestamp and body (so a receiver can refuse a replayed delivery)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,9 @@ from app.core.notify import Event
 from app.notify.attempts import Attempts, Permanent, Transient
 from app.notify.operator import WebhookNotifier
 
-SIGNATURE_HEADER = "X-Incident-Signature-256"
+SIGNATURE_HEADER = "X-Incident-Signature-256"  # of the body alone: today's receivers
+TIMESTAMP_HEADER = "X-Incident-Timestamp"  # unix seconds of this attempt
+SIGNATURE_V2_HEADER = "X-Incident-Signature-v2"  # of f"{timestamp}.{body}"
 
 
 def payload(event: Event) -> dict[str, Any]:
@@ -40,15 +44,28 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def signature_v2(secret: str, timestamp: int, body: bytes) -> str:
+    """`sha256=<hex>` of `<timestamp>.<body>`: what X-Incident-Signature-v2 carries."""
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
 class Webhook:
     """One endpoint of the operator's."""
 
     kind = "webhook"
 
-    def __init__(self, config: WebhookNotifier, *, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        config: WebhookNotifier,
+        *,
+        http: httpx.AsyncClient,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._url = config.url
         self._secret = config.secret.get_secret_value()
         self._http = http
+        self._clock = clock
 
     def wants(self, event: Event) -> bool:
         return True
@@ -66,6 +83,13 @@ class Webhook:
         await attempts.run(lambda: self._post(body, headers))
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> None:
+        # Dated per attempt: a retry is as fresh as the first try for a replay window.
+        timestamp = int(self._clock().timestamp())
+        headers = {
+            **headers,
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_V2_HEADER: signature_v2(self._secret, timestamp, body),
+        }
         try:
             reply = await self._http.post(self._url, content=body, headers=headers)
         except httpx.TimeoutException:
