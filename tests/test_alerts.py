@@ -612,3 +612,24 @@ def test_any_json_is_read_or_refused_with_a_reason(
         return
     assert group.group and len(group.group) == 16
     alerts.open_issue(group, alerts.AlertsPolicy(), T0)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "acme%0A/payments",  # `$` let a trailing newline through
+        "acme/payments%0A",
+        "acme/%2E%2E",
+        "acme/%2E",
+        "-acme/payments",
+        "acme/pay%20ments",
+        "acme/" + "x" * 101,
+    ],
+)
+async def test_a_path_that_is_no_github_name_is_400_never_500(alerting: Harness, path: str) -> None:
+    answer = await alerting.client.post(
+        f"/alerts/generic/{path}", json={"title": "x"}, headers=AUTH
+    )
+    assert answer.status_code == 400, answer.text
+    assert "not a GitHub repository name" in answer.json()["error"]
+    assert alerting.github.requests == []

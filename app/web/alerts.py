@@ -31,13 +31,19 @@ log = logging.getLogger(__name__)
 MAX_BODY = 4 * 1024 * 1024  # 1,000 alerts with long annotations fit
 BODY_SECONDS = 10.0
 LOOKUP_SECONDS = 0.8  # the answer stays within a webhook's second
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+# GitHub's name rules, whole: `\Z`, since `$` would let a trailing newline through.
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}\Z")
+_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}\Z")
 CHALLENGE = 'Bearer realm="incident-app alerts", Basic realm="incident-app alerts"'
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def valid_name(owner: str, repo: str) -> bool:
+    """An owner and repository name GitHub could have: `.` and `..` are path steps, not names."""
+    return bool(_OWNER.match(owner) and _NAME.match(repo)) and repo not in (".", "..")
 
 
 def token_ok(header: str, token: str) -> bool:
@@ -107,7 +113,7 @@ def alert_routes(
             return _error(
                 404, f"no alert source {source[:40]!r}: use alertmanager, grafana or generic"
             )
-        if not (_OWNER.match(owner) and _NAME.match(repo)):
+        if not valid_name(owner, repo):
             return _error(400, "owner/repo is not a GitHub repository name")
         try:
             raw = await _body(request)
