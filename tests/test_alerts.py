@@ -633,3 +633,17 @@ async def test_a_path_that_is_no_github_name_is_400_never_500(alerting: Harness,
     assert answer.status_code == 400, answer.text
     assert "not a GitHub repository name" in answer.json()["error"]
     assert alerting.github.requests == []
+
+
+async def test_one_group_under_four_spellings_of_the_repository_opens_one_incident(
+    alerting: Harness,
+) -> None:
+    """GitHub's names are case-insensitive: the queue, the lock and the dedup are one."""
+    owner, name = REPO.split("/")
+    spellings = [REPO, REPO.lower(), REPO.upper(), f"{owner.swapcase()}/{name.swapcase()}"]
+    answers = await asyncio.gather(
+        *(send(alerting, am(), repo=spelling, drain=False) for spelling in spellings)
+    )
+    await settle(alerting)
+    assert {a.status_code for a in answers} == {202}
+    assert len(alert_issues(alerting.github)) == 1
