@@ -11,6 +11,7 @@ import asyncio
 import base64
 import copy
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -647,3 +648,49 @@ async def test_one_group_under_four_spellings_of_the_repository_opens_one_incide
     await settle(alerting)
     assert {a.status_code for a in answers} == {202}
     assert len(alert_issues(alerting.github)) == 1
+
+
+def outside_code(markdown: str) -> str:
+    """The text GitHub renders as markdown: code spans show their text as written."""
+    return re.sub(r"`[^`]*`", "", markdown)
+
+
+HOSTILE = (
+    "Click [Silence](https://evil.example/s) ![](https://evil.example/p.png) "
+    "or https://evil.example/raw, www.evil.example, <https://evil.example/a>; "
+    "see acme/secret#12, #12 and GH-12, ask @octocat"
+)
+
+
+@pytest.mark.parametrize("where", ["summary", "description"])
+async def test_annotation_text_is_inert_no_links_images_or_cross_references(
+    alerting: Harness, where: str
+) -> None:
+    """Annotations are the monitoring's (or whoever holds a token's) text, shown under the
+    bot's name: no phishing link, image, cross-reference or ping; the app's own links stay."""
+    payload = am()
+    payload["commonAnnotations"][where] = HOSTILE
+    payload["alerts"][0]["annotations"][where] = HOSTILE
+    joined = copy.deepcopy(payload)
+    joined["alerts"].append(extra_alert(joined))
+    await send(alerting, payload)
+    await send(alerting, joined)
+    [issue] = alert_issues(alerting.github)
+    [note] = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    for text in (outside_code(issue.body), outside_code(note)):
+        for live in ("](https://evil", "![", "<https://evil", "@octocat"):
+            assert live not in text, (live, text)
+    # A title renders no markdown, but GitHub links URLs and references in it too.
+    for text in (outside_code(issue.body), outside_code(note), issue.title):
+        for live in ("https://evil", "www.evil", "acme/secret#12", "#12", "GH-12"):
+            assert live not in text, (live, text)
+    assert "Silence" in issue.body and "evil.example" in issue.body  # still readable
+    source = payload["alerts"][0]["generatorURL"]
+    assert f"[Source]({alerts._url(source)})" in issue.body  # the app's own link stays
+
+
+async def test_a_generic_description_is_inert_too(alerting: Harness) -> None:
+    await send(alerting, {"title": "Checkout GH-12 down", "description": HOSTILE}, "generic")
+    [issue] = alert_issues(alerting.github)
+    for live in ("](https://evil", "https://evil", "#12", "GH-12"):
+        assert live not in outside_code(issue.body) and live not in issue.title

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -362,6 +363,28 @@ def _url(url: str) -> str:
     return quote(url.strip(), safe=":/?#[]@!$&'*+,;=%~")
 
 
+WORD_JOINER = "\u2060"  # invisible, and enough to keep GitHub from linking what it splits
+_WWW = re.compile(r"\bwww\.", re.IGNORECASE)
+_REFERENCE = re.compile(r"(#|\bGH-)(?=\d)", re.IGNORECASE)
+
+
+def unlinked(text: str) -> str:
+    """Text GitHub turns into no link and no cross-reference: a word joiner splits `://`,
+    `www.`, `#12` (also `acme/secret#12`) and `GH-12`, which read the same."""
+    text = text.replace("://", f":{WORD_JOINER}//")
+    text = _WWW.sub(lambda m: f"{m[0][:-1]}{WORD_JOINER}.", text)
+    return _REFERENCE.sub(lambda m: f"{m[1]}{WORD_JOINER}", text)
+
+
+def inert(text: str, limit: int = 300) -> str:
+    """An alert's own text (a summary, a description, a name) for one line or table cell,
+    shown as written but inert: `messages.cell`'s escaping (no HTML, pings, pipes), escaped
+    brackets so `[x](…)` and `![](…)` are no link or image, and `unlinked`. The app's own
+    links (source, dashboard, silence, runbook) are built apart, from http(s) URLs only."""
+    text = messages.cell(text, limit).replace("[", "\\[").replace("]", "\\]")
+    return unlinked(text)
+
+
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
@@ -388,7 +411,7 @@ def issue_title(group: AlertGroup) -> str:
         base = names[0] + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
         summary = _summary(group)
         base = f"{base}: {summary}" if summary and summary != base else base
-    return messages.title(" ".join((base or "Alert").split()))
+    return messages.title(unlinked(" ".join((base or "Alert").split())))
 
 
 def _labels(labels: Mapping[str, str], skip: Sequence[str] = ()) -> str:
@@ -406,8 +429,8 @@ def _alert_rows(alerts: Sequence[Alert], limit: int = 50) -> list[str]:
         summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
         links = " · ".join(f"[{text}]({_url(url)})" for text, url in alert.links) or "—"
         rows.append(
-            f"| {messages.cell(alert.name, 100)} | {_when(alert.starts_at)} "
-            f"| {_labels(alert.labels, ('alertname',))} | {messages.cell(summary, 300) or '—'} "
+            f"| {inert(alert.name, 100)} | {_when(alert.starts_at)} "
+            f"| {_labels(alert.labels, ('alertname',))} | {inert(summary, 300) or '—'} "
             f"| {links} |"
         )
     if len(alerts) > limit:
@@ -429,12 +452,12 @@ def open_issue(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> OpenIs
     ]
     summary = _summary(group)
     if summary:
-        lines += [f"> {messages.cell(summary, 1000)}", ""]
+        lines += [f"> {inert(summary, 1000)}", ""]
     description = group.common_annotations.get("description") or (
         alerts[0].annotations.get("description") if alerts else ""
     )
     if description and description != summary:
-        lines += [f"> {messages.cell(description, 2000)}", ""]
+        lines += [f"> {inert(description, 2000)}", ""]
     runbooks = list(
         dict.fromkeys(
             url
