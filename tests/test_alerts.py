@@ -43,6 +43,8 @@ pytestmark = pytest.mark.anyio
 TOKEN = "alerts-token-for-tests"
 ALERTS = Path(__file__).resolve().parent.parent / "webhooks" / "alerts"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CONFIG = (REPO.lower(), ".github/incident.yml")
+OPT_IN = "alerts:\n  enabled: true\n"  # a repository receives alerts only when it says so
 
 
 def recorded(name: str) -> dict[str, Any]:
@@ -53,6 +55,7 @@ def recorded(name: str) -> dict[str, Any]:
 @pytest.fixture
 async def alerting(settings: Settings, github: GitHubDouble, clock: Any) -> AsyncIterator[Harness]:
     sleeps = Sleeps()
+    github.files[CONFIG] = OPT_IN
     app = create_app(
         settings.model_copy(update={"alerts_token": SecretStr(TOKEN)}), now=clock, sleep=sleeps
     )
@@ -216,8 +219,8 @@ async def test_firing_again_after_resolved_is_told_on_the_same_issue(alerting: H
 
 
 async def test_auto_resolve_resolves_the_incident_through_the_runbook(alerting: Harness) -> None:
-    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
-        "alerts:\n  auto_resolve: true\n"
+    alerting.github.files[CONFIG] = (
+        OPT_IN + "  auto_resolve: true\n"
     )
     await send(alerting, am())
     [issue] = alert_issues(alerting.github)
@@ -276,8 +279,8 @@ async def test_severity_label_maps_to_p_levels_and_unknown_takes_the_default(
 
 
 async def test_a_repository_maps_its_own_severities(alerting: Harness) -> None:
-    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
-        "alerts:\n  severity_label: priority\n  map: {page: P1}\n  default: P3\n"
+    alerting.github.files[CONFIG] = (
+        OPT_IN + "  severity_label: priority\n  map: {page: P1}\n  default: P3\n"
     )
     payload = am()
     payload["alerts"][0]["labels"]["priority"] = "PAGE"
@@ -390,8 +393,8 @@ async def test_a_generic_key_opens_a_new_incident_after_it_resolved_and_closed(
 ) -> None:
     """Generic alerts carry no start time: the told resolution is what makes the next
     firing a new incident."""
-    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
-        "alerts:\n  auto_resolve: true\n"
+    alerting.github.files[CONFIG] = (
+        OPT_IN + "  auto_resolve: true\n"
     )
     await send(alerting, recorded("generic-firing.json"), "generic")
     await send(alerting, recorded("generic-resolved.json"), "generic")
@@ -571,8 +574,10 @@ async def test_unknown_source_is_404(alerting: Harness) -> None:
 async def test_the_answer_does_not_wait_for_the_github_work(alerting: Harness) -> None:
     answer = await send(alerting, am(), drain=False)
     assert answer.status_code == 202
-    # Only the installation was looked up before answering; the issue comes after.
-    assert [r[1] for r in alerting.github.requests] == [f"/repos/{REPO}/installation"]
+    # Only the installation and the repository's config were read before answering (with
+    # the installation's token); the issues come after.
+    paths = [r[1] for r in alerting.github.requests if not r[1].endswith("/access_tokens")]
+    assert paths == [f"/repos/{REPO}/installation", f"/repos/{REPO}/contents/.github/incident.yml"]
     await settle(alerting)
     assert len(alert_issues(alerting.github)) == 1
 
@@ -694,3 +699,81 @@ async def test_a_generic_description_is_inert_too(alerting: Harness) -> None:
     [issue] = alert_issues(alerting.github)
     for live in ("](https://evil", "https://evil", "#12", "GH-12"):
         assert live not in outside_code(issue.body) and live not in issue.title
+
+
+# --- the door: only repositories that opted in, only the owner's token ----------------------
+
+VICTIM = "victim-org/private-repo"
+
+
+def another_owner(github: GitHubDouble, *, opted_in: bool = False) -> None:
+    """A second installation: another owner's private repository."""
+    github.repos[2] = [VICTIM]
+    github.private[VICTIM] = True
+    if opted_in:
+        github.files[(VICTIM, ".github/incident.yml")] = OPT_IN
+
+
+async def test_the_token_opens_nothing_where_the_config_does_not_opt_in(alerting: Harness) -> None:
+    """ALERTS_TOKEN used to reach every repository of every installation: 25 P0s in another
+    owner's private repository without an incident.yml opened 25 issues (and pages)."""
+    another_owner(alerting.github)
+    answers = [
+        await send(alerting, {"title": f"P0 {n}", "severity": "critical"}, "generic", repo=VICTIM)
+        for n in range(25)
+    ]
+    assert {a.status_code for a in answers} == {403}
+    error = answers[0].json()["error"]
+    assert f"alerts are off for {VICTIM}" in error and "alerts: {enabled: true}" in error
+    assert alerting.github.writes == []
+    metrics = (await alerting.client.get("/metrics")).text
+    assert 'incident_app_alerts_total{result="403",source="generic"} 25.0' in metrics
+
+
+@pytest.mark.parametrize(
+    "config", [None, "alerts:\n  enabled: false\n", "alerts:\n  auto_resolve: true\n"]
+)
+async def test_a_repository_that_has_not_opted_in_is_403_and_nothing_is_written(
+    alerting: Harness, config: str | None
+) -> None:
+    if config is None:
+        del alerting.github.files[CONFIG]
+    else:
+        alerting.github.files[CONFIG] = config
+    answer = await send(alerting, am())
+    assert answer.status_code == 403
+    assert "alerts: {enabled: true}" in answer.json()["error"]
+    assert alerting.github.writes == []
+
+
+async def test_the_organisations_file_opts_every_repository_in(alerting: Harness) -> None:
+    del alerting.github.files[CONFIG]
+    owner = REPO.split("/")[0].lower()
+    alerting.github.files[(f"{owner}/.github", ".github/incident.yml")] = OPT_IN
+    answer = await send(alerting, am())
+    assert answer.status_code == 202, answer.text
+    assert len(alert_issues(alerting.github)) == 1
+
+
+async def test_an_owners_token_works_only_for_that_owners_repositories(alerting: Harness) -> None:
+    another_owner(alerting.github, opted_in=True)
+    owner = REPO.split("/")[0]
+    own = {"Authorization": f"Bearer {alerts.owner_token(TOKEN, owner.upper())}"}
+    assert own["Authorization"].startswith("Bearer iao_")
+
+    answer = await send(alerting, am(), headers=own)
+    assert answer.status_code == 202, answer.text
+    assert len(alert_issues(alerting.github)) == 1
+    basic = base64.b64encode(f"grafana:{alerts.owner_token(TOKEN, owner)}".encode()).decode()
+    answer = await send(
+        alerting, am(), repo=REPO.lower(), headers={"Authorization": f"Basic {basic}"}
+    )
+    assert answer.status_code == 202
+
+    writes = len(alerting.github.writes)
+    for headers in (own, {"Authorization": f"Bearer {alerts.owner_token('other', owner)}"}):
+        refused = await send(alerting, {"title": "P0"}, "generic", repo=VICTIM, headers=headers)
+        assert refused.status_code == 401
+    assert len(alerting.github.writes) == writes
+    # The operator's token still works for every owner that opted in.
+    assert (await send(alerting, {"title": "P0"}, "generic", repo=VICTIM)).status_code == 202

@@ -11,6 +11,7 @@ restart receives it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,16 @@ SOURCE_NAMES = {"alertmanager": "Alertmanager", "grafana": "Grafana", "generic":
 MAX_ALERTS = 1000  # more in one notification is refused (Alertmanager's max_alerts caps it)
 MAX_REMEMBERED = 100  # fingerprints kept in a marker; the digest covers them all
 MAX_TEXT = 2000  # one label value or annotation, as shown
+
+
+OWNER_TOKEN_PREFIX = "iao_"  # incident-app, one owner's alert token
+
+
+def owner_token(secret: str, owner: str) -> str:
+    """The alert token for one owner's repositories only: `iao_` and the HMAC-SHA256 of the
+    case-folded owner under ALERTS_TOKEN (`incident-app alert-token OWNER` prints it)."""
+    message = f"incident-app alerts for owner\n{owner.casefold()}".encode()
+    return OWNER_TOKEN_PREFIX + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 class BadPayload(ValueError):

@@ -19,6 +19,7 @@ from typing import Any
 from app.core import alerts, markers
 from app.core.actions import Action
 from app.core.keys import Hints, IssueKey
+from app.core.policy import AlertsPolicy
 from app.core.snapshot import ts
 from app.github.config import ConfigLoader
 from app.github.errors import (
@@ -217,6 +218,11 @@ class AlertWork:
         for task in list(self._retries):
             task.cancel()
         return abandoned + len(self._retries)
+
+    async def policy(self, target: Target) -> AlertsPolicy:
+        """The repository's `alerts` policy, as the config loader finds it (cached briefly)."""
+        gh = self._clients(target.installation_id)
+        return (await self._config.load(gh, target.owner, target.repo)).policy.alerts
 
     # --- one notification ---
 
