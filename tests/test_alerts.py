@@ -219,9 +219,7 @@ async def test_firing_again_after_resolved_is_told_on_the_same_issue(alerting: H
 
 
 async def test_auto_resolve_resolves_the_incident_through_the_runbook(alerting: Harness) -> None:
-    alerting.github.files[CONFIG] = (
-        OPT_IN + "  auto_resolve: true\n"
-    )
+    alerting.github.files[CONFIG] = OPT_IN + "  auto_resolve: true\n"
     await send(alerting, am())
     [issue] = alert_issues(alerting.github)
 
@@ -393,9 +391,7 @@ async def test_a_generic_key_opens_a_new_incident_after_it_resolved_and_closed(
 ) -> None:
     """Generic alerts carry no start time: the told resolution is what makes the next
     firing a new incident."""
-    alerting.github.files[CONFIG] = (
-        OPT_IN + "  auto_resolve: true\n"
-    )
+    alerting.github.files[CONFIG] = OPT_IN + "  auto_resolve: true\n"
     await send(alerting, recorded("generic-firing.json"), "generic")
     await send(alerting, recorded("generic-resolved.json"), "generic")
     [first] = alert_issues(alerting.github)
