@@ -42,9 +42,14 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+def valid_owner(owner: str) -> bool:
+    """A user or organisation name GitHub could have."""
+    return bool(_OWNER.match(owner))
+
+
 def valid_name(owner: str, repo: str) -> bool:
     """An owner and repository name GitHub could have: `.` and `..` are path steps, not names."""
-    return bool(_OWNER.match(owner) and _NAME.match(repo)) and repo not in (".", "..")
+    return valid_owner(owner) and bool(_NAME.match(repo)) and repo not in (".", "..")
 
 
 def token_ok(header: str, token: str, owner: str = "") -> bool:
