@@ -773,3 +773,75 @@ async def test_an_owners_token_works_only_for_that_owners_repositories(alerting:
     assert len(alerting.github.writes) == writes
     # The operator's token still works for every owner that opted in.
     assert (await send(alerting, {"title": "P0"}, "generic", repo=VICTIM)).status_code == 202
+
+
+# --- at most alerts.max_new_per_hour new incidents ------------------------------------------
+
+
+def page(n: int, status: str = "firing") -> dict[str, Any]:
+    return {"title": f"P0 number {n}", "severity": "critical", "key": f"k{n}", "status": status}
+
+
+async def test_past_the_hourly_cap_firing_groups_are_told_on_the_newest_open_incident(
+    alerting: Harness,
+) -> None:
+    """25 P0 groups at once open `max_new_per_hour` (10) incidents; the other 15 are told on
+    the newest open one, once each, and their repeats add nothing."""
+    answers = await asyncio.gather(
+        *(send(alerting, page(n), "generic", drain=False) for n in range(25))
+    )
+    await settle(alerting)
+    assert {a.status_code for a in answers} == {202}
+    opened = alert_issues(alerting.github)
+    assert len(opened) == 10
+    newest = max(opened, key=lambda i: i.number)
+    notes = marked(alerting.github.posted_comments(newest.number), markers.AlertNote)
+    assert len(notes) == 15
+    assert all("Another alert group fires" in n and "max_new_per_hour" in n for n in notes)
+
+    writes = len(alerting.github.writes)
+    for n in range(25):
+        await send(alerting, page(n), "generic")
+    assert len(alerting.github.writes) == writes
+    metrics = (await alerting.client.get("/metrics")).text
+    assert 'result="over the hourly cap: told",source="generic"} 15.0' in metrics
+
+
+async def test_the_cap_is_counted_on_github_so_another_replica_agrees(
+    alerting: Harness, settings: Settings
+) -> None:
+    alerting.github.files[CONFIG] = OPT_IN + "  max_new_per_hour: 2\n"
+    for n in range(2):
+        await send(alerting, page(n), "generic")
+    other = create_app(
+        settings.model_copy(update={"alerts_token": SecretStr(TOKEN)}), now=alerting.clock
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other), base_url="http://testserver"
+    ) as client:
+        answer = await client.post(f"/alerts/generic/{REPO}", json=page(2), headers=AUTH)
+        assert answer.status_code == 202
+        await other.state.alerts.drain()
+        await other.state.queue.drain()
+    assert len(alert_issues(alerting.github)) == 2
+
+    alerting.clock.advance(minutes=61)  # an hour later the cap has room again
+    await send(alerting, page(3), "generic")
+    assert len(alert_issues(alerting.github)) == 3
+
+
+async def test_auto_resolve_waits_for_a_group_told_past_the_cap(alerting: Harness) -> None:
+    alerting.github.files[CONFIG] = OPT_IN + "  max_new_per_hour: 1\n  auto_resolve: true\n"
+    await send(alerting, page(1), "generic")
+    [issue] = alert_issues(alerting.github)
+    await send(alerting, page(2), "generic")  # past the cap: told on the incident
+    assert len(alert_issues(alerting.github)) == 1
+
+    await send(alerting, page(1, "resolved"), "generic")
+    assert issue.state == "open"  # the second group still fires
+    notes = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    assert "still fire" in notes[-1]
+
+    await send(alerting, page(2, "resolved"), "generic")
+    assert issue.state == "closed"
+    assert "status:resolved" in issue.labels

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ SOURCE_NAMES = {"alertmanager": "Alertmanager", "grafana": "Grafana", "generic":
 MAX_ALERTS = 1000  # more in one notification is refused (Alertmanager's max_alerts caps it)
 MAX_REMEMBERED = 100  # fingerprints kept in a marker; the digest covers them all
 MAX_TEXT = 2000  # one label value or annotation, as shown
+CAP_WINDOW = timedelta(hours=1)  # `alerts.max_new_per_hour` counts the issues opened in it
 
 
 OWNER_TOKEN_PREFIX = "iao_"  # incident-app, one owner's alert token
@@ -260,6 +261,7 @@ class Known:
     closed_at: datetime | None
     opened: markers.AlertIssue
     notes: tuple[markers.AlertNote, ...] = ()
+    created_at: datetime | None = None
 
     def state(self, group: str) -> markers.AlertNote | None:
         """A group's last state told here: its last note, or the opening marker for the group
@@ -306,14 +308,29 @@ def severity(group: AlertGroup, policy: AlertsPolicy) -> Severity:
 
 
 def match(group: AlertGroup, issues: Sequence[Known]) -> Known | None:
-    """The group's incident: the newest issue opened for it, else the newest that holds one
-    of its firing alerts (the same alert reaching us by a second route)."""
+    """The group's incident: the newest issue opened for it, unless that is closed and the
+    group was told since on an open one (past the hourly cap, or by a second route); else the
+    newest that holds one of its firing alerts (the same alert reaching us by a second
+    route)."""
     mine = [k for k in issues if k.opened.group == group.group]
-    if mine:
-        return max(mine, key=lambda k: k.number)
+    own = max(mine, key=lambda k: k.number) if mine else None
+    told = [
+        k
+        for k in issues
+        if k.open and k.opened.group != group.group and any(n.group == group.group for n in k.notes)
+    ]
+    if told and (own is None or not own.open):
+        return max(told, key=lambda k: k.number)
+    if own is not None:
+        return own
     firing = set(group.fingerprints)
     shared = [k for k in issues if firing & k.firing]
     return max(shared, key=lambda k: k.number) if shared else None
+
+
+def newest_open(issues: Sequence[Known]) -> Known | None:
+    """The newest open alert incident: where a group past the hourly cap is told."""
+    return max((k for k in issues if k.open), key=lambda k: k.number, default=None)
 
 
 def decide(
@@ -340,7 +357,17 @@ def decide(
     if known is None:
         if group.resolved:
             return Decision("resolved, and no incident is open for it")
-        return Decision("opened", open=open_issue(group, policy, now))
+        recent = [k for k in issues if k.created_at is not None and now - k.created_at < CAP_WINDOW]
+        if len(recent) < policy.max_new_per_hour:
+            return Decision("opened", open=open_issue(group, policy, now))
+        # Past the hourly cap: the group joins the newest open alert incident as a second
+        # group would (its note is its state there, and `auto_resolve` waits for it too).
+        newest = newest_open(issues)
+        if newest is None:
+            return Decision("over the hourly cap, and no alert incident is open to tell")
+        text = capped_comment(group, policy, now)
+        comment = PostComment(text, "alert-changed")
+        return Decision("over the hourly cap: told", number=newest.number, comment=comment)
     state = known.state(group.group)
     if group.resolved:
         if state is None:
@@ -542,6 +569,24 @@ def changed_comment(group: AlertGroup, before: frozenset[str], again: bool, now:
         parts.append(f"{gone} resolved")
     lines = [", ".join(parts) + "." + (" Firing again." if again else ""), ""]
     lines += _alert_rows(new or now_firing, limit=20)
+    if group.truncated:
+        lines += ["", f"({group.truncated} more left out by the source.)"]
+    lines += ["", _note(group, resolved=False, auto=False)]
+    return "\n".join(lines)
+
+
+def capped_comment(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> str:
+    """A firing group told on the newest open alert incident: `alerts.max_new_per_hour`
+    incidents were opened here in the last hour already."""
+    firing = group.firing
+    lines = [
+        f"🔔 **Another alert group fires** at {_when(now)}: {inert(issue_title(group), 200)}, "
+        f"{len(firing)} firing. {policy.max_new_per_hour} alert incident(s) were opened in "
+        "this repository in the last hour (`alerts.max_new_per_hour`), so it is told on this "
+        "incident instead of opening another; its changes and resolution are told here too.",
+        "",
+    ]
+    lines += _alert_rows(firing, limit=20)
     if group.truncated:
         lines += ["", f"({group.truncated} more left out by the source.)"]
     lines += ["", _note(group, resolved=False, auto=False)]

@@ -305,12 +305,13 @@ class AlertWork:
             opened = markers.of(markers.AlertIssue, str(item.get("body") or ""))
             if not opened or not isinstance(item.get("number"), int):
                 continue
-            closed = item.get("closed_at")
+            closed, created = item.get("closed_at"), item.get("created_at")
             found[item["number"]] = alerts.Known(
                 number=item["number"],
                 open=item.get("state") == "open",
                 closed_at=ts(closed) if closed else None,
                 opened=opened[0],
+                created_at=ts(created) if created else None,
             )
         horizon = time.monotonic()
         for (repo, _), (until, known) in list(self._opened.items()):
@@ -319,19 +320,21 @@ class AlertWork:
             elif repo == target.full_name.casefold() and known.number not in found:
                 found[known.number] = known
         issues = sorted(found.values(), key=lambda k: -k.number)
-        mine = alerts.match(group, issues)
-        if mine is None:
-            return issues
-        comments = await paginate(
-            gh, f"/repos/{target.full_name}/issues/{mine.number}/comments", limit=10
-        )
-        notes = tuple(
-            note
-            for c in comments
-            if isinstance(c, dict) and self._ours(c)
-            for note in markers.of(markers.AlertNote, str(c.get("body") or ""))
-        )
-        return [replace(k, notes=notes) if k.number == mine.number else k for k in issues]
+        # The notes of the group's incident and of the newest open one, where a group past
+        # the hourly cap is told (and from where its later notifications find it).
+        wanted = {k.number for k in (alerts.match(group, issues), alerts.newest_open(issues)) if k}
+        notes: dict[int, tuple[markers.AlertNote, ...]] = {}
+        for number in sorted(wanted):
+            comments = await paginate(
+                gh, f"/repos/{target.full_name}/issues/{number}/comments", limit=10
+            )
+            notes[number] = tuple(
+                note
+                for c in comments
+                if isinstance(c, dict) and self._ours(c)
+                for note in markers.of(markers.AlertNote, str(c.get("body") or ""))
+            )
+        return [replace(k, notes=notes[k.number]) if k.number in notes else k for k in issues]
 
     def _ours(self, item: dict[str, Any]) -> bool:
         """Made by this App: a person's issue with a copied marker is no record of ours."""
@@ -342,7 +345,7 @@ class AlertWork:
         opened = markers.AlertIssue(
             group.group, group.source, group.digest, group.fingerprints[: alerts.MAX_REMEMBERED]
         )
-        known = alerts.Known(number, True, None, opened)
+        known = alerts.Known(number, True, None, opened, created_at=self._now())
         self._opened[(target.full_name.casefold(), group.group)] = (time.monotonic() + 600, known)
 
     def _hand_over(self, target: Target, number: int, issue: dict[str, Any] | None) -> None:
