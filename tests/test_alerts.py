@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from app.core import alerts, markers
+from app.core.policy import ConfigError, check_text
 from app.settings import Settings
 from app.web.server import create_app
 from tests.conftest import (
@@ -845,3 +846,25 @@ async def test_auto_resolve_waits_for_a_group_told_past_the_cap(alerting: Harnes
     await send(alerting, page(2, "resolved"), "generic")
     assert issue.state == "closed"
     assert "status:resolved" in issue.labels
+
+
+@pytest.mark.parametrize(
+    ("text", "enabled", "cap", "problem"),
+    [
+        ("", False, 10, None),
+        ("alerts: {enabled: true}\n", True, 10, None),
+        ("alerts: {enabled: true, max_new_per_hour: 3}\n", True, 3, None),
+        ("alerts: {max_new_per_hour: 0}\n", None, None, "alerts.max_new_per_hour"),
+        ("alerts: {enabled: maybe}\n", None, None, "alerts.enabled"),
+    ],
+)
+def test_the_alerts_policy_is_off_by_default_and_says_what_is_wrong(
+    text: str, enabled: bool | None, cap: int | None, problem: str | None
+) -> None:
+    try:
+        policy = check_text(text, source=".github/incident.yml")
+    except ConfigError as exc:
+        assert problem is not None and problem in str(exc), str(exc)
+        return
+    assert problem is None
+    assert (policy.alerts.enabled, policy.alerts.max_new_per_hour) == (enabled, cap)
