@@ -256,6 +256,25 @@ def _receive_time(option: str | None, payload: dict[str, Any]) -> Any:
     return datetime.now(UTC)
 
 
+def cmd_alert_token(args: argparse.Namespace) -> int:
+    from app.core.alerts import owner_token
+    from app.web.alerts import valid_owner
+
+    if not valid_owner(args.owner):
+        print(
+            f"error: {args.owner[:60]!r} is not a GitHub user or organisation name", file=sys.stderr
+        )
+        return 2
+    settings = _settings_or_exit()
+    if settings.alerts_token is None or not settings.alerts_token.get_secret_value():
+        print(
+            "error: ALERTS_TOKEN is not set: the owner's token is derived from it", file=sys.stderr
+        )
+        return 2
+    print(owner_token(settings.alerts_token.get_secret_value(), args.owner))
+    return 0
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     from app.core.policy import ConfigError, check_text
 
@@ -523,6 +542,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the requests without sending them"
     )
     alert.set_defaults(func=cmd_alert)
+
+    alert_token = sub.add_parser(
+        "alert-token",
+        help="print the alert token for one owner's repositories",
+        description="Print an alert token that works only for OWNER's repositories (in "
+        "POST /alerts/{source}/OWNER/{repo}, as Bearer or the basic-auth password), for a "
+        "team that must not hold ALERTS_TOKEN itself, which works for every owner. It is "
+        "derived from ALERTS_TOKEN (iao_ and an HMAC-SHA256 of the case-folded owner), so "
+        "nothing is stored: the server checks it by deriving it again, and rotating "
+        "ALERTS_TOKEN revokes every owner's token. The repository must still opt in with "
+        "`alerts: {enabled: true}`. Example: incident-app alert-token acme",
+    )
+    alert_token.add_argument("owner", metavar="OWNER", help="a GitHub user or organisation")
+    alert_token.set_defaults(func=cmd_alert_token)
 
     tick = sub.add_parser(
         "tick",

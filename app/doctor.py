@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from app.core.policy import CONFIG_PATH, ConfigError, check_text
 from app.github.client import AppClients
-from app.github.config import read_file
-from app.github.errors import GitHubError
+from app.github.config import ConfigLoader, read_file
+from app.github.errors import GitHubError, Reply
 from app.github.port import GitHubPort, paginate
 from app.notify.attempts import SendError
 from app.notify.operator import OperatorError, SlackNotifier, WebhookNotifier, load
@@ -24,6 +24,7 @@ from app.notify.slack import SCOPES, SlackApp
 from app.settings import Settings
 
 Verdict = Literal["ok", "warn", "FAIL"]
+MAX_ALERT_REPOS = 100  # repositories per installation whose alert opt-in is checked
 
 
 @dataclass(frozen=True)
@@ -131,17 +132,18 @@ async def diagnose(
         yield Check("warn", "installations", f"none yet: install the App {where}")
         return
     yield Check("ok", "installations", str(len(installations)))
+    alerts = settings.alerts_token is not None and bool(settings.alerts_token.get_secret_value())
     for installation in installations:
-        async for check in _installation(clients, installation, api):
+        async for check in _installation(clients, installation, api, alerts=alerts):
             yield check
 
 
 async def _installation(
-    clients: AppClients, installation: dict[str, Any], api: str
+    clients: AppClients, installation: dict[str, Any], api: str, *, alerts: bool = False
 ) -> AsyncIterator[Check]:
     account = (installation.get("account") or {}).get("login", "?")
     subject = f"installation {installation.get('id')} ({account})"
-    gh = clients.installation(int(installation["id"]))
+    gh = _ReadOnce(clients.installation(int(installation["id"])))
     try:
         repos = await paginate(gh, "/installation/repositories", key="repositories")
     except GitHubError as exc:
@@ -150,6 +152,87 @@ async def _installation(
     yield Check("ok", subject, f"{len(repos)} repositor{'y' if len(repos) == 1 else 'ies'}")
     for repo in repos:
         yield await _repo_config(gh, str(repo.get("full_name", "?")), api)
+    if alerts:
+        yield await _alerts_refused(gh, subject, [str(r.get("full_name", "?")) for r in repos], api)
+
+
+class _ReadOnce:
+    """An installation's GitHubPort that sends each GET once: the config check and the alert
+    check read the same files, and the organisation's `.github` config serves every repository
+    without one."""
+
+    def __init__(self, gh: GitHubPort) -> None:
+        self._gh = gh
+        self._seen: dict[str, Reply | GitHubError] = {}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (),
+        idempotent: bool | None = None,
+    ) -> Reply:
+        async def ask() -> Reply:
+            return await self._gh.request(
+                method,
+                path,
+                params=params,
+                json=json,
+                headers=headers,
+                ok=ok,
+                idempotent=idempotent,
+            )
+
+        if method != "GET":
+            return await ask()
+        key = repr((path, sorted((params or {}).items()), sorted((headers or {}).items()), ok))
+        if key not in self._seen:
+            try:
+                self._seen[key] = await ask()
+            except GitHubError as exc:
+                self._seen[key] = exc
+        found = self._seen[key]
+        if isinstance(found, GitHubError):
+            raise found
+        return found
+
+
+async def _alerts_refused(gh: GitHubPort, subject: str, names: list[str], api: str) -> Check:
+    """The repositories that refuse alerts (403) for want of `alerts: {enabled: true}`, as the
+    server decides it: the config loader's lookup (the repository's file, else the owner's
+    `.github` one, `_extends` followed), each file read once, the first MAX_ALERT_REPOS only."""
+    loader = ConfigLoader()
+    refused: list[str] = []
+    unread: list[str] = []
+    checked = names[:MAX_ALERT_REPOS]
+    for name in checked:
+        owner, _, repo = name.partition("/")
+        try:
+            policy = (await loader.load(gh, owner, repo)).policy
+        except GitHubError as exc:
+            unread.append(f"{name}: cannot read its config: {_failure(exc, api)}")
+            continue
+        if not policy.alerts.enabled:
+            refused.append(name)
+    details = [*refused[:20]]
+    if len(refused) > 20:
+        details.append(f"… and {len(refused) - 20} more")
+    details += unread[:5]
+    if len(names) > len(checked):
+        details.append(f"{len(names) - len(checked)} more repositories not checked")
+    if not refused and not unread:
+        return Check("ok", f"{subject} alerts", "every repository accepts alerts", tuple(details))
+    return Check(
+        "warn",
+        f"{subject} alerts",
+        f"{len(refused)} of {len(checked)} repositories refuse alerts (403) until "
+        f"{CONFIG_PATH} (theirs or the owner's .github) says `alerts: {{enabled: true}}`",
+        tuple(details),
+    )
 
 
 async def _repo_config(gh: GitHubPort, full_name: str, api: str) -> Check:

@@ -186,6 +186,7 @@ async def test_an_alert_posted_to_alertmanager_ends_as_one_incident_issue(
         router.route(host="127.0.0.1").pass_through()  # Alertmanager and the app are real
         github = GitHubDouble(router, clock)
         github.repos[INSTALLATION_ID] = ["acme/payments"]
+        github.files[("acme/payments", ".github/incident.yml")] = "alerts: {enabled: true}\n"
         app = create_app(
             settings.model_copy(update={"alerts_token": SecretStr(TOKEN)}),
             now=clock,

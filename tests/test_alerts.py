@@ -11,6 +11,7 @@ import asyncio
 import base64
 import copy
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from app.core import alerts, markers
+from app.core.policy import ConfigError, check_text
 from app.settings import Settings
 from app.web.server import create_app
 from tests.conftest import (
@@ -42,6 +44,8 @@ pytestmark = pytest.mark.anyio
 TOKEN = "alerts-token-for-tests"
 ALERTS = Path(__file__).resolve().parent.parent / "webhooks" / "alerts"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CONFIG = (REPO.lower(), ".github/incident.yml")
+OPT_IN = "alerts:\n  enabled: true\n"  # a repository receives alerts only when it says so
 
 
 def recorded(name: str) -> dict[str, Any]:
@@ -52,6 +56,7 @@ def recorded(name: str) -> dict[str, Any]:
 @pytest.fixture
 async def alerting(settings: Settings, github: GitHubDouble, clock: Any) -> AsyncIterator[Harness]:
     sleeps = Sleeps()
+    github.files[CONFIG] = OPT_IN
     app = create_app(
         settings.model_copy(update={"alerts_token": SecretStr(TOKEN)}), now=clock, sleep=sleeps
     )
@@ -215,9 +220,7 @@ async def test_firing_again_after_resolved_is_told_on_the_same_issue(alerting: H
 
 
 async def test_auto_resolve_resolves_the_incident_through_the_runbook(alerting: Harness) -> None:
-    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
-        "alerts:\n  auto_resolve: true\n"
-    )
+    alerting.github.files[CONFIG] = OPT_IN + "  auto_resolve: true\n"
     await send(alerting, am())
     [issue] = alert_issues(alerting.github)
 
@@ -275,8 +278,8 @@ async def test_severity_label_maps_to_p_levels_and_unknown_takes_the_default(
 
 
 async def test_a_repository_maps_its_own_severities(alerting: Harness) -> None:
-    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
-        "alerts:\n  severity_label: priority\n  map: {page: P1}\n  default: P3\n"
+    alerting.github.files[CONFIG] = (
+        OPT_IN + "  severity_label: priority\n  map: {page: P1}\n  default: P3\n"
     )
     payload = am()
     payload["alerts"][0]["labels"]["priority"] = "PAGE"
@@ -389,9 +392,7 @@ async def test_a_generic_key_opens_a_new_incident_after_it_resolved_and_closed(
 ) -> None:
     """Generic alerts carry no start time: the told resolution is what makes the next
     firing a new incident."""
-    alerting.github.files[(REPO.lower(), ".github/incident.yml")] = (
-        "alerts:\n  auto_resolve: true\n"
-    )
+    alerting.github.files[CONFIG] = OPT_IN + "  auto_resolve: true\n"
     await send(alerting, recorded("generic-firing.json"), "generic")
     await send(alerting, recorded("generic-resolved.json"), "generic")
     [first] = alert_issues(alerting.github)
@@ -570,8 +571,10 @@ async def test_unknown_source_is_404(alerting: Harness) -> None:
 async def test_the_answer_does_not_wait_for_the_github_work(alerting: Harness) -> None:
     answer = await send(alerting, am(), drain=False)
     assert answer.status_code == 202
-    # Only the installation was looked up before answering; the issue comes after.
-    assert [r[1] for r in alerting.github.requests] == [f"/repos/{REPO}/installation"]
+    # Only the installation and the repository's config were read before answering (with
+    # the installation's token); the issues come after.
+    paths = [r[1] for r in alerting.github.requests if not r[1].endswith("/access_tokens")]
+    assert paths == [f"/repos/{REPO}/installation", f"/repos/{REPO}/contents/.github/incident.yml"]
     await settle(alerting)
     assert len(alert_issues(alerting.github)) == 1
 
@@ -612,3 +615,256 @@ def test_any_json_is_read_or_refused_with_a_reason(
         return
     assert group.group and len(group.group) == 16
     alerts.open_issue(group, alerts.AlertsPolicy(), T0)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "acme%0A/payments",  # `$` let a trailing newline through
+        "acme/payments%0A",
+        "acme/%2E%2E",
+        "acme/%2E",
+        "-acme/payments",
+        "acme/pay%20ments",
+        "acme/" + "x" * 101,
+    ],
+)
+async def test_a_path_that_is_no_github_name_is_400_never_500(alerting: Harness, path: str) -> None:
+    answer = await alerting.client.post(
+        f"/alerts/generic/{path}", json={"title": "x"}, headers=AUTH
+    )
+    assert answer.status_code == 400, answer.text
+    assert "not a GitHub repository name" in answer.json()["error"]
+    assert alerting.github.requests == []
+
+
+async def test_one_group_under_four_spellings_of_the_repository_opens_one_incident(
+    alerting: Harness,
+) -> None:
+    """GitHub's names are case-insensitive: the queue, the lock and the dedup are one."""
+    owner, name = REPO.split("/")
+    spellings = [REPO, REPO.lower(), REPO.upper(), f"{owner.swapcase()}/{name.swapcase()}"]
+    answers = await asyncio.gather(
+        *(send(alerting, am(), repo=spelling, drain=False) for spelling in spellings)
+    )
+    await settle(alerting)
+    assert {a.status_code for a in answers} == {202}
+    assert len(alert_issues(alerting.github)) == 1
+
+
+def outside_code(markdown: str) -> str:
+    """The text GitHub renders as markdown: code spans show their text as written."""
+    return re.sub(r"`[^`]*`", "", markdown)
+
+
+HOSTILE = (
+    "Click [Silence](https://evil.example/s) ![](https://evil.example/p.png) "
+    "or https://evil.example/raw, www.evil.example, <https://evil.example/a>; "
+    "see acme/secret#12, #12 and GH-12, ask @octocat"
+)
+
+
+@pytest.mark.parametrize("where", ["summary", "description"])
+async def test_annotation_text_is_inert_no_links_images_or_cross_references(
+    alerting: Harness, where: str
+) -> None:
+    """Annotations are the monitoring's (or whoever holds a token's) text, shown under the
+    bot's name: no phishing link, image, cross-reference or ping; the app's own links stay."""
+    payload = am()
+    payload["commonAnnotations"][where] = HOSTILE
+    payload["alerts"][0]["annotations"][where] = HOSTILE
+    joined = copy.deepcopy(payload)
+    joined["alerts"].append(extra_alert(joined))
+    await send(alerting, payload)
+    await send(alerting, joined)
+    [issue] = alert_issues(alerting.github)
+    [note] = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    for text in (outside_code(issue.body), outside_code(note)):
+        for live in ("](https://evil", "![", "<https://evil", "@octocat"):
+            assert live not in text, (live, text)
+    # A title renders no markdown, but GitHub links URLs and references in it too.
+    for text in (outside_code(issue.body), outside_code(note), issue.title):
+        for live in ("https://evil", "www.evil", "acme/secret#12", "#12", "GH-12"):
+            assert live not in text, (live, text)
+    assert "Silence" in issue.body and "evil.example" in issue.body  # still readable
+    source = payload["alerts"][0]["generatorURL"]
+    assert f"[Source]({alerts._url(source)})" in issue.body  # the app's own link stays
+
+
+async def test_a_generic_description_is_inert_too(alerting: Harness) -> None:
+    await send(alerting, {"title": "Checkout GH-12 down", "description": HOSTILE}, "generic")
+    [issue] = alert_issues(alerting.github)
+    for live in ("](https://evil", "https://evil", "#12", "GH-12"):
+        assert live not in outside_code(issue.body) and live not in issue.title
+
+
+# --- the door: only repositories that opted in, only the owner's token ----------------------
+
+VICTIM = "victim-org/private-repo"
+
+
+def another_owner(github: GitHubDouble, *, opted_in: bool = False) -> None:
+    """A second installation: another owner's private repository."""
+    github.repos[2] = [VICTIM]
+    github.private[VICTIM] = True
+    if opted_in:
+        github.files[(VICTIM, ".github/incident.yml")] = OPT_IN
+
+
+async def test_the_token_opens_nothing_where_the_config_does_not_opt_in(alerting: Harness) -> None:
+    """ALERTS_TOKEN used to reach every repository of every installation: 25 P0s in another
+    owner's private repository without an incident.yml opened 25 issues (and pages)."""
+    another_owner(alerting.github)
+    answers = [
+        await send(alerting, {"title": f"P0 {n}", "severity": "critical"}, "generic", repo=VICTIM)
+        for n in range(25)
+    ]
+    assert {a.status_code for a in answers} == {403}
+    error = answers[0].json()["error"]
+    assert f"alerts are off for {VICTIM}" in error and "alerts: {enabled: true}" in error
+    assert alerting.github.writes == []
+    metrics = (await alerting.client.get("/metrics")).text
+    assert 'incident_app_alerts_total{result="403",source="generic"} 25.0' in metrics
+
+
+@pytest.mark.parametrize(
+    "config", [None, "alerts:\n  enabled: false\n", "alerts:\n  auto_resolve: true\n"]
+)
+async def test_a_repository_that_has_not_opted_in_is_403_and_nothing_is_written(
+    alerting: Harness, config: str | None
+) -> None:
+    if config is None:
+        del alerting.github.files[CONFIG]
+    else:
+        alerting.github.files[CONFIG] = config
+    answer = await send(alerting, am())
+    assert answer.status_code == 403
+    assert "alerts: {enabled: true}" in answer.json()["error"]
+    assert alerting.github.writes == []
+
+
+async def test_the_organisations_file_opts_every_repository_in(alerting: Harness) -> None:
+    del alerting.github.files[CONFIG]
+    owner = REPO.split("/")[0].lower()
+    alerting.github.files[(f"{owner}/.github", ".github/incident.yml")] = OPT_IN
+    answer = await send(alerting, am())
+    assert answer.status_code == 202, answer.text
+    assert len(alert_issues(alerting.github)) == 1
+
+
+async def test_an_owners_token_works_only_for_that_owners_repositories(alerting: Harness) -> None:
+    another_owner(alerting.github, opted_in=True)
+    owner = REPO.split("/")[0]
+    own = {"Authorization": f"Bearer {alerts.owner_token(TOKEN, owner.upper())}"}
+    assert own["Authorization"].startswith("Bearer iao_")
+
+    answer = await send(alerting, am(), headers=own)
+    assert answer.status_code == 202, answer.text
+    assert len(alert_issues(alerting.github)) == 1
+    basic = base64.b64encode(f"grafana:{alerts.owner_token(TOKEN, owner)}".encode()).decode()
+    answer = await send(
+        alerting, am(), repo=REPO.lower(), headers={"Authorization": f"Basic {basic}"}
+    )
+    assert answer.status_code == 202
+
+    writes = len(alerting.github.writes)
+    for headers in (own, {"Authorization": f"Bearer {alerts.owner_token('other', owner)}"}):
+        refused = await send(alerting, {"title": "P0"}, "generic", repo=VICTIM, headers=headers)
+        assert refused.status_code == 401
+    assert len(alerting.github.writes) == writes
+    # The operator's token still works for every owner that opted in.
+    assert (await send(alerting, {"title": "P0"}, "generic", repo=VICTIM)).status_code == 202
+
+
+# --- at most alerts.max_new_per_hour new incidents ------------------------------------------
+
+
+def page(n: int, status: str = "firing") -> dict[str, Any]:
+    return {"title": f"P0 number {n}", "severity": "critical", "key": f"k{n}", "status": status}
+
+
+async def test_past_the_hourly_cap_firing_groups_are_told_on_the_newest_open_incident(
+    alerting: Harness,
+) -> None:
+    """25 P0 groups at once open `max_new_per_hour` (10) incidents; the other 15 are told on
+    the newest open one, once each, and their repeats add nothing."""
+    answers = await asyncio.gather(
+        *(send(alerting, page(n), "generic", drain=False) for n in range(25))
+    )
+    await settle(alerting)
+    assert {a.status_code for a in answers} == {202}
+    opened = alert_issues(alerting.github)
+    assert len(opened) == 10
+    newest = max(opened, key=lambda i: i.number)
+    notes = marked(alerting.github.posted_comments(newest.number), markers.AlertNote)
+    assert len(notes) == 15
+    assert all("Another alert group fires" in n and "max_new_per_hour" in n for n in notes)
+
+    writes = len(alerting.github.writes)
+    for n in range(25):
+        await send(alerting, page(n), "generic")
+    assert len(alerting.github.writes) == writes
+    metrics = (await alerting.client.get("/metrics")).text
+    assert 'result="over the hourly cap: told",source="generic"} 15.0' in metrics
+
+
+async def test_the_cap_is_counted_on_github_so_another_replica_agrees(
+    alerting: Harness, settings: Settings
+) -> None:
+    alerting.github.files[CONFIG] = OPT_IN + "  max_new_per_hour: 2\n"
+    for n in range(2):
+        await send(alerting, page(n), "generic")
+    other = create_app(
+        settings.model_copy(update={"alerts_token": SecretStr(TOKEN)}), now=alerting.clock
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other), base_url="http://testserver"
+    ) as client:
+        answer = await client.post(f"/alerts/generic/{REPO}", json=page(2), headers=AUTH)
+        assert answer.status_code == 202
+        await other.state.alerts.drain()
+        await other.state.queue.drain()
+    assert len(alert_issues(alerting.github)) == 2
+
+    alerting.clock.advance(minutes=61)  # an hour later the cap has room again
+    await send(alerting, page(3), "generic")
+    assert len(alert_issues(alerting.github)) == 3
+
+
+async def test_auto_resolve_waits_for_a_group_told_past_the_cap(alerting: Harness) -> None:
+    alerting.github.files[CONFIG] = OPT_IN + "  max_new_per_hour: 1\n  auto_resolve: true\n"
+    await send(alerting, page(1), "generic")
+    [issue] = alert_issues(alerting.github)
+    await send(alerting, page(2), "generic")  # past the cap: told on the incident
+    assert len(alert_issues(alerting.github)) == 1
+
+    await send(alerting, page(1, "resolved"), "generic")
+    assert issue.state == "open"  # the second group still fires
+    notes = marked(alerting.github.posted_comments(issue.number), markers.AlertNote)
+    assert "still fire" in notes[-1]
+
+    await send(alerting, page(2, "resolved"), "generic")
+    assert issue.state == "closed"
+    assert "status:resolved" in issue.labels
+
+
+@pytest.mark.parametrize(
+    ("text", "enabled", "cap", "problem"),
+    [
+        ("", False, 10, None),
+        ("alerts: {enabled: true}\n", True, 10, None),
+        ("alerts: {enabled: true, max_new_per_hour: 3}\n", True, 3, None),
+        ("alerts: {max_new_per_hour: 0}\n", None, None, "alerts.max_new_per_hour"),
+        ("alerts: {enabled: maybe}\n", None, None, "alerts.enabled"),
+    ],
+)
+def test_the_alerts_policy_is_off_by_default_and_says_what_is_wrong(
+    text: str, enabled: bool | None, cap: int | None, problem: str | None
+) -> None:
+    try:
+        policy = check_text(text, source=".github/incident.yml")
+    except ConfigError as exc:
+        assert problem is not None and problem in str(exc), str(exc)
+        return
+    assert problem is None
+    assert (policy.alerts.enabled, policy.alerts.max_new_per_hour) == (enabled, cap)

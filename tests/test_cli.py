@@ -26,7 +26,17 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["receive"], ["alert"], ["check-config"], ["tick"], ["report"], ["doctor"]],
+    [
+        [],
+        ["serve"],
+        ["receive"],
+        ["alert"],
+        ["alert-token"],
+        ["check-config"],
+        ["tick"],
+        ["report"],
+        ["doctor"],
+    ],
 )
 def test_every_command_explains_itself(
     command: list[str], capsys: pytest.CaptureFixture[str]
@@ -145,3 +155,28 @@ def test_alert_with_a_payload_of_the_wrong_shape_says_why() -> None:
     )
     assert result.returncode == 2
     assert "unsupported version" in result.stderr
+
+
+def test_alert_token_prints_the_owners_token_derived_from_alerts_token() -> None:
+    from app.core.alerts import owner_token
+
+    result = run("alert-token", "Acme", env={"ALERTS_TOKEN": "operator-secret"})
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith("iao_") and token == owner_token("operator-secret", "acme")
+    assert "operator-secret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (["acme"], {}, "ALERTS_TOKEN is not set"),
+        (["acme/payments"], {"ALERTS_TOKEN": "x"}, "not a GitHub user or organisation"),
+    ],
+)
+def test_alert_token_refuses_without_alerts_token_or_a_name(
+    args: list[str], env: dict[str, str], says: str
+) -> None:
+    result = run("alert-token", *args, env=env)
+    assert result.returncode == 2
+    assert says in result.stderr and result.stdout == ""

@@ -421,6 +421,7 @@ async def test_one_alert_sent_to_three_replicas_at_once_opens_one_issue(
     with_alerts = settings.model_copy(update={"alerts_token": SecretStr(token)})
     for _ in range(3):
         replicas.add(with_alerts, server.url)
+    replicas.github.files[(REPO.lower(), ".github/incident.yml")] = "alerts: {enabled: true}\n"
     payload = json.loads((WEBHOOKS / "alerts" / "alertmanager-firing.json").read_text())
     targets = itertools.cycle(replicas.harnesses)
     answers = await asyncio.gather(

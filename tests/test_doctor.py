@@ -442,3 +442,34 @@ def test_a_short_webhook_secret_is_reported(
         "`openssl rand -hex 32`",
     ]
     assert status == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_with_alerts_token_the_repositories_that_will_refuse_alerts_are_listed(
+    router: respx.MockRouter, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alerts need `alerts: {enabled: true}` since the door was narrowed: the doctor says
+    where they will be refused, reading each config as the server does, each file once."""
+    monkeypatch.setenv("ALERTS_TOKEN", "doctor-alerts-token")
+    router["api-config"].respond(
+        200, text=GOOD_CONFIG + "alerts: {enabled: true}\n", headers={"content-type": "text/plain"}
+    )
+    org = router.get("/repos/acme/.github/contents/.github/incident.yml").respond(
+        404, json={"message": "Not Found"}
+    )
+    status, lines, _ = doctor(capsys)
+    at = lines.index(
+        "warn  installation 11 (acme) alerts: 1 of 2 repositories refuse alerts (403) until "
+        ".github/incident.yml (theirs or the owner's .github) says `alerts: {enabled: true}`"
+    )
+    assert lines[at + 1 :] == ["        acme/web", "All checks passed, 1 warning(s)."]
+    assert router["api-config"].call_count == 1 and org.call_count == 1
+    assert status == 0
+
+
+@pytest.mark.usefixtures("env")
+def test_without_alerts_token_no_alert_opt_in_is_checked(
+    router: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, lines, _ = doctor(capsys)
+    assert not [line for line in lines if " alerts: " in line]

@@ -45,6 +45,7 @@ roster:
 notify:
   - {to: payments-slack, severities: [P0, P1]}
   - {to: payments-pager, severities: [P0, P1]}
+alerts: {enabled: true}
 """
 
 

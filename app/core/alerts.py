@@ -11,10 +11,12 @@ restart receives it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +31,17 @@ SOURCE_NAMES = {"alertmanager": "Alertmanager", "grafana": "Grafana", "generic":
 MAX_ALERTS = 1000  # more in one notification is refused (Alertmanager's max_alerts caps it)
 MAX_REMEMBERED = 100  # fingerprints kept in a marker; the digest covers them all
 MAX_TEXT = 2000  # one label value or annotation, as shown
+CAP_WINDOW = timedelta(hours=1)  # `alerts.max_new_per_hour` counts the issues opened in it
+
+
+OWNER_TOKEN_PREFIX = "iao_"  # incident-app, one owner's alert token
+
+
+def owner_token(secret: str, owner: str) -> str:
+    """The alert token for one owner's repositories only: `iao_` and the HMAC-SHA256 of the
+    case-folded owner under ALERTS_TOKEN (`incident-app alert-token OWNER` prints it)."""
+    message = f"incident-app alerts for owner\n{owner.casefold()}".encode()
+    return OWNER_TOKEN_PREFIX + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 class BadPayload(ValueError):
@@ -248,6 +261,7 @@ class Known:
     closed_at: datetime | None
     opened: markers.AlertIssue
     notes: tuple[markers.AlertNote, ...] = ()
+    created_at: datetime | None = None
 
     def state(self, group: str) -> markers.AlertNote | None:
         """A group's last state told here: its last note, or the opening marker for the group
@@ -294,14 +308,29 @@ def severity(group: AlertGroup, policy: AlertsPolicy) -> Severity:
 
 
 def match(group: AlertGroup, issues: Sequence[Known]) -> Known | None:
-    """The group's incident: the newest issue opened for it, else the newest that holds one
-    of its firing alerts (the same alert reaching us by a second route)."""
+    """The group's incident: the newest issue opened for it, unless that is closed and the
+    group was told since on an open one (past the hourly cap, or by a second route); else the
+    newest that holds one of its firing alerts (the same alert reaching us by a second
+    route)."""
     mine = [k for k in issues if k.opened.group == group.group]
-    if mine:
-        return max(mine, key=lambda k: k.number)
+    own = max(mine, key=lambda k: k.number) if mine else None
+    told = [
+        k
+        for k in issues
+        if k.open and k.opened.group != group.group and any(n.group == group.group for n in k.notes)
+    ]
+    if told and (own is None or not own.open):
+        return max(told, key=lambda k: k.number)
+    if own is not None:
+        return own
     firing = set(group.fingerprints)
     shared = [k for k in issues if firing & k.firing]
     return max(shared, key=lambda k: k.number) if shared else None
+
+
+def newest_open(issues: Sequence[Known]) -> Known | None:
+    """The newest open alert incident: where a group past the hourly cap is told."""
+    return max((k for k in issues if k.open), key=lambda k: k.number, default=None)
 
 
 def decide(
@@ -328,7 +357,17 @@ def decide(
     if known is None:
         if group.resolved:
             return Decision("resolved, and no incident is open for it")
-        return Decision("opened", open=open_issue(group, policy, now))
+        recent = [k for k in issues if k.created_at is not None and now - k.created_at < CAP_WINDOW]
+        if len(recent) < policy.max_new_per_hour:
+            return Decision("opened", open=open_issue(group, policy, now))
+        # Past the hourly cap: the group joins the newest open alert incident as a second
+        # group would (its note is its state there, and `auto_resolve` waits for it too).
+        newest = newest_open(issues)
+        if newest is None:
+            return Decision("over the hourly cap, and no alert incident is open to tell")
+        text = capped_comment(group, policy, now)
+        comment = PostComment(text, "alert-changed")
+        return Decision("over the hourly cap: told", number=newest.number, comment=comment)
     state = known.state(group.group)
     if group.resolved:
         if state is None:
@@ -362,6 +401,28 @@ def _url(url: str) -> str:
     return quote(url.strip(), safe=":/?#[]@!$&'*+,;=%~")
 
 
+WORD_JOINER = "\u2060"  # invisible, and enough to keep GitHub from linking what it splits
+_WWW = re.compile(r"\bwww\.", re.IGNORECASE)
+_REFERENCE = re.compile(r"(#|\bGH-)(?=\d)", re.IGNORECASE)
+
+
+def unlinked(text: str) -> str:
+    """Text GitHub turns into no link and no cross-reference: a word joiner splits `://`,
+    `www.`, `#12` (also `acme/secret#12`) and `GH-12`, which read the same."""
+    text = text.replace("://", f":{WORD_JOINER}//")
+    text = _WWW.sub(lambda m: f"{m[0][:-1]}{WORD_JOINER}.", text)
+    return _REFERENCE.sub(lambda m: f"{m[1]}{WORD_JOINER}", text)
+
+
+def inert(text: str, limit: int = 300) -> str:
+    """An alert's own text (a summary, a description, a name) for one line or table cell,
+    shown as written but inert: `messages.cell`'s escaping (no HTML, pings, pipes), escaped
+    brackets so `[x](…)` and `![](…)` are no link or image, and `unlinked`. The app's own
+    links (source, dashboard, silence, runbook) are built apart, from http(s) URLs only."""
+    text = messages.cell(text, limit).replace("[", "\\[").replace("]", "\\]")
+    return unlinked(text)
+
+
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
 
@@ -388,7 +449,7 @@ def issue_title(group: AlertGroup) -> str:
         base = names[0] + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
         summary = _summary(group)
         base = f"{base}: {summary}" if summary and summary != base else base
-    return messages.title(" ".join((base or "Alert").split()))
+    return messages.title(unlinked(" ".join((base or "Alert").split())))
 
 
 def _labels(labels: Mapping[str, str], skip: Sequence[str] = ()) -> str:
@@ -406,8 +467,8 @@ def _alert_rows(alerts: Sequence[Alert], limit: int = 50) -> list[str]:
         summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
         links = " · ".join(f"[{text}]({_url(url)})" for text, url in alert.links) or "—"
         rows.append(
-            f"| {messages.cell(alert.name, 100)} | {_when(alert.starts_at)} "
-            f"| {_labels(alert.labels, ('alertname',))} | {messages.cell(summary, 300) or '—'} "
+            f"| {inert(alert.name, 100)} | {_when(alert.starts_at)} "
+            f"| {_labels(alert.labels, ('alertname',))} | {inert(summary, 300) or '—'} "
             f"| {links} |"
         )
     if len(alerts) > limit:
@@ -429,12 +490,12 @@ def open_issue(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> OpenIs
     ]
     summary = _summary(group)
     if summary:
-        lines += [f"> {messages.cell(summary, 1000)}", ""]
+        lines += [f"> {inert(summary, 1000)}", ""]
     description = group.common_annotations.get("description") or (
         alerts[0].annotations.get("description") if alerts else ""
     )
     if description and description != summary:
-        lines += [f"> {messages.cell(description, 2000)}", ""]
+        lines += [f"> {inert(description, 2000)}", ""]
     runbooks = list(
         dict.fromkeys(
             url
@@ -508,6 +569,24 @@ def changed_comment(group: AlertGroup, before: frozenset[str], again: bool, now:
         parts.append(f"{gone} resolved")
     lines = [", ".join(parts) + "." + (" Firing again." if again else ""), ""]
     lines += _alert_rows(new or now_firing, limit=20)
+    if group.truncated:
+        lines += ["", f"({group.truncated} more left out by the source.)"]
+    lines += ["", _note(group, resolved=False, auto=False)]
+    return "\n".join(lines)
+
+
+def capped_comment(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> str:
+    """A firing group told on the newest open alert incident: `alerts.max_new_per_hour`
+    incidents were opened here in the last hour already."""
+    firing = group.firing
+    lines = [
+        f"🔔 **Another alert group fires** at {_when(now)}: {inert(issue_title(group), 200)}, "
+        f"{len(firing)} firing. {policy.max_new_per_hour} alert incident(s) were opened in "
+        "this repository in the last hour (`alerts.max_new_per_hour`), so it is told on this "
+        "incident instead of opening another; its changes and resolution are told here too.",
+        "",
+    ]
+    lines += _alert_rows(firing, limit=20)
     if group.truncated:
         lines += ["", f"({group.truncated} more left out by the source.)"]
     lines += ["", _note(group, resolved=False, auto=False)]

@@ -540,6 +540,18 @@ class NotifyRoute(_Model):
 class AlertsPolicy(_Model):
     """Alerts from monitoring open incidents (POST /alerts/…/{owner}/{repo})."""
 
+    enabled: bool = Field(
+        default=False,
+        description="Accept alerts for this repository: without `enabled: true` (here or in "
+        "the organisation's .github) POST /alerts/…/{owner}/{repo} is refused with 403.",
+    )
+    max_new_per_hour: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="At most this many new alert incidents in this repository per hour "
+        "(1 to 1000); past it a firing group is told on the newest open alert incident.",
+    )
     severity_label: str = Field(
         default="severity",
         max_length=100,

@@ -19,6 +19,7 @@ from typing import Any
 from app.core import alerts, markers
 from app.core.actions import Action
 from app.core.keys import Hints, IssueKey
+from app.core.policy import AlertsPolicy
 from app.core.snapshot import ts
 from app.github.config import ConfigLoader
 from app.github.errors import (
@@ -52,8 +53,10 @@ class Target:
 
     @property
     def key(self) -> IssueKey:
-        """The repository as a key (number 0: no issue) for the queue's and Redis' locks."""
-        return IssueKey(self.installation_id, self.owner, self.repo, 0)
+        """The repository as a key (number 0: no issue) for the queue's and Redis' locks,
+        case-folded: GitHub's names are case-insensitive, so `Acme/Pay` and `acme/pay` are one
+        repository, one worker and one lock."""
+        return IssueKey(self.installation_id, self.owner.casefold(), self.repo.casefold(), 0)
 
 
 @dataclass
@@ -81,7 +84,7 @@ class Installations:
         self._known: dict[str, tuple[float, int | None]] = {}
 
     async def find(self, owner: str, repo: str) -> int | None:
-        name = f"{owner}/{repo}".lower()
+        name = f"{owner}/{repo}".casefold()
         hit = self._known.get(name)
         if hit is not None and self._clock() < hit[0]:
             return hit[1]
@@ -135,6 +138,9 @@ class AlertWork:
         # Issues this process opened lately, by (repository, group): GitHub's list is read
         # for each notification, this only covers the moment before it shows a new issue.
         self._opened: dict[tuple[str, str], tuple[float, alerts.Known]] = {}
+        # The spelling a repository's notifications last came with, by its case-folded key:
+        # GitHub takes any, the requests use the one the monitoring sends.
+        self._targets: dict[IssueKey, Target] = {}
         self.reports: list[AlertReport] = []  # the latest few, for tests and the status page
 
     def submit(self, target: Target, group: alerts.AlertGroup) -> bool:
@@ -142,10 +148,14 @@ class AlertWork:
         if not self._queue.accepting:
             return False
         self._newest[(target.key, group.group)] = group
+        self._targets[target.key] = target
         return self._queue.submit(target.key, {group.group: group})
 
+    def _target(self, key: IssueKey) -> Target:
+        return self._targets.get(key) or Target(key.installation_id, key.owner, key.repo)
+
     async def _batch(self, key: IssueKey, groups: dict[str, alerts.AlertGroup]) -> None:
-        target = Target(key.installation_id, key.owner, key.repo)
+        target = self._target(key)
         for group in groups.values():
             report = await self.handle(target, group)
             if report.retry:
@@ -171,7 +181,7 @@ class AlertWork:
         await self._sleep(self._retry_after[attempt])
         if self._newest.get((key, group.group)) is not group:
             return  # a newer notification of the group was read meanwhile
-        target = Target(key.installation_id, key.owner, key.repo)
+        target = self._target(key)
         report = await self._exclusive_handle(target, group)
         if report is not None and report.number is not None and not report.retry:
             # A write that failed may have happened (a 502 hiding a success): the incident's
@@ -208,6 +218,11 @@ class AlertWork:
         for task in list(self._retries):
             task.cancel()
         return abandoned + len(self._retries)
+
+    async def policy(self, target: Target) -> AlertsPolicy:
+        """The repository's `alerts` policy, as the config loader finds it (cached briefly)."""
+        gh = self._clients(target.installation_id)
+        return (await self._config.load(gh, target.owner, target.repo)).policy.alerts
 
     # --- one notification ---
 
@@ -290,33 +305,36 @@ class AlertWork:
             opened = markers.of(markers.AlertIssue, str(item.get("body") or ""))
             if not opened or not isinstance(item.get("number"), int):
                 continue
-            closed = item.get("closed_at")
+            closed, created = item.get("closed_at"), item.get("created_at")
             found[item["number"]] = alerts.Known(
                 number=item["number"],
                 open=item.get("state") == "open",
                 closed_at=ts(closed) if closed else None,
                 opened=opened[0],
+                created_at=ts(created) if created else None,
             )
         horizon = time.monotonic()
         for (repo, _), (until, known) in list(self._opened.items()):
             if until < horizon:
                 del self._opened[(repo, _)]
-            elif repo == target.full_name.lower() and known.number not in found:
+            elif repo == target.full_name.casefold() and known.number not in found:
                 found[known.number] = known
         issues = sorted(found.values(), key=lambda k: -k.number)
-        mine = alerts.match(group, issues)
-        if mine is None:
-            return issues
-        comments = await paginate(
-            gh, f"/repos/{target.full_name}/issues/{mine.number}/comments", limit=10
-        )
-        notes = tuple(
-            note
-            for c in comments
-            if isinstance(c, dict) and self._ours(c)
-            for note in markers.of(markers.AlertNote, str(c.get("body") or ""))
-        )
-        return [replace(k, notes=notes) if k.number == mine.number else k for k in issues]
+        # The notes of the group's incident and of the newest open one, where a group past
+        # the hourly cap is told (and from where its later notifications find it).
+        wanted = {k.number for k in (alerts.match(group, issues), alerts.newest_open(issues)) if k}
+        notes: dict[int, tuple[markers.AlertNote, ...]] = {}
+        for number in sorted(wanted):
+            comments = await paginate(
+                gh, f"/repos/{target.full_name}/issues/{number}/comments", limit=10
+            )
+            notes[number] = tuple(
+                note
+                for c in comments
+                if isinstance(c, dict) and self._ours(c)
+                for note in markers.of(markers.AlertNote, str(c.get("body") or ""))
+            )
+        return [replace(k, notes=notes[k.number]) if k.number in notes else k for k in issues]
 
     def _ours(self, item: dict[str, Any]) -> bool:
         """Made by this App: a person's issue with a copied marker is no record of ours."""
@@ -327,8 +345,8 @@ class AlertWork:
         opened = markers.AlertIssue(
             group.group, group.source, group.digest, group.fingerprints[: alerts.MAX_REMEMBERED]
         )
-        known = alerts.Known(number, True, None, opened)
-        self._opened[(target.full_name.lower(), group.group)] = (time.monotonic() + 600, known)
+        known = alerts.Known(number, True, None, opened, created_at=self._now())
+        self._opened[(target.full_name.casefold(), group.group)] = (time.monotonic() + 600, known)
 
     def _hand_over(self, target: Target, number: int, issue: dict[str, Any] | None) -> None:
         """The runbook takes over at once: the issue's reconciliation is queued now rather

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.core import alerts
+from app.core.policy import CONFIG_PATH, AlertsPolicy
 from app.github.errors import GitHubError
 from app.runtime.alerts import AlertWork, Installations, Target
 
@@ -31,8 +32,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 4 * 1024 * 1024  # 1,000 alerts with long annotations fit
 BODY_SECONDS = 10.0
 LOOKUP_SECONDS = 0.8  # the answer stays within a webhook's second
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+# GitHub's name rules, whole: `\Z`, since `$` would let a trailing newline through.
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}\Z")
+_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}\Z")
 CHALLENGE = 'Bearer realm="incident-app alerts", Basic realm="incident-app alerts"'
 
 
@@ -40,8 +42,20 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def token_ok(header: str, token: str) -> bool:
-    """`Bearer <token>`, or `Basic <base64(user:token)>` with any user name."""
+def valid_owner(owner: str) -> bool:
+    """A user or organisation name GitHub could have."""
+    return bool(_OWNER.match(owner))
+
+
+def valid_name(owner: str, repo: str) -> bool:
+    """An owner and repository name GitHub could have: `.` and `..` are path steps, not names."""
+    return valid_owner(owner) and bool(_NAME.match(repo)) and repo not in (".", "..")
+
+
+def token_ok(header: str, token: str, owner: str = "") -> bool:
+    """`Bearer <token>`, or `Basic <base64(user:token)>` with any user name; the token is
+    ALERTS_TOKEN (any owner) or `owner`'s own (`core.alerts.owner_token`), both compared in
+    constant time."""
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "basic":
@@ -52,7 +66,10 @@ def token_ok(header: str, token: str) -> bool:
         value = decoded.partition(":")[2]
     elif scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(value.encode("utf-8", "replace"), token.encode())
+    sent = value.encode("utf-8", "replace")
+    operator = hmac.compare_digest(sent, token.encode())
+    own = hmac.compare_digest(sent, alerts.owner_token(token, owner).encode())
+    return operator | own
 
 
 async def _body(request: Request) -> bytes:
@@ -73,6 +90,14 @@ async def _body(request: Request) -> bytes:
 
     await asyncio.wait_for(read(), BODY_SECONDS)
     return b"".join(chunks)
+
+
+async def _policy(work: AlertWork, target: Target) -> AlertsPolicy:
+    """The repository's alert policy within LOOKUP_SECONDS. A read that takes longer goes on
+    behind the 503, so the config is cached when the source retries."""
+    task = asyncio.ensure_future(work.policy(target))
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return await asyncio.wait_for(asyncio.shield(task), LOOKUP_SECONDS)
 
 
 def alert_routes(
@@ -96,18 +121,19 @@ def alert_routes(
     async def _receive(request: Request) -> Response:
         source = str(request.path_params["source"])
         owner, repo = str(request.path_params["owner"]), str(request.path_params["repo"])
-        if not token_ok(request.headers.get("authorization", ""), token):
+        if not token_ok(request.headers.get("authorization", ""), token, owner):
             return _error(
                 401,
-                "missing or wrong credentials: send Authorization: Bearer $ALERTS_TOKEN "
-                "(or basic auth with it as the password)",
+                "missing or wrong credentials: send Authorization: Bearer $ALERTS_TOKEN, or "
+                "the owner's token (`incident-app alert-token OWNER`), or basic auth with "
+                "either as the password",
                 {"WWW-Authenticate": CHALLENGE},
             )
         if source not in alerts.SOURCES:
             return _error(
                 404, f"no alert source {source[:40]!r}: use alertmanager, grafana or generic"
             )
-        if not (_OWNER.match(owner) and _NAME.match(repo)):
+        if not valid_name(owner, repo):
             return _error(400, "owner/repo is not a GitHub repository name")
         try:
             raw = await _body(request)
@@ -138,7 +164,20 @@ def alert_routes(
                 f"the app is not installed on {owner}/{repo} (or cannot see it): install it "
                 "there, then send alerts again",
             )
-        if not work.submit(Target(installation, owner, repo), group):
+        target = Target(installation, owner, repo)
+        try:
+            policy = await _policy(work, target)
+        except (TimeoutError, GitHubError) as exc:
+            log.warning("config lookup for %s/%s failed: %s", owner, repo, exc)
+            return _error(503, "GitHub did not answer in time; retry", {"Retry-After": "10"})
+        if not policy.enabled:
+            return _error(
+                403,
+                f"alerts are off for {owner}/{repo}: add `alerts: {{enabled: true}}` to "
+                f"{CONFIG_PATH} in {owner}/{repo} (or in {owner}/.github for every repository "
+                "of the owner), then send again",
+            )
+        if not work.submit(target, group):
             return _error(503, "shutting down; retry", {"Retry-After": "5"})
         return JSONResponse(
             {

@@ -79,6 +79,7 @@ async def main(burst: int) -> None:
     rows: list[tuple[str, int, int, float]] = []
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         github = GitHubDouble(router, clock)
+        github.files[(REPO.lower(), ".github/incident.yml")] = "alerts: {enabled: true}\n"
         app = create_app(settings, now=clock, sleep=Sleeps())
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
