@@ -185,6 +185,7 @@ class IssueState:
     def json(self, api: str) -> dict[str, Any]:
         return {
             "url": f"{api}/repos/{self.repo}/issues/{self.number}",
+            "repository_url": f"{api}/repos/{self.repo}",
             "html_url": f"https://github.com/{self.repo}/issues/{self.number}",
             "number": self.number,
             "title": self.title,

@@ -353,7 +353,13 @@ class AlertWork:
         than left to GitHub's webhook (which the app's own comments never trigger)."""
         if self._submit is None:
             return
-        key = IssueKey(target.installation_id, target.owner, target.repo, number)
+        owner, repo = target.owner, target.repo
+        # GitHub's spelling of the name, as its webhooks will carry it, so the issue has one
+        # queue key and one lock whatever spelling the alert's URL used.
+        url = str((issue or {}).get("repository_url") or "")
+        if url.count("/") >= 2:
+            owner, repo = url.rstrip("/").split("/")[-2:]
+        key = IssueKey(target.installation_id, owner, repo, number)
         hints = Hints(issue=issue)
         if issue is not None and issue.get("created_at"):
             hints = Hints(issue=issue, declared_at=ts(issue["created_at"]))
