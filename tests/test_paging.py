@@ -248,3 +248,53 @@ async def test_the_status_page_shows_the_notifiers(paging: Paging) -> None:
         "payments-slack": "slack",
     }
     assert status["notifications"]["counts"]["sent"] == 2  # the declaration, to each
+
+
+TITLE = "Checkout returns 502 for every user"  # the GitHub double's issue title
+
+
+async def declare_where(p: Paging, *labels: str, private: bool) -> None:
+    """As `declare`, with the repository private or public both on GitHub and in the
+    delivery's payload."""
+    p.h.github.private[REPO] = private
+    p.h.github.add_issue(labels=labels)
+    payload = delivery_for(p.h.github, "issues.opened-incident-p0.json")
+    payload["repository"]["private"] = private
+    await p.h.deliver("issues", payload, drain=False)
+    await p.settle()
+    p.h.clock.advance(minutes=1)
+
+
+def assert_confidential_channel(p: Paging) -> None:
+    """The incident's own channel is private, and `#incidents` has a link, never the title."""
+    [created] = p.slack.calls("conversations.create")
+    assert created.params()["name"] == CHANNEL
+    assert str(created.params()["is_private"]).lower() in ("1", "true")
+    channel = p.slack.named(CHANNEL)
+    assert channel is not None and channel.is_private
+    [shared] = p.slack.posted("#incidents")
+    assert TITLE not in shared and "Checkout" not in shared
+    assert f"{REPO}/issues/1" in shared  # a link to the issue
+    assert f"<#{channel.id}>" in shared
+    assert p.pages() == [("trigger", f"{REPO}#1")]
+
+
+async def test_a_private_repositorys_p1_gets_a_private_channel_and_a_link_only(
+    paging: Paging,
+) -> None:
+    await declare_where(paging, "incident", "sev:P1", private=True)
+    assert_confidential_channel(paging)
+
+    # Its updates stay in the private channel; `#incidents` hears nothing more.
+    await say(paging, "/status mitigating rolled back the deploy")
+    assert sum("rolled back the deploy" in t for t in paging.slack.posted(CHANNEL)) == 1
+    assert len(paging.slack.posted("#incidents")) == 1
+    assert len(paging.slack.calls("conversations.create")) == 1
+
+
+async def test_a_public_repositorys_security_incident_is_confidential_from_its_declaration(
+    paging: Paging,
+) -> None:
+    await declare_where(paging, "incident", "sev:P1", "security", private=False)
+    assert_confidential_channel(paging)
+    assert "security" in paging.h.github.issue().labels
