@@ -325,3 +325,57 @@ async def test_a_private_repository_that_is_not_is_refused(
     assert review.repo == REPO and "held privately" in review.title
     (problem,) = marked(h.github.posted_comments(), markers.ConfigProblem)
     assert "pir.private_repository" in problem and "held privately" in problem
+
+
+async def test_a_responder_dismissing_an_outsiders_report_pages_nobody(
+    notifying: Harness, recorder: Recorder
+) -> None:
+    """Review finding: closing a spam declaration (or taking its labels off) counted as
+    confirming it, and paged everyone. Dismissing is not confirming."""
+    h = notifying
+    await declare(h, "incident", "sev:P0", author="outsider")
+    h.github.permissions[(REPO.lower(), "alice")] = "write"
+    h.github.close(1, at=h.clock.now, by="alice")
+    payload = delivery_for(h.github, "issues.labeled-sev-p1.json", action="closed")
+    payload["sender"] = user("alice")
+    await h.deliver("issues", payload, delivery="closed")
+    await h.client.post("/cron/tick", headers=AUTH)
+
+    assert h.github.issue().state == "closed"
+    assert marked(h.github.posted_comments(), markers.Confirmed) == []
+    assert h.github.issue().assignees == ["rohan"]
+    assert recorder.sent == []
+
+
+async def test_a_confirmation_stays_when_its_comment_is_edited(
+    notifying: Harness, recorder: Recorder
+) -> None:
+    """Review finding: confirmation was recomputed each run, so editing the confirming
+    `/ack` silently stopped every later page."""
+    h = notifying
+    await declare(h, "incident", "sev:P1", author="outsider")
+    ack = await say(h, "/ack", by="alice", perm="write")
+    assert recorder.kinds().count(Kind.DECLARED) == 1
+    h.github.edit(ack, "/ack (edited)", at=h.clock.now)
+
+    h.clock.now += timedelta(hours=30)
+    await h.client.post("/cron/tick", headers=AUTH)
+    assert Kind.ESCALATED in recorder.kinds()
+
+
+async def test_a_responders_label_from_before_the_declaration_confirms_nothing(
+    notifying: Harness, recorder: Recorder
+) -> None:
+    """Review finding: a maintainer's `question` label, then an outsider's `sev:P0`, went out
+    confirmed: only what someone with authority does since the declaration counts."""
+    h = notifying
+    h.github.files[(REPO.lower(), ".github/incident.yml")] = CONFIG
+    h.github.add_issue(author="outsider")
+    h.github.permissions[(REPO.lower(), "alice")] = "write"
+    h.github.label(1, "status:investigating", at=h.clock.now, by="alice")
+    h.clock.advance(minutes=1)
+    await label(h, "sev:P0", by="outsider")
+
+    (brief,) = marked(h.github.posted_comments(), markers.Brief)
+    assert "not yet confirmed" in brief
+    assert recorder.sent == []

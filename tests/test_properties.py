@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.core.actions import (
@@ -44,6 +44,8 @@ LABELS = [
     "status:monitoring",
     "status:resolved",
     "security",
+    "breach",
+    "drill",
     "bug",
 ]
 BODIES = [
@@ -64,6 +66,7 @@ BODIES = [
     "> /status resolved (quoted)",
 ]
 PEOPLE = ["alice", "rohan", "mallory"]  # alice has write access, rohan is in the roster
+LABELERS = ["x", "mallory", "alice", "rohan"]
 
 
 @dataclasses.dataclass
@@ -97,15 +100,17 @@ class World:
 
     # what people do
 
-    def label(self, name: str, *, ours: bool = False) -> None:
+    def label(self, name: str, *, ours: bool = False, by: str = "x") -> None:
         if name not in self.issue.labels:
             self.issue = dataclasses.replace(self.issue, labels=self.issue.labels | {name})
-            self.events.append(Event(self._id(), "labeled", self.now(), "x", ours, label=name))  # type: ignore[arg-type]
+            who = "app[bot]" if ours else by
+            self.events.append(Event(self._id(), "labeled", self.now(), who, ours, label=name))  # type: ignore[arg-type]
 
-    def unlabel(self, name: str, *, ours: bool = False) -> None:
+    def unlabel(self, name: str, *, ours: bool = False, by: str = "x") -> None:
         if name in self.issue.labels:
             self.issue = dataclasses.replace(self.issue, labels=self.issue.labels - {name})
-            self.events.append(Event(self._id(), "unlabeled", self.now(), "x", ours, label=name))  # type: ignore[arg-type]
+            who = "app[bot]" if ours else by
+            self.events.append(Event(self._id(), "unlabeled", self.now(), who, ours, label=name))  # type: ignore[arg-type]
 
     def say(self, body: str, who: str, *, ours: bool = False) -> None:
         self.comments.append(
@@ -153,8 +158,10 @@ class World:
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("label"), st.sampled_from(LABELS)),
-        st.tuples(st.just("unlabel"), st.sampled_from(LABELS)),
+        # Labels by someone without authority ("x", "mallory"), with write access ("alice")
+        # or in the roster ("rohan"): flag labels (`breach`, `drill`, `security`) included.
+        st.tuples(st.just("label"), st.sampled_from(LABELS), st.sampled_from(LABELERS)),
+        st.tuples(st.just("unlabel"), st.sampled_from(LABELS), st.sampled_from(LABELERS)),
         st.tuples(st.just("say"), st.sampled_from(BODIES), st.sampled_from(PEOPLE)),
         st.tuples(st.just("close")),
         st.tuples(st.just("reopen")),
@@ -167,6 +174,16 @@ ops = st.lists(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=ops, initial=st.sets(st.sampled_from(LABELS[:5]), max_size=2))
+# Found at 4,000 examples: a breach before the declaration, lowered again before the brief,
+# made the next plan announce "P0 → P1" (the breach note had announced P0).
+@example(
+    history=[("label", "incident", "x"), ("label", "breach", "alice"), ("label", "sev:P1", "x")],
+    initial=set(),
+)
+@example(
+    history=[("label", "breach", "x"), ("say", "/ack", "alice"), ("label", "incident", "x")],
+    initial=set(),
+)
 def test_planning_after_executing_the_plan_yields_nothing(
     history: list[tuple[str, ...]], initial: set[str]
 ) -> None:
@@ -180,9 +197,9 @@ def test_planning_after_executing_the_plan_yields_nothing(
     for op in [*history, ("deliver",)]:
         world.step()
         if op[0] == "label":
-            world.label(op[1])
+            world.label(op[1], by=op[2])
         elif op[0] == "unlabel":
-            world.unlabel(op[1])
+            world.unlabel(op[1], by=op[2])
         elif op[0] == "say":
             world.say(op[1], op[2])
         elif op[0] == "close":

@@ -360,8 +360,12 @@ def breach_confirmed(
     assigned: list[str],
     with_checklist: bool,
     public: bool,
+    severity: Severity = Severity.P0,
 ) -> str:
-    """A confirmed data breach: severity, who must act, and the one-hour legal deadline."""
+    """A confirmed data breach: severity, who must act, and the one-hour legal deadline.
+
+    `severity` is the incident's now: P0, unless someone with authority set another since
+    the breach, before this note could be posted (it then announces that one)."""
     who = "; ".join(reach(policy, role, holders) for role, holders in targets)
     because = f": {cell(text)}" if text else ""
     lines = [f"🔒 **Confirmed data breach**, declared by @{by}{because}."]
@@ -386,7 +390,9 @@ def breach_confirmed(
     lines += [
         "",
         markers.render(markers.BreachNote()),
-        markers.render(markers.SeverityNote("P0", checklist="P0" if with_checklist else None)),
+        markers.render(
+            markers.SeverityNote(severity.value, checklist="P0" if with_checklist else None)
+        ),
     ]
     return "\n".join(lines)
 

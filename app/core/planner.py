@@ -426,6 +426,8 @@ def _confirmation(snapshot: Snapshot, policy: Policy, state: IncidentState) -> l
     brief = state.notes_of(markers.Brief)[0].marker
     if not brief.unconfirmed or not state.confirmed or state.notes_of(markers.Confirmed):
         return []
+    if state.status is Status.RESOLVED:
+        return []  # resolved before anyone confirmed it: a report dismissed, nobody paged
     assignees = {a.lower() for a in snapshot.issue.assignees}
     wanted = [
         login
@@ -582,6 +584,8 @@ def _breach(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Ac
     cal = policy.business_calendar
     before = [sev for at, sev, _ in state.severity_changes if at < record.at]
     raised = before[-1] if before and before[-1] is not Severity.P0 else None
+    if state.severity is not Severity.P0:
+        raised = None  # lowered again since the breach, before this note: it says so instead
     _, lists = _announced(state)
     assignees = {a.lower() for a in snapshot.issue.assignees}
     wanted = [
@@ -602,6 +606,7 @@ def _breach(snapshot: Snapshot, policy: Policy, state: IncidentState) -> list[Ac
         # A brief in this same plan carries the P0 checklist already.
         with_checklist=briefed(state) and "P0" not in lists,
         public=not snapshot.repo.private,
+        severity=state.severity,
     )
     actions: list[Action] = [AddAssignees(tuple(wanted))] if wanted and briefed(state) else []
     return [*actions, PostComment(body, "breach")]

@@ -143,6 +143,14 @@ class IncidentState:
         return self.confirmed_at is not None
 
     @property
+    def paged(self) -> bool:
+        """Did the app's record reach everyone: a brief posted confirmed, or a `Confirmed`
+        note? Until then no notifier hears of the incident (behaviour §8)."""
+        return bool(self.notes_of(markers.Confirmed)) or any(
+            not n.marker.unconfirmed for n in self.notes_of(markers.Brief)
+        )
+
+    @property
     def last_update_at(self) -> datetime | None:
         return self.updates[-1].at if self.updates else None
 
@@ -362,8 +370,10 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
             reference=first[2] if first else "",
         )
         # A confirmed breach is P0 (runbook: "Data breach with confirmed PII/PHI exposure").
-        if severity.value_at(at) is not Severity.P0:
-            severity.add(at, len(snapshot.events) + len(uses) + 1, Severity.P0, who)
+        # Labelled before the declaration (an issue form): P0 from the declaration on.
+        raised_at = max(at, start)
+        if severity.value_at(raised_at) is not Severity.P0:
+            severity.add(raised_at, len(snapshot.events) + len(uses) + 1, Severity.P0, who)
 
     # The app's own label events stand only where no fact explains them (cause deleted).
     for seq, event in enumerate(own_events, start=base + len(uses)):
@@ -442,23 +452,37 @@ def _flags(snapshot: Snapshot, undone: set[int]) -> tuple[frozenset[str], bool]:
 def _confirmation(
     snapshot: Snapshot, policy: Policy, uses: list[CommandUse], declared: datetime
 ) -> dict[str, Any]:
-    """When and by whom the declaration was confirmed: the first command, label, close or
-    reopen by someone with authority (behaviour §8); the declaration itself when this
-    repository's declarations need no confirmation."""
+    """When and by whom the declaration was confirmed (behaviour §8): the declaration itself
+    where no confirmation is needed; the app's own record of it (a brief posted confirmed, a
+    `Confirmed` note), which stays whatever happens to its cause; else the first command, or
+    `sev:`, `status:` or flag label put on, by someone with authority since the declaration.
+    Closing it or taking its labels off dismisses a report rather than confirming it."""
     if not needs_confirmation(snapshot, policy):
         return {"confirmed_at": declared, "confirmed_by": ""}
+    for comment in sorted(snapshot.comments, key=lambda c: (c.created_at, c.id)):
+        if not comment.ours:
+            continue
+        for marker in markers.parse(comment.body):
+            if isinstance(marker, markers.Confirmed):
+                return {"confirmed_at": comment.created_at, "confirmed_by": marker.by}
+            if isinstance(marker, markers.Brief) and not marker.unconfirmed:
+                return {"confirmed_at": comment.created_at, "confirmed_by": ""}
     found = [
         (e.at, e.actor)
         for e in snapshot.events
         if not e.ours
         and e.actor
-        and e.kind in ("labeled", "unlabeled", "closed", "reopened")
+        and e.at >= declared
+        and e.kind == "labeled"
+        and e.label in _CONTESTED_ADDS
         and may_act(e.actor, snapshot, policy)
     ]
     found += [
         (use.comment.created_at, use.comment.author)
         for use in uses
-        if use.authorized and not isinstance(use.command, cmd.Invalid | cmd.Help)
+        if use.authorized
+        and use.comment.created_at >= declared
+        and not isinstance(use.command, cmd.Invalid | cmd.Help)
     ]
     if not found:
         return {"confirmed_at": None, "confirmed_by": ""}

@@ -170,15 +170,20 @@ class Reader:
         state = derive(snap, resolved.policy)
         if state is not None and self._private_home_needed(snap, resolved.policy, state):
             name = resolved.policy.pir.private_repository
-            found = await gh.request("GET", f"/repos/{name}", ok=(404, 403))
+            # Only a definite answer decides: a 404 (not visible to this installation) or the
+            # repository itself; anything else raises, and the next run asks again.
+            found = await gh.request("GET", f"/repos/{name}", ok=(404,))
             if found.status == 200 and isinstance(found.data, dict):
                 snap = replace(snap, private_home=Repo.from_api(found.data))
             if planner.private_home(snap, resolved.policy) is None:
                 problem = ConfigIssue(
                     resolved.source,
+                    # An organisation's file may name a repository this one's readers must
+                    # not learn of: then only counted on the issue (ConfigIssue.foreign).
                     "pir.private_repository",
                     f"'{name}' is not a private repository of {key.owner} where the app is "
                     "installed; the review of this sensitive incident is held privately",
+                    foreign=not resolved.source.lower().startswith(key.full_name.lower() + ":"),
                 )
                 snap = replace(snap, config_problems=(*snap.config_problems, problem))
         if state is not None and not planner.briefed(state) and snap.issue.state == "open":
@@ -333,7 +338,7 @@ class Reader:
         access (cached briefly per repository)."""
         people = {use.comment.author for use in command_uses(snap, policy)}
         people |= {e.actor for e in contested_events(snap) if e.actor}
-        if needs_confirmation(snap, policy):
+        if needs_confirmation(snap, policy) and not _confirmed_on_record(snap):
             people |= label_actors(snap)  # may their labels confirm the declaration?
         authors = {p.lower() for p in people if p.lower() not in policy.roster_logins}
         allowed = set()
@@ -458,6 +463,18 @@ class Reader:
 
 
 LIGHT_WINDOW = timedelta(seconds=60)
+
+
+def _confirmed_on_record(snap: Snapshot) -> bool:
+    """The app's record says the declaration was confirmed (or needed no confirmation)."""
+    for comment in snap.comments:
+        if comment.ours:
+            for marker in markers.parse(comment.body):
+                if isinstance(marker, markers.Confirmed):
+                    return True
+                if isinstance(marker, markers.Brief) and not marker.unconfirmed:
+                    return True
+    return False
 
 
 def _fresh(issue: dict[str, Any], now: datetime) -> bool:

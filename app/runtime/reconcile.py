@@ -7,13 +7,13 @@ this module only runs them in order, and says what happened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from app.core import markers, notify, planner
-from app.core.actions import PIR_ACTIONS, Action, OpenIssue
+from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
 from app.core.keys import Hints, IssueKey
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot
@@ -187,8 +187,10 @@ class Reconciler:
         confirmed yet (behaviour §8), stay inside GitHub."""
         assert self._notifications is not None
         state = derive(snapshot, policy)
-        if state is None or state.drill or not state.confirmed:
+        if state is None or state.drill:
             return
+        if not state.paged and not _pages(action for action, _ in report.outcome.done):
+            return  # an unconfirmed declaration, or one dismissed before anyone confirmed it
         # Whoever was told of the incident at any of its severities hears how it goes on: a P1
         # lowered to P2 still resolves the page its declaration triggered.
         severities = sorted({sev for _, sev, _ in state.severity_changes} | {state.severity})
@@ -295,6 +297,18 @@ class Reconciler:
     def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
         """The requests a plan would send, one line each (dry runs)."""
         return [to_call(key.full_name, key.number, a).describe() for a in actions]
+
+
+def _pages(done: Iterable[Action]) -> bool:
+    """Did these writes reach everyone (a brief posted confirmed, or a `Confirmed` note)?"""
+    for action in done:
+        if isinstance(action, PostComment) and action.number is None and action.repo is None:
+            found = markers.parse(action.body)
+            if any(isinstance(m, markers.Confirmed) for m in found) or any(
+                isinstance(m, markers.Brief) and not m.unconfirmed for m in found
+            ):
+                return True
+    return False
 
 
 def _extra(key: IssueKey, hints: Hints | None) -> dict[str, Any]:
