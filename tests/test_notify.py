@@ -645,12 +645,14 @@ async def test_a_webhook_is_signed_and_retried_after_a_5xx(world: World) -> None
 
 
 def readme_verify() -> dict[str, Any]:
-    """The README's snippet for receivers, run as it is printed there; its namespace."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    start = readme.index("# Verifying an incident-app webhook")
-    code = readme[start : readme.index("```", start)]
+    """The docs' snippet for receivers (Paging and Slack, "Verifying a webhook"), run as it is
+    printed there; its namespace."""
+    page = Path(__file__).parent.parent / "docs" / "operator-guide" / "paging.md"
+    text = page.read_text()
+    start = text.index("# Verifying an incident-app webhook")
+    code = text[start : text.index("```", start)]
     namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/operator-guide/paging.md", "exec"), namespace)
     return namespace
 
 

@@ -96,7 +96,7 @@ async def test_metrics_token_protects_the_status_page_too(
 
 
 async def test_without_a_metrics_token_status_and_metrics_are_open(harness: Harness) -> None:
-    """What README's Security section says an unset METRICS_TOKEN leaves open."""
+    """What the Security page (docs/reference/security.md) says an unset METRICS_TOKEN leaves open."""
     status = (await harness.client.get("/", headers={"Accept": "application/json"})).json()
     assert set(status) == {
         "app",
