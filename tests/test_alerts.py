@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from app.core import alerts, markers
-from app.core.policy import ConfigError, check_text
+from app.core.policy import AlertsPolicy, ConfigError, check_text
 from app.settings import Settings
 from app.web.server import create_app
 from tests.conftest import (
@@ -614,7 +614,7 @@ def test_any_json_is_read_or_refused_with_a_reason(
         assert str(exc)
         return
     assert group.group and len(group.group) == 16
-    alerts.open_issue(group, alerts.AlertsPolicy(), T0)
+    alerts.open_issue(group, AlertsPolicy(), T0)
 
 
 @pytest.mark.parametrize(
