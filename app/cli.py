@@ -276,7 +276,8 @@ def cmd_alert_token(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from app.core.policy import ConfigError, check_text
+    from app.core.policy import ConfigError
+    from app.github.config import check_text
 
     path = Path(args.path)
     try:
@@ -381,8 +382,9 @@ async def _report(args: argparse.Namespace) -> int:
     import dataclasses
 
     from app.core import monthly
-    from app.core.policy import ConfigError, bundled_policy, check_text
+    from app.core.policy import ConfigError
     from app.github.client import AppClients
+    from app.github.config import bundled_policy, check_text
     from app.github.errors import GitHubError
     from app.github.offline import RecordedGitHub
     from app.github.port import GitHubPort

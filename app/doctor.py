@@ -13,9 +13,9 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from app.core.policy import CONFIG_PATH, ConfigError, check_text
+from app.core.policy import CONFIG_PATH, ConfigError
 from app.github.client import AppClients
-from app.github.config import ConfigLoader, read_file
+from app.github.config import ConfigLoader, check_text, read_file
 from app.github.errors import GitHubError, Reply
 from app.github.port import GitHubPort, paginate
 from app.notify.attempts import SendError

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from app.core import alerts, markers
-from app.core.policy import AlertsPolicy, ConfigError, check_text
+from app.core.policy import AlertsPolicy, ConfigError
+from app.github.config import check_text
 from app.settings import Settings
 from app.web.server import create_app
 from tests.conftest import (

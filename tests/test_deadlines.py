@@ -9,9 +9,10 @@ import pytest
 from app.core import markers
 from app.core.actions import PostComment
 from app.core.planner import due_steps, plan
-from app.core.policy import Policy, Severity, check_text
+from app.core.policy import Policy, Severity
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.core.state import derive
+from app.github.config import check_text
 
 POLICY = check_text(
     "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"

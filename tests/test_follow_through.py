@@ -340,7 +340,7 @@ async def test_scheduled_drills_open_once_per_period_with_scenarios_in_turn(
 
 
 def test_no_drills_when_not_configured() -> None:
-    from app.core.policy import bundled_policy
+    from app.github.config import bundled_policy
 
     assert bundled_policy().drills is None
 

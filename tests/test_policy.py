@@ -13,10 +13,9 @@ from app.core.policy import (
     ConfigIssue,
     Severity,
     Span,
-    bundled_policy,
-    check_text,
     public_problems,
 )
+from app.github.config import bundled_policy, check_text
 
 
 def problems(text: str) -> list[str]:
@@ -341,13 +340,13 @@ def test_deeply_nested_yaml_is_refused(text: str) -> None:
 def test_flow_nesting_is_refused_before_the_yaml_parser_starts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import app.core.policy
+    import app.core.policy.yaml_guard as guard
 
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("the YAML parser was started")
 
-    monkeypatch.setattr(app.core.policy.yaml, "SafeLoader", never)
-    monkeypatch.setattr(app.core.policy, "_Loader", never, raising=False)
+    monkeypatch.setattr(guard.yaml, "SafeLoader", never)
+    monkeypatch.setattr(guard, "_Loader", never, raising=False)
     assert problems("a: " + "[" * 130_000 + "]" * 130_000) == [TOO_DEEP]
     assert problems("a: '" + "[" * 100 + "'\nb: [[[x]]]\nc: " + "[" * 100 + "]" * 100) == [TOO_DEEP]
 
@@ -426,9 +425,9 @@ def test_values_yaml_cannot_build_are_explained(text: str, expected: str) -> Non
 
 
 def test_values_are_counted_while_the_yaml_is_composed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.core.policy
+    import app.core.policy.yaml_guard as guard
 
-    monkeypatch.setattr(app.core.policy, "MAX_CONFIG_NODES", 100)
+    monkeypatch.setattr(guard, "MAX_CONFIG_NODES", 100)
     assert problems("a: [" + "[], " * 200 + "]\n") == ["file: more than 100 values"]
 
 

@@ -24,8 +24,8 @@ from app.core.actions import (
     SetState,
 )
 from app.core.planner import plan
-from app.core.policy import check_text
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
+from app.github.config import check_text
 from tests.conftest import T0
 
 POLICY = check_text(

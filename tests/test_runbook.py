@@ -12,8 +12,8 @@ import pytest
 from app.core import markers, pir
 from app.core.actions import PostComment
 from app.core.planner import plan
-from app.core.policy import check_text
 from app.core.state import derive
+from app.github.config import check_text
 from tests.conftest import Harness, marked
 from tests.test_deadlines import DECLARED, POLICY, snapshot
 

@@ -6,26 +6,60 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from app.core import notify
 from app.core.policy import (
+    BUNDLED,
     CONFIG_PATH,
     MAX_EXTENDS_DEPTH,
     ConfigError,
     ConfigIssue,
     Layer,
     Policy,
-    bundled_policy,
+    bundled,
     parse_extends,
     parse_yaml,
     policy_from_layers,
     public_problems,
+    validate,
 )
+from app.core.policy import check_text as check_over
 from app.github.errors import GitHubError
 from app.github.port import GitHubPort
 
 RAW = {"Accept": "application/vnd.github.raw+json"}
+
+
+def bundled_text() -> str:
+    """The bundled default policy's YAML: config/ in a checkout, app.bundled once installed."""
+    checkout = Path(__file__).resolve().parents[2] / "config" / "incident.yml"
+    if checkout.is_file():
+        return checkout.read_text(encoding="utf-8")
+    return (files("app.bundled") / "incident.yml").read_text(encoding="utf-8")
+
+
+@cache
+def bundled_data() -> dict[str, Any]:
+    """The bundled default, read and parsed once per process (callers merge over it, never
+    mutate it)."""
+    return bundled(bundled_text())
+
+
+@cache
+def bundled_policy() -> Policy:
+    """The bundled default policy (the runbook's numbers); policies are frozen models."""
+    return validate(bundled_data(), source=BUNDLED)
+
+
+def check_text(text: str, *, source: str, repo: str | None = None) -> Policy:
+    """Validate one config file on its own over the bundled default (`_extends` is checked, not
+    followed; with `repo`, "owner/name", also whether it names a repository it may)."""
+    return check_over(text, source=source, base=bundled_data(), repo=repo)
 
 
 @dataclass(frozen=True)
@@ -158,7 +192,7 @@ class ConfigLoader:
                 layers = await _layers(
                     gh, owner=owner, repo=repo, at=(candidate, CONFIG_PATH), text=text
                 )
-                policy = policy_from_layers(layers)
+                policy = policy_from_layers(layers, base=bundled_data())
             except ConfigError as exc:
                 problems.extend(exc.problems)
                 last = self._last_good.get(key)
@@ -169,4 +203,4 @@ class ConfigLoader:
             if not problems:
                 self._last_good[key] = resolved
             return resolved
-        return Resolved(bundled_policy(), "bundled config", public_problems(problems))
+        return Resolved(bundled_policy(), BUNDLED, public_problems(problems))
