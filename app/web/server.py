@@ -145,6 +145,34 @@ def _runner(
     return run
 
 
+def _alert_work(
+    settings: Settings,
+    clients: Callable[[int], GitHubPort],
+    reconciler: Reconciler,
+    queue: IssueQueue,
+    cluster: Cluster | None,
+    metrics: Metrics,
+    *,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], Awaitable[None]],
+) -> AlertWork:
+    """Alert notifications after the answer (ALERTS_TOKEN), under the repository's Redis
+    lock in cluster mode."""
+    return AlertWork(
+        clients=clients,
+        config=reconciler.config,
+        app_id=settings.app_id,
+        now=now,
+        submit=queue.submit,
+        shared=(lambda key: cluster.lock(cluster.issue_key(key) + ":alerts"))
+        if cluster is not None
+        else None,
+        delay=settings.coalesce_seconds,
+        on_result=lambda source, result: metrics.alerts.labels(source, result).inc(),
+        sleep=sleep,
+    )
+
+
 def wire(
     settings: Settings,
     *,
@@ -190,19 +218,7 @@ def wire(
         else None
     )
     alert_work = (
-        AlertWork(
-            clients=clients,
-            config=reconciler.config,
-            app_id=settings.app_id,
-            now=now,
-            submit=queue.submit,
-            shared=(lambda key: cluster.lock(cluster.issue_key(key) + ":alerts"))
-            if cluster is not None
-            else None,
-            delay=settings.coalesce_seconds,
-            on_result=lambda source, result: metrics.alerts.labels(source, result).inc(),
-            sleep=sleep,
-        )
+        _alert_work(settings, clients, reconciler, queue, cluster, metrics, now=now, sleep=sleep)
         if settings.alerts_token
         and settings.alerts_token.get_secret_value()
         and app_client is not None
