@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import email.utils
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-import jwt as pyjwt
-from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
-from githubkit.cache import MemCacheStrategy
+from githubkit import GitHub
 from githubkit.exception import GitHubException, RequestError, RequestFailed, RequestTimeout
 
+from app.github.auth import AppAuth, Credentials, InstallationAuth, SharedPool, TokenCache
 from app.github.errors import (
     IDEMPOTENT,
     GitHubError,
@@ -299,89 +294,6 @@ def _body(raw: httpx.Response) -> Any:
     return raw.text
 
 
-class _Shared(httpx.AsyncBaseTransport):
-    """A transport many short-lived httpx clients use; closing one of them leaves it open."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self._inner = inner
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        """The process owns the pool; a client closing after its request does not."""
-
-
-class TokenCache(MemCacheStrategy):
-    """githubkit's in-memory token cache, which can also forget a token GitHub refused."""
-
-    def forget(self, prefix: str) -> None:
-        store = self.get_cache_storage()
-        for key in [k for k in store._cache if k.startswith(prefix)]:
-            store._cache.pop(key, None)
-
-
-class Credentials:
-    """The App's tokens: forgotten and minted anew when GitHub answers 401, and JWTs dated
-    by GitHub's clock once a 401 shows ours is off (octokit's auth-app does both)."""
-
-    def __init__(self, app_id: int, cache: TokenCache) -> None:
-        self._app_id = app_id
-        self.cache = cache
-        self.skew = timedelta(0)  # GitHub's clock minus ours
-        self._date: str | None = None
-
-    def saw_date(self, value: str | None) -> None:
-        self._date = value
-
-    def renew(self, error: Unauthorized, scope: str) -> None:
-        """Forget what GitHub refused; learn its clock from the 401's `Date` header."""
-        base = f"githubkit:auth:app:{self._app_id}:"
-        if error.app_jwt or scope == "app":
-            if self._date:
-                with contextlib.suppress(TypeError, ValueError):
-                    github_now = email.utils.parsedate_to_datetime(self._date)
-                    self.skew = github_now - datetime.now(UTC)
-            self.cache.forget(base + "jwt")
-        if scope.startswith("installation:"):
-            self.cache.forget(f"{base}installation:{scope.removeprefix('installation:')}:")
-
-    def jwt(self, private_key: str) -> str:
-        """A JWT as githubkit makes it, but issued by GitHub's clock."""
-        issued = datetime.now(UTC) + self.skew - timedelta(minutes=1)
-        return pyjwt.encode(
-            {"iss": str(self._app_id), "iat": issued, "exp": issued + timedelta(minutes=10)},
-            private_key,
-            algorithm="RS256",
-        )
-
-
-def _skew_aware(flow: httpx.Auth, credentials: Credentials, private_key: str) -> httpx.Auth:
-    # githubkit dates its JWTs by the local clock; ours follow what GitHub's `Date` said.
-    flow._create_jwt = lambda: credentials.jwt(private_key)  # type: ignore[attr-defined]
-    return flow
-
-
-@dataclass
-class _AppAuth(AppAuthStrategy):
-    credentials: Credentials | None = None
-
-    def get_auth_flow(self, github: Any) -> httpx.Auth:
-        flow = super().get_auth_flow(github)
-        assert self.credentials is not None
-        return _skew_aware(flow, self.credentials, self.private_key)
-
-
-@dataclass
-class _InstallationAuth(AppInstallationAuthStrategy):
-    credentials: Credentials | None = None
-
-    def get_auth_flow(self, github: Any) -> httpx.Auth:
-        flow = super().get_auth_flow(github)
-        assert self.credentials is not None
-        return _skew_aware(flow, self.credentials, self.private_key)
-
-
 class AppClients:
     """Builds installation clients from the settings; tokens are reused until near expiry."""
 
@@ -401,7 +313,7 @@ class AppClients:
         # One connection pool (and one TLS context) for the process: githubkit opens an httpx
         # client per request outside `async with`, and a fresh transport costs ~27 ms of CPU
         # for its SSL context and a new connection to GitHub each time.
-        self._transport = _Shared(transport or httpx.AsyncHTTPTransport(retries=0))
+        self._transport = SharedPool(transport or httpx.AsyncHTTPTransport(retries=0))
         self._sleep = sleep
         self._observer = observer
         self._clients: dict[int, InstallationClient] = {}
@@ -412,7 +324,7 @@ class AppClients:
         # tokens of one app never leak into another built in the same process.
         self._cache = TokenCache()
         self.credentials = Credentials(settings.app_id, self._cache)
-        self._app_auth = _AppAuth(settings.app_id, pem, credentials=self.credentials)
+        self._app_auth = AppAuth(settings.app_id, pem, credentials=self.credentials)
         self.etags = EtagStore()
         self._pacers: dict[int, Pacer] = {}
 
@@ -435,7 +347,7 @@ class AppClients:
         return found
 
     def _installation(self, installation_id: int) -> InstallationClient:
-        auth = _InstallationAuth(
+        auth = InstallationAuth(
             self._app_auth.app_id,
             self._app_auth.private_key,
             installation_id,
