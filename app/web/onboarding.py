@@ -9,8 +9,6 @@ import hmac
 import html
 import json
 import logging
-import os
-import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from app import __version__
 from app.github.port import API_VERSION, USER_AGENT
 from app.logs import HIDE_MANIFEST_CODE
 from app.settings import Settings
+from app.web.envfile import quote_value, save_env
 
 log = logging.getLogger(__name__)
 
@@ -176,75 +175,6 @@ class States:
         self._used.clear()
 
 
-_KEY_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
-
-
-def _quote(value: str) -> str:
-    """A double-quoted .env value on one line (python-dotenv undoes these escapes)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return '"' + escaped + '"'
-
-
-def _closes(text: str, quote_char: str) -> bool:
-    """Whether `text` (after an opening quote) holds the closing one."""
-    escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif char == "\\" and quote_char == '"':
-            escaped = True
-        elif char == quote_char:
-            return True
-    return False
-
-
-def merge_env(existing: str, values: Mapping[str, str]) -> str:
-    """`existing` .env text with `values` set: their old lines (even multi-line quoted ones)
-    replaced in place, new keys appended, every other line kept."""
-    wanted = {key.upper(): key for key in values}
-    out: list[str] = []
-    written: set[str] = set()
-    lines = existing.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        match = _KEY_LINE.match(line)
-        if match is None or match[1].upper() not in wanted:
-            out.append(line)
-            continue
-        value = match[2]
-        if value[:1] in ("'", '"') and not _closes(value[1:], value[0]):
-            while i < len(lines) and not _closes(lines[i], value[0]):
-                i += 1
-            i += 1  # the closing line goes too
-        key = wanted[match[1].upper()]
-        if key not in written:
-            out.append(f"{key}={values[key]}")
-            written.add(key)
-    out.extend(f"{key}={values[key]}" for key in values if key not in written)
-    return "\n".join(out) + "\n"
-
-
-def save_env(path: Path, values: Mapping[str, str]) -> None:
-    """Merge `values` into the .env at `path`, written whole and readable by the owner only."""
-    try:
-        existing = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        existing = ""
-    text = merge_env(existing, values)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def env_values(app: Mapping[str, Any]) -> dict[str, str]:
     """The .env lines of a conversion answer; raises KeyError when one is missing."""
     values = {}
@@ -252,7 +182,7 @@ def env_values(app: Mapping[str, Any]) -> dict[str, str]:
         raw = app[field]
         if raw is None or raw == "":
             raise KeyError(field)
-        values[key] = str(raw) if key == "APP_ID" else _quote(str(raw))
+        values[key] = str(raw) if key == "APP_ID" else quote_value(str(raw))
     return values
 
 
