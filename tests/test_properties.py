@@ -23,8 +23,8 @@ from app.core.actions import (
     RemoveLabel,
     SetState,
 )
-from app.core.planner import plan
 from app.core.policy import check_text
+from app.core.runbook import plan
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from tests.conftest import T0
 

@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from app.core import markers, messages
 from app.core.commands import Status
-from app.core.planner import normalised
 from app.core.policy import Policy, Severity
-from app.core.snapshot import Issue, Snapshot
+from app.core.snapshot import Issue, Snapshot, normalised
 from app.core.state import IncidentState, derive
 
 DRILL_LABEL = "drill"

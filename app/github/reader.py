@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.core import commands as cmd
-from app.core import followup, markers, pir, planner
+from app.core import followup, markers, pir, runbook
 from app.core.actions import PostComment
 from app.core.keys import Hints, IssueKey
 from app.core.policy import ConfigIssue, Policy, Severity
@@ -175,7 +175,7 @@ class Reader:
             found = await gh.request("GET", f"/repos/{name}", ok=(404,))
             if found.status == 200 and isinstance(found.data, dict):
                 snap = replace(snap, private_home=Repo.from_api(found.data))
-            if planner.private_home(snap, resolved.policy) is None:
+            if runbook.private_home(snap, resolved.policy) is None:
                 problem = ConfigIssue(
                     resolved.source,
                     # An organisation's file may name a repository this one's readers must
@@ -186,9 +186,9 @@ class Reader:
                     foreign=not resolved.source.lower().startswith(key.full_name.lower() + ":"),
                 )
                 snap = replace(snap, config_problems=(*snap.config_problems, problem))
-        if state is not None and not planner.briefed(state) and snap.issue.state == "open":
+        if state is not None and not runbook.briefed(state) and snap.issue.state == "open":
             snap = replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
-        if state is not None and planner.pir_round(snap, state, resolved.policy) is not None:
+        if state is not None and runbook.pir_round(snap, resolved.policy, state) is not None:
             snap = replace(snap, pir=await self.pir_record(gh, key, snap, resolved.policy, state))
         if state is not None and self._follow_up(snap, state, hints):
             snap = replace(
@@ -236,7 +236,7 @@ class Reader:
         if hints is not None and hints.followup:
             return True  # a review's pull request was just merged
         listed = {k for n in state.notes_of(markers.ActionList) for k in n.marker.keys}
-        linked = planner.linked_round(state)
+        linked = runbook.linked_round(state)
         unlisted = linked is not None and not any(k.startswith(f"r{linked[0]}:") for k in listed)
         if unlisted and snap.issue.state == "closed":
             return True  # the review may have been merged while the app was away
@@ -265,9 +265,9 @@ class Reader:
                 if m.incident == key.number:
                     filed.append((m.key, issue.number, horizon))
         record = Followup(filed=tuple(filed))
-        linked = planner.linked_round(state)
+        linked = runbook.linked_round(state)
         links = [n.marker for n in state.notes_of(markers.PirLink) if n.marker.issue]
-        where, _ = planner.review_place(snap, policy, state)
+        where, _ = runbook.review_place(snap, policy, state)
         if links and where is None:
             review = max(links, key=lambda m: m.round).issue
             assert review is not None
@@ -371,10 +371,10 @@ class Reader:
         state: IncidentState,
     ) -> PirRecord | None:
         """Find what a previous run already made of this round's review (it may have crashed)."""
-        rnd = planner.pir_round(snapshot, state, policy)
+        rnd = runbook.pir_round(snapshot, policy, state)
         if rnd is None:
             return None
-        where, held = planner.review_place(snapshot, policy, state)
+        where, held = runbook.review_place(snapshot, policy, state)
         repo = where or key.full_name
         issues = await paginate(
             gh,

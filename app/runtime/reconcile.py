@@ -1,6 +1,6 @@
 """snapshot → plan → execute for one issue: the path every delivery, tick and dry run takes.
 
-Reading is the reader's (app/reader.py), deciding the planner's, writing the executor's;
+Reading is the reader's (app/reader.py), deciding the runbook's, writing the executor's;
 this module only runs them in order, and says what happened.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from app.core import markers, notify, planner
+from app.core import markers, notify, runbook
 from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
 from app.core.keys import Hints, IssueKey
 from app.core.policy import Policy
@@ -131,7 +131,7 @@ class Reconciler:
                 snapshot, policy = found
                 report.seen = (snapshot, policy)
                 report.incident = True
-                actions = planner.plan(snapshot, policy, self._now())
+                actions = runbook.plan(snapshot, policy, self._now())
                 report.planned = actions
                 if len(actions) > self._max_actions:
                     report.capped = len(actions) - self._max_actions
@@ -254,7 +254,7 @@ class Reconciler:
         state = derive(snapshot, policy)
         if state is None:
             return
-        step = planner.action_list(snapshot, state, policy)
+        step = runbook.action_list(snapshot, policy, state)
         if step:
             done = await execute(gh, key.full_name, key.number, step, log_extra=extra)
             report.outcome.done += done.done
@@ -267,7 +267,7 @@ class Reconciler:
         *,
         repo: Repo,
         dry_run: bool = False,
-        plan: Callable[[Snapshot, Policy, datetime], list[Action]] = planner.plan_pir_reminder,
+        plan: Callable[[Snapshot, Policy, datetime], list[Action]] = runbook.plan_pir_reminder,
     ) -> RunReport:
         """An open issue the app opened — a review, an action item — reminded when overdue
         (`plan`: once per business day for a review, once a week for an action item)."""

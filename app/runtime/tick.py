@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.core import followup, markers, monthly, planner
+from app.core import followup, markers, monthly, runbook
 from app.core.actions import OpenIssue
 from app.core.keys import IssueKey
 from app.core.snapshot import Issue, Repo
@@ -205,7 +205,7 @@ class Ticker:
         for issue in items:
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
             run = await self._reconciler.remind_review(
-                key, issue, repo=repo, dry_run=dry_run, plan=planner.plan_action_reminder
+                key, issue, repo=repo, dry_run=dry_run, plan=runbook.plan_action_reminder
             )
             self._count(report, key, run)
         try:
