@@ -8,11 +8,10 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from app.core import followup, markers, monthly, runbook
-from app.core.actions import OpenIssue
 from app.core.keys import IssueKey
 from app.core.snapshot import Issue, Repo
 from app.core.state import INCIDENT_LABEL, is_incident, severity_of
@@ -252,27 +251,11 @@ class Ticker:
         """Scheduled drills: from the first business day of each period (month or quarter),
         one drill incident per configured severity, its scenario taken in turn."""
         policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
-        drills = policy.drills
-        if drills is None or (drills.repository and drills.repository != repo.full_name):
-            return
-        cal = policy.business_calendar
-        today = self._reconciler.now().astimezone(cal.zone).date()
-        due: list[tuple[str, str, int]] = []  # (severity, period, period ordinal)
-        for sev in ("P0", "P1", "P2", "P3"):
-            every = getattr(drills, sev)
-            if every is None:
-                continue
-            month = today.month if every == "monthly" else 3 * ((today.month - 1) // 3) + 1
-            first = cal.first_business_day(today.replace(month=month, day=1))
-            if today < first:
-                continue
-            quarter = (today.month - 1) // 3 + 1
-            period = f"{today:%Y-%m}" if every == "monthly" else f"{today.year}-Q{quarter}"
-            ordinal = (
-                today.year * 12 + today.month if every == "monthly" else today.year * 4 + quarter
-            )
-            if (repo.full_name, sev, period) not in self._drills_done:
-                due.append((sev, period, ordinal))
+        due = [
+            d
+            for d in runbook.due_drills(policy, repo.full_name, self._reconciler.now())
+            if (repo.full_name, d.severity, d.period) not in self._drills_done
+        ]
         if not due:
             return
         existing = await paginate(
@@ -284,23 +267,12 @@ class Ticker:
             if Issue.from_api(item, app_id=self._reconciler.app_id).ours
             for m in markers.of(markers.ScheduledDrill, str(item.get("body") or ""))
         }
-        for sev, period, ordinal in due:
+        for drill in due:
+            sev, period = drill.severity, drill.period
             if (sev, period) in made:
                 self._drills_done.add((repo.full_name, sev, period))
                 continue
-            scenarios = drills.scenarios or ["the scenario of your choice"]
-            scenario = scenarios[ordinal % len(scenarios)]
-            action = OpenIssue(
-                f"Drill ({sev}, {period}): {scenario}"[:256],
-                'A scheduled drill (runbook "Dry-Run Exercises"): run the whole response, '
-                f"communication included, for this scenario:\n\n> {scenario}\n\n"
-                "Every comment is headed as a drill; senior management, the executive team "
-                "and legal are not notified.\n\n"
-                + markers.render(markers.ScheduledDrill(sev, period)),
-                (INCIDENT_LABEL, f"sev:{sev}", "drill"),
-                (),
-                "drill",
-            )
+            action = runbook.drill_issue(policy, drill)
             key = IssueKey(installation_id, repo.owner, repo.name, 0)
             run = RunReport(key, incident=False, planned=[action])
             if not dry_run:
@@ -324,16 +296,10 @@ class Ticker:
         found again after a crash (its marker), never opened twice by overlapping ticks."""
         now = self._reconciler.now()
         policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
-        cal = policy.business_calendar
-        today = now.astimezone(cal.zone).date()
-        first = cal.first_business_day(today.replace(day=1))
-        if today < first:
+        period = runbook.due_period(policy, now)
+        if period is None:
             return
-        until = datetime(today.year, today.month, 1, tzinfo=UTC)
-        since = datetime(
-            (until - timedelta(days=1)).year, (until - timedelta(days=1)).month, 1, tzinfo=UTC
-        )
-        month = since.strftime("%Y-%m")
+        month, since, until = period.month, period.since, period.until
         if (repo.full_name, month) in self._monthly_done:
             return
         existing = await paginate(
@@ -362,17 +328,10 @@ class Ticker:
             now=now,
             app_id=self._reconciler.app_id,
         )
-        if not review.incidents and not any(i.state == "open" for i in review.items):
+        action = runbook.review_issue(policy, period, review)
+        if action is None:
             self._monthly_done.add((repo.full_name, month))
             return
-        commander = [m[1:] for m in policy.holders("incident_commander") if "/" not in m]
-        action = OpenIssue(
-            f"Incident review: {since:%B %Y}",
-            monthly.render(review) + "\n" + markers.render(markers.MonthlyReview(month)),
-            (monthly.LABEL,),
-            tuple(commander[:1]),
-            "monthly-review",
-        )
         key = IssueKey(installation_id, repo.owner, repo.name, 0)
         run = RunReport(key, incident=False, planned=[action])
         if not dry_run:

@@ -25,7 +25,14 @@ from app.core.runbook import (
     severity,
 )
 from app.core.runbook.declaration import recurs_of
-from app.core.runbook.drills import DRILL_HEADER, DRILL_QUIET_ROLES, drill
+from app.core.runbook.drills import (
+    DRILL_HEADER,
+    DRILL_QUIET_ROLES,
+    DueDrill,
+    drill,
+    drill_issue,
+    due_drills,
+)
 from app.core.runbook.escalation import MAX_STEPS, Step, breach_steps, due_steps
 from app.core.runbook.follow_through import (
     Wanted,
@@ -35,6 +42,7 @@ from app.core.runbook.follow_through import (
     unfiled_items,
     wanted_items,
 )
+from app.core.runbook.monthly import Period, due_period, review_issue
 from app.core.runbook.review import (
     pir_round,
     pir_step,
@@ -91,6 +99,8 @@ __all__ = [
     "DRILL_QUIET_ROLES",
     "MAX_STEPS",
     "STEPS",
+    "DueDrill",
+    "Period",
     "Situation",
     "Step",
     "StepFunction",
@@ -99,6 +109,9 @@ __all__ = [
     "breach_steps",
     "briefed",
     "drill",
+    "drill_issue",
+    "due_drills",
+    "due_period",
     "due_steps",
     "linked_round",
     "pir_round",
@@ -109,6 +122,7 @@ __all__ = [
     "private_home",
     "recurring",
     "recurs_of",
+    "review_issue",
     "review_place",
     "unfiled_items",
     "wanted_items",
