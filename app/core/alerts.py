@@ -22,10 +22,9 @@ from urllib.parse import quote
 
 from app.core import markers, messages
 from app.core.actions import OpenIssue, PostComment
+from app.core.labels import ALERT, INCIDENT, SEVERITIES
 from app.core.policy import AlertsPolicy, Severity
-from app.core.state import INCIDENT_LABEL, SEVERITY_LABELS
 
-ALERT_LABEL = "alert"
 SOURCES = ("alertmanager", "grafana", "generic")
 SOURCE_NAMES = {"alertmanager": "Alertmanager", "grafana": "Grafana", "generic": "monitoring"}
 MAX_ALERTS = 1000  # more in one notification is refused (Alertmanager's max_alerts caps it)
@@ -541,11 +540,11 @@ def open_issue(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> OpenIs
             )
         ),
     ]
-    label = next(name for name, s in SEVERITY_LABELS.items() if s is sev)
+    label = next(name for name, s in SEVERITIES.items() if s is sev)
     return OpenIssue(
         title=issue_title(group),
         body="\n".join(lines),
-        labels=(INCIDENT_LABEL, label, ALERT_LABEL),
+        labels=(INCIDENT, label, ALERT),
         assignees=(),
         kind="alert",
     )

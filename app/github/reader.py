@@ -10,9 +10,10 @@ from typing import Any
 from urllib.parse import quote
 
 from app.core import commands as cmd
-from app.core import followup, markers, pir, runbook
+from app.core import markers, pir, runbook
 from app.core.actions import PostComment
 from app.core.keys import Hints, IssueKey
+from app.core.labels import ACTION_ITEM, INCIDENT, SEVERITIES, STATUSES, horizon_of, is_incident
 from app.core.policy import ConfigIssue, Policy, Severity
 from app.core.snapshot import (
     Comment,
@@ -27,14 +28,10 @@ from app.core.snapshot import (
     ts,
 )
 from app.core.state import (
-    INCIDENT_LABEL,
-    SEVERITY_LABELS,
-    STATUS_LABELS,
     IncidentState,
     command_uses,
     contested_events,
     derive,
-    is_incident,
     label_actors,
     needs_confirmation,
 )
@@ -206,7 +203,7 @@ class Reader:
             gh,
             f"/repos/{key.full_name}/issues",
             params={
-                "labels": INCIDENT_LABEL,
+                "labels": INCIDENT,
                 "state": "all",
                 "since": since.strftime("%Y-%m-%dT00:00:00Z"),
             },
@@ -253,14 +250,14 @@ class Reader:
         """The action items already filed for this incident, and its merged review document."""
         repo = key.full_name
         items = await paginate(
-            gh, f"/repos/{repo}/issues", params={"labels": followup.LABEL, "state": "all"}
+            gh, f"/repos/{repo}/issues", params={"labels": ACTION_ITEM, "state": "all"}
         )
         filed = []
         for item in items:
             issue = Issue.from_api(item, app_id=self._app_id)
             if not issue.ours:
                 continue  # only the app's own issues are its records
-            horizon = next((x[8:] for x in issue.labels if x.startswith("horizon:")), "")
+            horizon = horizon_of(issue.labels)
             for m in markers.of(markers.ActionItem, issue.body):
                 if m.incident == key.number:
                     filed.append((m.key, issue.number, horizon))
@@ -491,8 +488,8 @@ def _synthetic_events(
 ) -> tuple[Event, ...]:
     """The labels a fresh incident carries, as if `actor` labelled them at the declaration
     time."""
-    labels = [x for x in issue.labels if x == INCIDENT_LABEL or x in STATUS_LABELS]
-    sevs = sorted((x for x in issue.labels if x in SEVERITY_LABELS), reverse=True)
+    labels = [x for x in issue.labels if x == INCIDENT or x in STATUSES]
+    sevs = sorted((x for x in issue.labels if x in SEVERITIES), reverse=True)
     if severity is not None and severity.label in sevs:  # the delivery's label wins
         sevs.remove(severity.label)
         sevs.append(severity.label)

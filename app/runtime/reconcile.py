@@ -15,6 +15,7 @@ from typing import Any
 from app.core import markers, notify, runbook
 from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
 from app.core.keys import Hints, IssueKey
+from app.core.labels import horizon_of
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot
 from app.core.state import derive
@@ -245,7 +246,7 @@ class Reconciler:
         if record is None or not opened:
             return
         new = tuple(
-            (m.key, int(reply.data.get("number", 0)), action.labels[1].removeprefix("horizon:"))
+            (m.key, int(reply.data.get("number", 0)), horizon_of(action.labels[1:]))
             for action, reply in opened
             if isinstance(reply.data, dict)
             for m in markers.of(markers.ActionItem, action.body)

@@ -11,10 +11,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from app.core import followup, markers, monthly, runbook
+from app.core import markers, runbook
 from app.core.keys import IssueKey
+from app.core.labels import (
+    ACTION_ITEM,
+    DRILL,
+    INCIDENT,
+    MONTHLY_REVIEW,
+    PIR,
+    is_incident,
+    severity_of,
+)
 from app.core.snapshot import Issue, Repo
-from app.core.state import INCIDENT_LABEL, is_incident, severity_of
 from app.github.errors import GitHubError
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
@@ -86,7 +94,7 @@ class Ticker:
         clients: Callable[[int], GitHubPort],
         reconciler: Reconciler,
         exclusive: Exclusive = _nothing,
-        pir_label: str = "pir",
+        pir_label: str = PIR,
         redeliverer: Redeliverer | None = None,
         shared: Callable[[], contextlib.AbstractAsyncContextManager[object]] | None = None,
     ) -> None:
@@ -158,14 +166,14 @@ class Ticker:
         try:
             # A repository without open issues has no open incident and no open review.
             incidents = (
-                await paginate(gh, path, params={"labels": INCIDENT_LABEL, "state": "open"})
+                await paginate(gh, path, params={"labels": INCIDENT, "state": "open"})
                 if has_open
                 else []
             )
             incidents += await paginate(
                 gh,
                 path,
-                params={"labels": INCIDENT_LABEL, "state": "closed", "since": self._since()},
+                params={"labels": INCIDENT, "state": "closed", "since": self._since()},
             )
             reviews = (
                 await paginate(gh, path, params={"labels": self._pir_label, "state": "open"})
@@ -173,7 +181,7 @@ class Ticker:
                 else []
             )
             items = (
-                await paginate(gh, path, params={"labels": followup.LABEL, "state": "open"})
+                await paginate(gh, path, params={"labels": ACTION_ITEM, "state": "open"})
                 if has_open
                 else []
             )
@@ -259,7 +267,7 @@ class Ticker:
         if not due:
             return
         existing = await paginate(
-            gh, f"/repos/{repo.full_name}/issues", params={"labels": "drill", "state": "all"}
+            gh, f"/repos/{repo.full_name}/issues", params={"labels": DRILL, "state": "all"}
         )
         made = {
             (m.severity, m.period)
@@ -306,7 +314,7 @@ class Ticker:
             gh,
             f"/repos/{repo.full_name}/issues",
             params={
-                "labels": monthly.LABEL,
+                "labels": MONTHLY_REVIEW,
                 "state": "all",
                 "since": until.strftime("%Y-%m-%dT00:00:00Z"),
             },

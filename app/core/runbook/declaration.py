@@ -14,36 +14,28 @@ from app.core.actions import (
     PostComment,
     RemoveLabel,
 )
-from app.core.alerts import ALERT_LABEL
 from app.core.commands import Status
+from app.core.labels import ALERT, FLAGS, INCIDENT, SEVERITIES, STATUSES, is_incident
 from app.core.policy import Policy
 from app.core.runbook.roles import assignees_for, logins, unassigned
 from app.core.runbook.severity import deadlines
 from app.core.runbook.situation import Situation, briefed
 from app.core.snapshot import Snapshot, normalised
-from app.core.state import (
-    FLAG_LABELS,
-    INCIDENT_LABEL,
-    SEVERITY_LABELS,
-    STATUS_LABELS,
-    is_incident,
-)
 
 
 def labels(s: Situation) -> list[Action]:
     """The labels the state calls for put on, and stale severity, status and flag labels
     taken off."""
     present = s.snapshot.issue.labels
-    wanted = {INCIDENT_LABEL, s.state.severity.label, s.state.status.label}
+    wanted = {INCIDENT, s.state.severity.label, s.state.status.label}
     if s.snapshot.issue.ours and markers.of(markers.AlertIssue, s.snapshot.issue.body):
         # The label by which the next notification finds this issue again (§9).
-        wanted.add(ALERT_LABEL)
+        wanted.add(ALERT)
     wanted |= s.state.flags
     stale = sorted(
         label
         for label in present
-        if (label in SEVERITY_LABELS or label in STATUS_LABELS or label in FLAG_LABELS)
-        and label not in wanted
+        if (label in SEVERITIES or label in STATUSES or label in FLAGS) and label not in wanted
     )
     missing = tuple(sorted(wanted - present))
     actions: list[Action] = [AddLabels(missing)] if missing else []
@@ -65,7 +57,7 @@ def declare(s: Situation) -> list[Action]:
     wanted = unassigned(snapshot, assign)
     actions: list[Action] = [AddAssignees(tuple(wanted))] if wanted else []
     respond_by, next_update = deadlines(policy, state)
-    defaulted = not any(label in SEVERITY_LABELS for label in snapshot.issue.labels) and all(
+    defaulted = not any(label in SEVERITIES for label in snapshot.issue.labels) and all(
         change[2] == "" for change in state.severity_changes
     )
     body = messages.brief(

@@ -17,6 +17,7 @@ from app.core.actions import (
     OpenPullRequest,
     PostComment,
 )
+from app.core.labels import DRILL, INCIDENT
 from app.core.policy import Policy, Severity
 from app.core.state import IncidentState
 
@@ -72,7 +73,7 @@ def drill_issue(policy: Policy, due: DueDrill) -> OpenIssue:
         "Every comment is headed as a drill; senior management, the executive team "
         "and legal are not notified.\n\n"
         + markers.render(markers.ScheduledDrill(due.severity, due.period)),
-        ("incident", f"sev:{due.severity}", "drill"),
+        (INCIDENT, Severity(due.severity).label, DRILL),
         (),
         "drill",
     )

@@ -9,6 +9,7 @@ from datetime import datetime
 from app.core import commands as cmd
 from app.core import followup, markers, messages
 from app.core.actions import Action, EditComment, OpenIssue, PostComment
+from app.core.labels import ACTION_ITEM, horizon
 from app.core.policy import Policy
 from app.core.runbook.drills import drill
 from app.core.runbook.resolution import resolutions
@@ -102,7 +103,7 @@ def action_items(s: Situation) -> list[Action]:
                 source=w.source,
                 marker=markers.ActionItem(number, w.key, w.due.isoformat()),
             ),
-            (followup.LABEL, f"horizon:{w.horizon}"),
+            (ACTION_ITEM, horizon(w.horizon)),
             (w.owner,) if w.owner else (),
             "action-item",
         )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from app.core import markers
 from app.core import monthly as numbers
 from app.core.actions import OpenIssue
+from app.core.labels import MONTHLY_REVIEW
 from app.core.policy import Policy
 
 
@@ -42,7 +43,7 @@ def review_issue(policy: Policy, period: Period, review: numbers.Review) -> Open
     return OpenIssue(
         f"Incident review: {period.since:%B %Y}",
         numbers.render(review) + "\n" + markers.render(markers.MonthlyReview(period.month)),
-        (numbers.LABEL,),
+        (MONTHLY_REVIEW,),
         tuple(commander[:1]),
         "monthly-review",
     )
