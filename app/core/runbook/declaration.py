@@ -21,6 +21,7 @@ from app.core.runbook.roles import assignees_for, logins, unassigned
 from app.core.runbook.severity import deadlines
 from app.core.runbook.situation import Situation, briefed
 from app.core.snapshot import Snapshot, normalised
+from app.core.state import OwnNote
 
 
 def labels(s: Situation) -> list[Action]:
@@ -122,10 +123,16 @@ def security(s: Situation) -> list[Action]:
     state = s.state
     if not briefed(state) or not state.security or state.notes_of(markers.SecurityNote):
         return []
-    if any("Security incident" in n.comment.body for n in state.notes_of(markers.Brief)):
+    if any(_said_security(n) for n in state.notes_of(markers.Brief)):
         return []
     body = messages.security_flagged(policy=s.policy, public=not s.snapshot.repo.private)
     return [PostComment(body, "security")]
+
+
+def _said_security(brief: OwnNote[markers.Brief]) -> bool:
+    """Did the brief tell responders this is a security incident? Its marker says so; a
+    brief posted before the marker had the field says so only in its text."""
+    return brief.marker.security or "Security incident" in brief.comment.body
 
 
 def recurs_of(snapshot: Snapshot, policy: Policy, declared_at: datetime) -> list[int]:
