@@ -8,8 +8,8 @@ import pytest
 
 from app.core import markers
 from app.core.actions import PostComment
-from app.core.planner import due_steps, plan
 from app.core.policy import Policy, Severity
+from app.core.runbook import due_steps, plan
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.core.state import derive
 from app.github.config import check_text

@@ -370,6 +370,52 @@ async def test_security_incident_on_private_repository_has_no_public_warning(
     assert "Security incident" in brief and "Anyone can read" not in brief
 
 
+# A brief as the app posted it before its marker carried `security` (recorded from a P1
+# security incident on a public repository; the checklist, template and commands left out).
+OLD_SECURITY_BRIEF = (
+    "## 🚨 P1 High incident declared\n\n"
+    "Declared 2026-11-24 15:00 UTC (Tue 10:00 America/New_York).\n"
+    "**Respond by 2026-11-24 16:00 UTC (Tue 11:00 America/New_York)** (1 hour): acknowledge "
+    "with `/ack`.\n"
+    "**Next status update due 2026-11-24 17:00 UTC (Tue 12:00 America/New_York)** (every 2 "
+    "hours).\n\n"
+    "| Role | Who |\n| --- | --- |\n| Incident Commander | @rohan |\n\n"
+    "**Security incident:** no security role named in the config.\n\n"
+    "> [!CAUTION]\n> **Security incident on a public repository.** Anyone can read this issue: "
+    "keep details (affected data, exploit, indicators) in a private channel and post only "
+    "status here.\n\n"
+    '<!-- incident-app {"checklist":"P1","k":"brief","sev":"P1","v":1} -->'
+)
+
+
+def security_planned(brief_body: str) -> list[str]:
+    """The `security` notes planned for a security incident whose brief is `brief_body`."""
+    from dataclasses import replace
+
+    from app.core.runbook import plan
+    from app.core.snapshot import Comment
+    from tests.test_deadlines import DECLARED, POLICY, snapshot
+
+    base = snapshot("P1")
+    brief = Comment(1, "bot", True, "NONE", DECLARED, brief_body, True)
+    issue = replace(base.issue, labels=base.issue.labels | {"security"})
+    found = plan(replace(base, comments=(brief,), issue=issue), POLICY, DECLARED)
+    return [a.body for a in found if getattr(a, "kind", "") == "security"]
+
+
+def test_a_security_brief_says_so_in_its_marker() -> None:
+    (brief,) = markers.of(markers.Brief, markers.render(markers.Brief("P1", security=True)))
+    assert brief.security
+    assert security_planned(markers.render(markers.Brief("P1", security=True))) == []
+
+
+def test_a_brief_posted_before_the_marker_field_is_read_by_its_text() -> None:
+    assert markers.of(markers.Brief, OLD_SECURITY_BRIEF)[0].security is False
+    assert security_planned(OLD_SECURITY_BRIEF) == []
+    # A brief that said nothing of security: the incident flagged later gets its note.
+    assert len(security_planned(markers.render(markers.Brief("P1", checklist="P1")))) == 1
+
+
 # --- GitHub Enterprise Server ---------------------------------------------------------------
 
 

@@ -205,7 +205,7 @@ async def test_a_recurrence_is_named_in_the_brief(harness: Harness) -> None:
 
 def test_a_recurring_p3_gets_its_weekly_review_even_with_updates() -> None:
     """Runbook, P3: "Escalation: Weekly review if recurring"."""
-    from app.core.planner import plan
+    from app.core.runbook import plan
     from app.core.snapshot import Comment
     from tests.test_deadlines import DECLARED, POLICY, snapshot
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from app.core import commands, markers, pir
 from app.core.actions import PostComment
 from app.core.business_calendar import WEEKDAYS
-from app.core.planner import plan
 from app.core.policy import ConfigError, Severity
+from app.core.runbook import plan
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.github.config import bundled_policy, check_text
 from app.settings import Settings

@@ -306,7 +306,7 @@ async def test_a_crash_in_one_installation_leaves_the_others_escalated(
 ) -> None:
     """Finding: one repository's config made planning raise; `POST /cron/tick` failed, and an
     overdue P1 in another installation got no escalation."""
-    from app.core import planner
+    from app.core import runbook
 
     github = harness.github
     other = "acme/payments"
@@ -315,14 +315,14 @@ async def test_a_crash_in_one_installation_leaves_the_others_escalated(
     for repo in (REPO, other):
         github.files[(repo.lower(), ".github/incident.yml")] = ROSTER
         github.add_issue(1, labels=("incident", "sev:P1"), repo=repo)
-    real_plan = planner.plan
+    real_plan = runbook.plan
 
     def plan(snapshot: Any, policy: Any, now: Any) -> Any:
         if snapshot.repo.full_name == REPO:
             raise ZeroDivisionError("a config nobody foresaw")
         return real_plan(snapshot, policy, now)
 
-    monkeypatch.setattr(planner, "plan", plan)
+    monkeypatch.setattr(runbook, "plan", plan)
     harness.clock.now = T0 + timedelta(hours=3)
     response = await harness.client.post("/cron/tick", headers=AUTH)
 

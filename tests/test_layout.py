@@ -89,7 +89,7 @@ def file_access(path: Path) -> list[str]:
 
 
 def room_of(module: str) -> str | None:
-    """`app.core.planner` → `core`; `app.settings` → `settings`; outside app → None."""
+    """`app.core.runbook` → `core`; `app.settings` → `settings`; outside app → None."""
     parts = module.split(".")
     return parts[1] if parts[0] == "app" and len(parts) > 1 else None
 

@@ -23,7 +23,7 @@ from app.core.actions import (
     RemoveLabel,
     SetState,
 )
-from app.core.planner import plan
+from app.core.runbook import plan
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.github.config import check_text
 from tests.conftest import T0

@@ -11,7 +11,7 @@ import pytest
 
 from app.core import markers, pir
 from app.core.actions import PostComment
-from app.core.planner import plan
+from app.core.runbook import plan
 from app.core.state import derive
 from app.github.config import check_text
 from tests.conftest import Harness, marked
@@ -221,7 +221,7 @@ def test_p2_gets_a_daily_review_with_management_on_business_days() -> None:
     assert "**Team Lead**: @casey" in review
     state = derive(snap, POLICY)
     assert state is not None
-    from app.core.planner import due_steps
+    from app.core.runbook import due_steps
 
     # Wed 10:00, then the close of each next business day: Fri (Thu is Thanksgiving), Mon.
     dues = [s.due for s in due_steps(POLICY, state, DECLARED + timedelta(days=7))]

@@ -22,7 +22,6 @@ HORIZONS = {
 ALIASES = {"immediate": "immediate", "short": "short-term", "short-term": "short-term"}
 ALIASES |= {"long": "long-term", "long-term": "long-term"}
 PLACEHOLDERS = {"", "todo", "tbd", "...", "…", "n/a", "none"}
-LABEL = "action-item"
 
 _HEADING = re.compile(r"^#{2,4}\s+(immediate|short-term|long-term)\b", re.I)
 _OTHER_HEADING = re.compile(r"^#{1,4}\s")

@@ -46,6 +46,9 @@ class Brief(Marker):
     # Declared by someone without authority where that needs confirming (behaviour §8): only
     # the incident commander was reached; a `Confirmed` note reaches the rest.
     unconfirmed: bool = False
+    # The brief said it is a security incident (rendered only then). Briefs posted before
+    # this field existed say so only in their text.
+    security: bool = False
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,7 @@ def brief(
                 checklist=severity.value,
                 recurs=tuple(str(n) for n in recurs),
                 unconfirmed=reported_by is not None,
+                security=security,
             )
         ),
     ]

@@ -16,13 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 from app.core import markers, messages
 from app.core.commands import Status
-from app.core.planner import normalised
+from app.core.labels import DRILL, horizon_of
 from app.core.policy import Policy, Severity
-from app.core.snapshot import Issue, Snapshot
+from app.core.snapshot import Issue, Snapshot, normalised
 from app.core.state import IncidentState, derive
 
-DRILL_LABEL = "drill"
-LABEL = "incident-review"
 RECURRENCE_WINDOW = timedelta(days=30)
 
 
@@ -82,7 +80,7 @@ class Review:
 
 def measure(snapshot: Snapshot, policy: Policy) -> Measured | None:
     """An incident as the review counts it; None for a drill or no incident."""
-    if DRILL_LABEL in snapshot.issue.labels:
+    if DRILL in snapshot.issue.labels:
         return None
     state = derive(snapshot, policy)
     if state is None:
@@ -137,7 +135,7 @@ def items_of(issues: Iterable[Issue]) -> list[ActionItemRecord]:
     for issue in issues:
         if not issue.ours:
             continue
-        horizon = next((x[8:] for x in issue.labels if x.startswith("horizon:")), "")
+        horizon = horizon_of(issue.labels)
         for m in markers.of(markers.ActionItem, issue.body):
             found.append(
                 ActionItemRecord(

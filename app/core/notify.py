@@ -33,7 +33,7 @@ class Kind(StrEnum):
 
 
 # The app's comments that people outside GitHub hear about, by the marker kind the planner
-# gives them (app/core/planner.py); every other comment (reminders, replies, config problems)
+# gives them (app/core/runbook/); every other comment (reminders, replies, config problems)
 # is for the readers only.
 COMMENT_EVENTS: Mapping[str, Kind] = {
     "brief": Kind.DECLARED,

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from app.core import markers, messages
 from app.core.commands import Status
+from app.core.labels import SEVERITIES, STATUSES
 from app.core.policy import Policy
 from app.core.snapshot import Snapshot
-from app.core.state import SEVERITY_LABELS, STATUS_LABELS, IncidentState, Update
+from app.core.state import IncidentState, Update
 
 AGENDA = [
     ("Incident Summary", 10),
@@ -122,9 +123,9 @@ def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
         if id(event) in undone:
             continue
         who = "incident-app" if event.ours else event.actor
-        if event.kind == "labeled" and event.label in SEVERITY_LABELS and not event.ours:
+        if event.kind == "labeled" and event.label in SEVERITIES and not event.ours:
             entries.append(Entry(event.at, f"Severity set to {event.label[4:]}", who, ""))
-        elif event.kind == "labeled" and event.label in STATUS_LABELS and not event.ours:
+        elif event.kind == "labeled" and event.label in STATUSES and not event.ours:
             entries.append(Entry(event.at, f"Status label {event.label}", who, ""))
         elif event.kind == "assigned" and event.assignee:
             entries.append(Entry(event.at, f"Assigned {event.assignee}", who, ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,11 @@ from app.core.policy import ConfigIssue
 def ts(value: Any) -> datetime:
     """GitHub's ISO timestamp (`2019-05-15T15:20:18Z`) as an aware datetime."""
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def normalised(title: str) -> str:
+    """A title without numbers, punctuation and case: what recurs is the same words."""
+    return " ".join(re.sub(r"[^a-z ]+", " ", title.lower()).split())
 
 
 def _login(user: Any) -> str:

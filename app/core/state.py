@@ -9,7 +9,6 @@ it, and deliveries arriving out of order cannot reorder facts. See README "State
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -17,31 +16,20 @@ from typing import Any, Generic, TypeVar
 from app.core import commands as cmd
 from app.core import markers
 from app.core.commands import Status
+from app.core.labels import (
+    BREACH,
+    DRILL,
+    FLAGS,
+    INCIDENT,
+    SECURITY,
+    SEVERITIES,
+    STATUSES,
+    is_incident,
+)
 from app.core.policy import Confirm, Policy, Severity
 from app.core.snapshot import Comment, Event, Snapshot
 
-INCIDENT_LABEL = "incident"
-SECURITY_LABEL = "security"
-BREACH_LABEL = "breach"
-DRILL_LABEL = "drill"
-# Labels that change who is told what (behaviour §8): after the brief, adding or removing one
-# counts only from someone with authority; otherwise the app puts it back and says why.
-FLAG_LABELS = (BREACH_LABEL, DRILL_LABEL, SECURITY_LABEL)
-SEVERITY_LABELS = {s.label: s for s in Severity}
-STATUS_LABELS = {s.label: s for s in Status}
-
 T = TypeVar("T")
-
-
-def severity_of(labels: Iterable[str]) -> Severity | None:
-    """The most severe `sev:` label among `labels`."""
-    found = sorted(SEVERITY_LABELS[x] for x in labels if x in SEVERITY_LABELS)
-    return found[0] if found else None
-
-
-def is_incident(labels: Iterable[str]) -> bool:
-    """An issue is an incident while it carries `incident` or a `sev:` label (behaviour §2)."""
-    return any(label == INCIDENT_LABEL or label in SEVERITY_LABELS for label in labels)
 
 
 @dataclass(frozen=True)
@@ -127,11 +115,11 @@ class IncidentState:
 
     @property
     def drill(self) -> bool:
-        return DRILL_LABEL in self.flags
+        return DRILL in self.flags
 
     @property
     def security(self) -> bool:
-        return SECURITY_LABEL in self.flags
+        return SECURITY in self.flags
 
     @property
     def sensitive(self) -> bool:
@@ -197,8 +185,8 @@ def briefed_at(snapshot: Snapshot) -> datetime | None:
     )
 
 
-_CONTESTED_ADDS = frozenset({*SEVERITY_LABELS, *STATUS_LABELS, *FLAG_LABELS})
-_CONTESTED_REMOVALS = frozenset({*FLAG_LABELS, INCIDENT_LABEL})
+_CONTESTED_ADDS = frozenset({*SEVERITIES, *STATUSES, *FLAGS})
+_CONTESTED_REMOVALS = frozenset({*FLAGS, INCIDENT})
 
 
 def contested_events(snapshot: Snapshot) -> list[Event]:
@@ -228,7 +216,7 @@ def contested_events(snapshot: Snapshot) -> list[Event]:
             event.kind == "unlabeled"
             and (
                 label in _CONTESTED_REMOVALS
-                or (label in SEVERITY_LABELS and not present & SEVERITY_LABELS.keys())
+                or (label in SEVERITIES and not present & SEVERITIES.keys())
             )
         ):
             found.append(event)
@@ -281,8 +269,8 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         return None
     start = declared_at(snapshot)
     severity, status = _Track(), _Track()
-    severity.add(start, -2, _seed(snapshot, SEVERITY_LABELS, policy.default_severity), "")
-    status.add(start, -2, _seed(snapshot, STATUS_LABELS, Status.INVESTIGATING), "")
+    severity.add(start, -2, _seed(snapshot, SEVERITIES, policy.default_severity), "")
+    status.add(start, -2, _seed(snapshot, STATUSES, Status.INVESTIGATING), "")
     acks: list[tuple[datetime, str]] = []
     own_events: list[Event] = []
     undone: list[Event] = []
@@ -295,10 +283,10 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         if id(event) in contested and not may_act(event.actor, snapshot, policy):
             undone.append(event)
             continue
-        if event.kind == "labeled" and event.label in SEVERITY_LABELS:
-            severity.add(event.at, seq, SEVERITY_LABELS[event.label], event.actor)
-        elif event.kind == "labeled" and event.label in STATUS_LABELS:
-            status.add(event.at, seq, STATUS_LABELS[event.label], event.actor)
+        if event.kind == "labeled" and event.label in SEVERITIES:
+            severity.add(event.at, seq, SEVERITIES[event.label], event.actor)
+        elif event.kind == "labeled" and event.label in STATUSES:
+            status.add(event.at, seq, STATUSES[event.label], event.actor)
             acks.append((event.at, event.actor))
         elif event.kind == "closed":
             status.add(event.at, seq, Status.RESOLVED, event.actor)
@@ -314,10 +302,7 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     breaches = [
         (e.at, e.actor, "")
         for e in snapshot.events
-        if e.kind == "labeled"
-        and e.label == BREACH_LABEL
-        and not e.ours
-        and id(e) not in undone_ids
+        if e.kind == "labeled" and e.label == BREACH and not e.ours and id(e) not in undone_ids
     ]
     flags, security_ever = _flags(snapshot, undone_ids)
     legal: list[tuple[datetime, str, str]] = []
@@ -379,13 +364,10 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     for seq, event in enumerate(own_events, start=base + len(uses)):
         if event.kind != "labeled":
             continue
-        if (
-            event.label in SEVERITY_LABELS
-            and severity.value_at(event.at) != SEVERITY_LABELS[event.label]
-        ):
-            severity.add(event.at, seq, SEVERITY_LABELS[event.label], event.actor)
-        if event.label in STATUS_LABELS and status.value_at(event.at) != STATUS_LABELS[event.label]:
-            status.add(event.at, seq, STATUS_LABELS[event.label], event.actor)
+        if event.label in SEVERITIES and severity.value_at(event.at) != SEVERITIES[event.label]:
+            severity.add(event.at, seq, SEVERITIES[event.label], event.actor)
+        if event.label in STATUSES and status.value_at(event.at) != STATUSES[event.label]:
+            status.add(event.at, seq, STATUSES[event.label], event.actor)
             acks.append((event.at, event.actor))  # someone's status command, since deleted
 
     sev_changes = _changes(severity.sorted())
@@ -430,7 +412,7 @@ def _flags(snapshot: Snapshot, undone: set[int]) -> tuple[frozenset[str], bool]:
     """
     wanted: set[str] = set()
     security_ever = False
-    for label in FLAG_LABELS:
+    for label in FLAGS:
         changes = [
             e
             for e in snapshot.events
@@ -444,7 +426,7 @@ def _flags(snapshot: Snapshot, undone: set[int]) -> tuple[frozenset[str], bool]:
             ever = ever or present
         if present:
             wanted.add(label)
-        if label == SECURITY_LABEL:
+        if label == SECURITY:
             security_ever = ever
     return frozenset(wanted), security_ever
 

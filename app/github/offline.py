@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.core.labels import ACTION_ITEM
 from app.github.errors import Reply
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class RecordedGitHub:
         if method != "GET" or int(params.get("page", 1)) > 1:
             return Reply(200, [])
         if path.endswith("/issues"):
-            name = "action-items.json" if params.get("labels") == "action-item" else "issues.json"
+            name = "action-items.json" if params.get("labels") == ACTION_ITEM else "issues.json"
             return Reply(200, self._load(name) or [])
         if path.endswith("/timeline"):
             number = path.rstrip("/").split("/")[-2]

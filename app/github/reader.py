@@ -10,9 +10,10 @@ from typing import Any
 from urllib.parse import quote
 
 from app.core import commands as cmd
-from app.core import followup, markers, pir, planner
+from app.core import markers, pir, runbook
 from app.core.actions import PostComment
 from app.core.keys import Hints, IssueKey
+from app.core.labels import ACTION_ITEM, INCIDENT, SEVERITIES, STATUSES, horizon_of, is_incident
 from app.core.policy import ConfigIssue, Policy, Severity
 from app.core.snapshot import (
     Comment,
@@ -27,14 +28,10 @@ from app.core.snapshot import (
     ts,
 )
 from app.core.state import (
-    INCIDENT_LABEL,
-    SEVERITY_LABELS,
-    STATUS_LABELS,
     IncidentState,
     command_uses,
     contested_events,
     derive,
-    is_incident,
     label_actors,
     needs_confirmation,
 )
@@ -175,7 +172,7 @@ class Reader:
             found = await gh.request("GET", f"/repos/{name}", ok=(404,))
             if found.status == 200 and isinstance(found.data, dict):
                 snap = replace(snap, private_home=Repo.from_api(found.data))
-            if planner.private_home(snap, resolved.policy) is None:
+            if runbook.private_home(snap, resolved.policy) is None:
                 problem = ConfigIssue(
                     resolved.source,
                     # An organisation's file may name a repository this one's readers must
@@ -186,9 +183,9 @@ class Reader:
                     foreign=not resolved.source.lower().startswith(key.full_name.lower() + ":"),
                 )
                 snap = replace(snap, config_problems=(*snap.config_problems, problem))
-        if state is not None and not planner.briefed(state) and snap.issue.state == "open":
+        if state is not None and not runbook.briefed(state) and snap.issue.state == "open":
             snap = replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
-        if state is not None and planner.pir_round(snap, state, resolved.policy) is not None:
+        if state is not None and runbook.pir_round(snap, resolved.policy, state) is not None:
             snap = replace(snap, pir=await self.pir_record(gh, key, snap, resolved.policy, state))
         if state is not None and self._follow_up(snap, state, hints):
             snap = replace(
@@ -206,7 +203,7 @@ class Reader:
             gh,
             f"/repos/{key.full_name}/issues",
             params={
-                "labels": INCIDENT_LABEL,
+                "labels": INCIDENT,
                 "state": "all",
                 "since": since.strftime("%Y-%m-%dT00:00:00Z"),
             },
@@ -236,7 +233,7 @@ class Reader:
         if hints is not None and hints.followup:
             return True  # a review's pull request was just merged
         listed = {k for n in state.notes_of(markers.ActionList) for k in n.marker.keys}
-        linked = planner.linked_round(state)
+        linked = runbook.linked_round(state)
         unlisted = linked is not None and not any(k.startswith(f"r{linked[0]}:") for k in listed)
         if unlisted and snap.issue.state == "closed":
             return True  # the review may have been merged while the app was away
@@ -253,21 +250,21 @@ class Reader:
         """The action items already filed for this incident, and its merged review document."""
         repo = key.full_name
         items = await paginate(
-            gh, f"/repos/{repo}/issues", params={"labels": followup.LABEL, "state": "all"}
+            gh, f"/repos/{repo}/issues", params={"labels": ACTION_ITEM, "state": "all"}
         )
         filed = []
         for item in items:
             issue = Issue.from_api(item, app_id=self._app_id)
             if not issue.ours:
                 continue  # only the app's own issues are its records
-            horizon = next((x[8:] for x in issue.labels if x.startswith("horizon:")), "")
+            horizon = horizon_of(issue.labels)
             for m in markers.of(markers.ActionItem, issue.body):
                 if m.incident == key.number:
                     filed.append((m.key, issue.number, horizon))
         record = Followup(filed=tuple(filed))
-        linked = planner.linked_round(state)
+        linked = runbook.linked_round(state)
         links = [n.marker for n in state.notes_of(markers.PirLink) if n.marker.issue]
-        where, _ = planner.review_place(snap, policy, state)
+        where, _ = runbook.review_place(snap, policy, state)
         if links and where is None:
             review = max(links, key=lambda m: m.round).issue
             assert review is not None
@@ -371,10 +368,10 @@ class Reader:
         state: IncidentState,
     ) -> PirRecord | None:
         """Find what a previous run already made of this round's review (it may have crashed)."""
-        rnd = planner.pir_round(snapshot, state, policy)
+        rnd = runbook.pir_round(snapshot, policy, state)
         if rnd is None:
             return None
-        where, held = planner.review_place(snapshot, policy, state)
+        where, held = runbook.review_place(snapshot, policy, state)
         repo = where or key.full_name
         issues = await paginate(
             gh,
@@ -491,8 +488,8 @@ def _synthetic_events(
 ) -> tuple[Event, ...]:
     """The labels a fresh incident carries, as if `actor` labelled them at the declaration
     time."""
-    labels = [x for x in issue.labels if x == INCIDENT_LABEL or x in STATUS_LABELS]
-    sevs = sorted((x for x in issue.labels if x in SEVERITY_LABELS), reverse=True)
+    labels = [x for x in issue.labels if x == INCIDENT or x in STATUSES]
+    sevs = sorted((x for x in issue.labels if x in SEVERITIES), reverse=True)
     if severity is not None and severity.label in sevs:  # the delivery's label wins
         sevs.remove(severity.label)
         sevs.append(severity.label)

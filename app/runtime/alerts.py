@@ -19,6 +19,7 @@ from typing import Any
 from app.core import alerts, markers
 from app.core.actions import Action
 from app.core.keys import Hints, IssueKey
+from app.core.labels import ALERT
 from app.core.policy import AlertsPolicy
 from app.core.snapshot import ts
 from app.github.config import ConfigLoader
@@ -291,7 +292,7 @@ class AlertWork:
             gh,
             f"/repos/{target.full_name}/issues",
             params={
-                "labels": alerts.ALERT_LABEL,
+                "labels": ALERT,
                 "state": "all",
                 "sort": "created",
                 "direction": "desc",

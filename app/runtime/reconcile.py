@@ -1,6 +1,6 @@
 """snapshot → plan → execute for one issue: the path every delivery, tick and dry run takes.
 
-Reading is the reader's (app/reader.py), deciding the planner's, writing the executor's;
+Reading is the reader's (app/reader.py), deciding the runbook's, writing the executor's;
 this module only runs them in order, and says what happened.
 """
 
@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from app.core import markers, notify, planner
+from app.core import markers, notify, runbook
 from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
 from app.core.keys import Hints, IssueKey
+from app.core.labels import horizon_of
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot
 from app.core.state import derive
@@ -131,7 +132,7 @@ class Reconciler:
                 snapshot, policy = found
                 report.seen = (snapshot, policy)
                 report.incident = True
-                actions = planner.plan(snapshot, policy, self._now())
+                actions = runbook.plan(snapshot, policy, self._now())
                 report.planned = actions
                 if len(actions) > self._max_actions:
                     report.capped = len(actions) - self._max_actions
@@ -245,7 +246,7 @@ class Reconciler:
         if record is None or not opened:
             return
         new = tuple(
-            (m.key, int(reply.data.get("number", 0)), action.labels[1].removeprefix("horizon:"))
+            (m.key, int(reply.data.get("number", 0)), horizon_of(action.labels[1:]))
             for action, reply in opened
             if isinstance(reply.data, dict)
             for m in markers.of(markers.ActionItem, action.body)
@@ -254,7 +255,7 @@ class Reconciler:
         state = derive(snapshot, policy)
         if state is None:
             return
-        step = planner.action_list(snapshot, state, policy)
+        step = runbook.action_list(snapshot, policy, state)
         if step:
             done = await execute(gh, key.full_name, key.number, step, log_extra=extra)
             report.outcome.done += done.done
@@ -267,7 +268,7 @@ class Reconciler:
         *,
         repo: Repo,
         dry_run: bool = False,
-        plan: Callable[[Snapshot, Policy, datetime], list[Action]] = planner.plan_pir_reminder,
+        plan: Callable[[Snapshot, Policy, datetime], list[Action]] = runbook.plan_pir_reminder,
     ) -> RunReport:
         """An open issue the app opened — a review, an action item — reminded when overdue
         (`plan`: once per business day for a review, once a week for an action item)."""

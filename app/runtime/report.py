@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.core import monthly
+from app.core.labels import ACTION_ITEM, INCIDENT
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot, split_timeline, ts
 from app.github.port import GitHubPort, paginate
@@ -25,7 +26,7 @@ async def build(
     listed = await paginate(
         gh,
         f"/repos/{repo}/issues",
-        params={"labels": "incident", "state": "all", "since": since.isoformat()},
+        params={"labels": INCIDENT, "state": "all", "since": since.isoformat()},
     )
     # Overdue as of the period's end (or now, for the month under way).
     review = monthly.Review(month=since.strftime("%Y-%m"), now=min(now, until))
@@ -41,7 +42,7 @@ async def build(
             review.incidents.append(measured)
     review.recurring = monthly.recurrences(review.incidents)
     actions = await paginate(
-        gh, f"/repos/{repo}/issues", params={"labels": "action-item", "state": "all"}
+        gh, f"/repos/{repo}/issues", params={"labels": ACTION_ITEM, "state": "all"}
     )
     # The items that existed by the period's end.
     review.items = monthly.items_of(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from app.core import planner
+from app.core import runbook
 from app.core.actions import (
     PIR_ACTIONS,
     Action,
@@ -50,7 +50,7 @@ async def finish(
         record = _advance(record, action, reply)
     snapshot = replace(snapshot, pir=record)
     for _ in range(MAX_STEPS):
-        step = planner.pir_step(snapshot, policy, state)
+        step = runbook.pir_step(snapshot, policy, state)
         if not step:
             return
         done = await execute(gh, key.full_name, key.number, step, log_extra=extra)

@@ -8,14 +8,21 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from app.core import followup, markers, monthly, planner
-from app.core.actions import OpenIssue
+from app.core import markers, runbook
 from app.core.keys import IssueKey
+from app.core.labels import (
+    ACTION_ITEM,
+    DRILL,
+    INCIDENT,
+    MONTHLY_REVIEW,
+    PIR,
+    is_incident,
+    severity_of,
+)
 from app.core.snapshot import Issue, Repo
-from app.core.state import INCIDENT_LABEL, is_incident, severity_of
 from app.github.errors import GitHubError
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
@@ -87,7 +94,7 @@ class Ticker:
         clients: Callable[[int], GitHubPort],
         reconciler: Reconciler,
         exclusive: Exclusive = _nothing,
-        pir_label: str = "pir",
+        pir_label: str = PIR,
         redeliverer: Redeliverer | None = None,
         shared: Callable[[], contextlib.AbstractAsyncContextManager[object]] | None = None,
     ) -> None:
@@ -159,14 +166,14 @@ class Ticker:
         try:
             # A repository without open issues has no open incident and no open review.
             incidents = (
-                await paginate(gh, path, params={"labels": INCIDENT_LABEL, "state": "open"})
+                await paginate(gh, path, params={"labels": INCIDENT, "state": "open"})
                 if has_open
                 else []
             )
             incidents += await paginate(
                 gh,
                 path,
-                params={"labels": INCIDENT_LABEL, "state": "closed", "since": self._since()},
+                params={"labels": INCIDENT, "state": "closed", "since": self._since()},
             )
             reviews = (
                 await paginate(gh, path, params={"labels": self._pir_label, "state": "open"})
@@ -174,7 +181,7 @@ class Ticker:
                 else []
             )
             items = (
-                await paginate(gh, path, params={"labels": followup.LABEL, "state": "open"})
+                await paginate(gh, path, params={"labels": ACTION_ITEM, "state": "open"})
                 if has_open
                 else []
             )
@@ -205,7 +212,7 @@ class Ticker:
         for issue in items:
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
             run = await self._reconciler.remind_review(
-                key, issue, repo=repo, dry_run=dry_run, plan=planner.plan_action_reminder
+                key, issue, repo=repo, dry_run=dry_run, plan=runbook.plan_action_reminder
             )
             self._count(report, key, run)
         try:
@@ -252,31 +259,15 @@ class Ticker:
         """Scheduled drills: from the first business day of each period (month or quarter),
         one drill incident per configured severity, its scenario taken in turn."""
         policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
-        drills = policy.drills
-        if drills is None or (drills.repository and drills.repository != repo.full_name):
-            return
-        cal = policy.business_calendar
-        today = self._reconciler.now().astimezone(cal.zone).date()
-        due: list[tuple[str, str, int]] = []  # (severity, period, period ordinal)
-        for sev in ("P0", "P1", "P2", "P3"):
-            every = getattr(drills, sev)
-            if every is None:
-                continue
-            month = today.month if every == "monthly" else 3 * ((today.month - 1) // 3) + 1
-            first = cal.first_business_day(today.replace(month=month, day=1))
-            if today < first:
-                continue
-            quarter = (today.month - 1) // 3 + 1
-            period = f"{today:%Y-%m}" if every == "monthly" else f"{today.year}-Q{quarter}"
-            ordinal = (
-                today.year * 12 + today.month if every == "monthly" else today.year * 4 + quarter
-            )
-            if (repo.full_name, sev, period) not in self._drills_done:
-                due.append((sev, period, ordinal))
+        due = [
+            d
+            for d in runbook.due_drills(policy, repo.full_name, self._reconciler.now())
+            if (repo.full_name, d.severity, d.period) not in self._drills_done
+        ]
         if not due:
             return
         existing = await paginate(
-            gh, f"/repos/{repo.full_name}/issues", params={"labels": "drill", "state": "all"}
+            gh, f"/repos/{repo.full_name}/issues", params={"labels": DRILL, "state": "all"}
         )
         made = {
             (m.severity, m.period)
@@ -284,23 +275,12 @@ class Ticker:
             if Issue.from_api(item, app_id=self._reconciler.app_id).ours
             for m in markers.of(markers.ScheduledDrill, str(item.get("body") or ""))
         }
-        for sev, period, ordinal in due:
+        for drill in due:
+            sev, period = drill.severity, drill.period
             if (sev, period) in made:
                 self._drills_done.add((repo.full_name, sev, period))
                 continue
-            scenarios = drills.scenarios or ["the scenario of your choice"]
-            scenario = scenarios[ordinal % len(scenarios)]
-            action = OpenIssue(
-                f"Drill ({sev}, {period}): {scenario}"[:256],
-                'A scheduled drill (runbook "Dry-Run Exercises"): run the whole response, '
-                f"communication included, for this scenario:\n\n> {scenario}\n\n"
-                "Every comment is headed as a drill; senior management, the executive team "
-                "and legal are not notified.\n\n"
-                + markers.render(markers.ScheduledDrill(sev, period)),
-                (INCIDENT_LABEL, f"sev:{sev}", "drill"),
-                (),
-                "drill",
-            )
+            action = runbook.drill_issue(policy, drill)
             key = IssueKey(installation_id, repo.owner, repo.name, 0)
             run = RunReport(key, incident=False, planned=[action])
             if not dry_run:
@@ -324,23 +304,17 @@ class Ticker:
         found again after a crash (its marker), never opened twice by overlapping ticks."""
         now = self._reconciler.now()
         policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
-        cal = policy.business_calendar
-        today = now.astimezone(cal.zone).date()
-        first = cal.first_business_day(today.replace(day=1))
-        if today < first:
+        period = runbook.due_period(policy, now)
+        if period is None:
             return
-        until = datetime(today.year, today.month, 1, tzinfo=UTC)
-        since = datetime(
-            (until - timedelta(days=1)).year, (until - timedelta(days=1)).month, 1, tzinfo=UTC
-        )
-        month = since.strftime("%Y-%m")
+        month, since, until = period.month, period.since, period.until
         if (repo.full_name, month) in self._monthly_done:
             return
         existing = await paginate(
             gh,
             f"/repos/{repo.full_name}/issues",
             params={
-                "labels": monthly.LABEL,
+                "labels": MONTHLY_REVIEW,
                 "state": "all",
                 "since": until.strftime("%Y-%m-%dT00:00:00Z"),
             },
@@ -362,17 +336,10 @@ class Ticker:
             now=now,
             app_id=self._reconciler.app_id,
         )
-        if not review.incidents and not any(i.state == "open" for i in review.items):
+        action = runbook.review_issue(policy, period, review)
+        if action is None:
             self._monthly_done.add((repo.full_name, month))
             return
-        commander = [m[1:] for m in policy.holders("incident_commander") if "/" not in m]
-        action = OpenIssue(
-            f"Incident review: {since:%B %Y}",
-            monthly.render(review) + "\n" + markers.render(markers.MonthlyReview(month)),
-            (monthly.LABEL,),
-            tuple(commander[:1]),
-            "monthly-review",
-        )
         key = IssueKey(installation_id, repo.owner, repo.name, 0)
         run = RunReport(key, incident=False, planned=[action])
         if not dry_run:

@@ -9,18 +9,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.alerts import ALERT_LABEL
 from app.core.keys import Hints, IssueKey
+from app.core.labels import ALERT, BREACH, DRILL, SECURITY, SEVERITIES, STATUSES, is_incident
 from app.core.policy import Severity
 from app.core.snapshot import Issue, ts
-from app.core.state import (
-    BREACH_LABEL,
-    DRILL_LABEL,
-    SECURITY_LABEL,
-    SEVERITY_LABELS,
-    STATUS_LABELS,
-    is_incident,
-)
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -105,16 +97,12 @@ def _declaring(payload: Mapping[str, Any]) -> tuple[Any, Severity | None]:
     label = str((payload.get("label") or {}).get("name", ""))
     if payload.get("action") == "labeled" and is_incident([label]):
         # The payload is made when the label is added: the issue's updated_at is that moment.
-        return ts(issue.get("updated_at") or issue["created_at"]), SEVERITY_LABELS.get(label)
+        return ts(issue.get("updated_at") or issue["created_at"]), SEVERITIES.get(label)
     return None, None
 
 
 def _tracked(label: str) -> bool:
-    return (
-        is_incident([label])
-        or label in STATUS_LABELS
-        or label in (SECURITY_LABEL, BREACH_LABEL, DRILL_LABEL, ALERT_LABEL)
-    )
+    return is_incident([label]) or label in STATUSES or label in (SECURITY, BREACH, DRILL, ALERT)
 
 
 @router.register("issues", "opened", "labeled", "unlabeled", "closed", "reopened")

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.core.labels import ALERT
 from app.core.policy import AlertsPolicy, Severity
 
-ALERT_LABEL = "alert"
+ALERT_LABEL = ALERT  # the label by which notifications find their issue again
 SOURCES = ("alertmanager", "grafana", "generic")
 SOURCE_NAMES = {"alertmanager": "Alertmanager", "grafana": "Grafana", "generic": "monitoring"}
 MAX_ALERTS = 1000  # more in one notification is refused (Alertmanager's max_alerts caps it)

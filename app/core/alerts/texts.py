@@ -19,8 +19,8 @@ from app.core.alerts.payloads import (
     digest,
     severity,
 )
+from app.core.labels import INCIDENT
 from app.core.policy import AlertsPolicy
-from app.core.state import INCIDENT_LABEL, SEVERITY_LABELS
 
 
 def _url(url: str) -> str:
@@ -168,11 +168,11 @@ def open_issue(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> OpenIs
             )
         ),
     ]
-    label = next(name for name, s in SEVERITY_LABELS.items() if s is sev)
+    label = sev.label
     return OpenIssue(
         title=issue_title(group),
         body="\n".join(lines),
-        labels=(INCIDENT_LABEL, label, ALERT_LABEL),
+        labels=(INCIDENT, label, ALERT_LABEL),
         assignees=(),
         kind="alert",
     )
