@@ -16,8 +16,11 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from app.core import commands as cmd
+from app.core import markers
 from app.core.actions import Action, AddReaction, PostComment
 from app.core.policy import ConfigIssue, Policy, Severity
+from app.core.snapshot import Snapshot
+from app.core.state import IncidentState
 
 
 class Kind(StrEnum):
@@ -250,3 +253,55 @@ def checked(
         return policy, []
     kept = [route for route in policy.notify if route.to in known]
     return policy.model_copy(update={"notify": kept}), problems
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who hears of a run's writes: the operator's notifiers (`to`), the GitHub logins of the
+    people holding the severity's roles, and whether only private places may be told."""
+
+    to: list[str]
+    people: list[str]
+    confidential: bool
+
+
+def audience(
+    snapshot: Snapshot, policy: Policy, state: IncidentState, done: Iterable[Action]
+) -> Audience | None:
+    """Who is told of the writes `done` on this incident, or None when nobody is: drills, and
+    declarations nobody with authority has confirmed yet (behaviour §8), stay inside GitHub,
+    as does a severity the repository's `notify:` sends nowhere."""
+    if state.drill:
+        return None
+    if not state.paged and not pages(done):
+        return None  # an unconfirmed declaration, or one dismissed before anyone confirmed it
+    # Whoever was told of the incident at any of its severities hears how it goes on: a P1
+    # lowered to P2 still resolves the page its declaration triggered.
+    severities = sorted({sev for _, sev, _ in state.severity_changes} | {state.severity})
+    to = list(dict.fromkeys(r for sev in severities for r in routes(policy, sev)))
+    if not to:
+        return None
+    assigned = policy.for_severity(state.severity).assign
+    people = [
+        m[1:]
+        for role in assigned
+        for m in [*state.roles.get(role, []), *policy.holders(role)]
+        if m.startswith("@") and "/" not in m
+    ]
+    return Audience(
+        to=to,
+        people=list(dict.fromkeys(people)),
+        confidential=snapshot.repo.private or state.sensitive,
+    )
+
+
+def pages(done: Iterable[Action]) -> bool:
+    """Did these writes reach everyone (a brief posted confirmed, or a `Confirmed` note)?"""
+    for action in done:
+        if isinstance(action, PostComment) and action.number is None and action.repo is None:
+            found = markers.parse(action.body)
+            if any(isinstance(m, markers.Confirmed) for m in found) or any(
+                isinstance(m, markers.Brief) and not m.unconfirmed for m in found
+            ):
+                return True
+    return False

@@ -7,13 +7,13 @@ this module only runs them in order, and says what happened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from app.core import markers, notify, runbook
-from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
+from app.core.actions import PIR_ACTIONS, Action, OpenIssue
 from app.core.keys import Hints, IssueKey
 from app.core.labels import horizon_of
 from app.core.policy import Policy
@@ -121,54 +121,10 @@ class Reconciler:
         repo: Repo | None,
         issue: dict[str, Any] | None,
     ) -> RunReport:
-        key = report.key
-        extra = _extra(key, hints)
-        gh = self._clients(key.installation_id)
+        extra = _extra(report.key, hints)
+        gh = self._clients(report.key.installation_id)
         try:
-            for attempt in (1, 2):
-                found = await self.reader.snapshot(gh, key, hints, repo, issue)
-                if found is None:
-                    return report
-                snapshot, policy = found
-                report.seen = (snapshot, policy)
-                report.incident = True
-                actions = runbook.plan(snapshot, policy, self._now())
-                report.planned = actions
-                if len(actions) > self._max_actions:
-                    report.capped = len(actions) - self._max_actions
-                    log.warning("capped %d actions", report.capped, extra=extra)
-                    actions = actions[: self._max_actions]
-                if dry_run or not actions:
-                    return report
-                outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
-                report.outcome.done += outcome.done
-                self.reader.remember(key, outcome)
-                if not outcome.failed:
-                    await self._list_action_items(gh, key, snapshot, policy, report, extra)
-                    if any(isinstance(a, PIR_ACTIONS) for a in actions) or snapshot.pir:
-                        await review.finish(
-                            gh,
-                            key,
-                            snapshot,
-                            policy,
-                            report.outcome,
-                            reader=self.reader,
-                            extra=extra,
-                        )
-                        if report.outcome.failed:
-                            raise report.outcome.failed[-1][1]
-                    return report
-                failure = outcome.failed[0][1]
-                if isinstance(failure, MaybeApplied) and attempt == 1:
-                    # A write that may have happened: read GitHub's record again, re-plan,
-                    # and let the markers decide what is still to do.
-                    log.info(
-                        "uncertain write (%s): re-reading and re-planning", failure, extra=extra
-                    )
-                    hints, issue = None, None
-                    continue
-                report.outcome.failed += outcome.failed
-                raise failure
+            await self._attempts(gh, report, hints, extra, dry_run=dry_run, repo=repo, issue=issue)
         except GitHubError as exc:
             report.error = str(exc)
             report.deferred = isinstance(exc, RateLimited)
@@ -182,29 +138,91 @@ class Reconciler:
             log.exception("reconcile failed", extra=extra)
         return report
 
+    async def _attempts(
+        self,
+        gh: GitHubPort,
+        report: RunReport,
+        hints: Hints | None,
+        extra: dict[str, Any],
+        *,
+        dry_run: bool,
+        repo: Repo | None,
+        issue: dict[str, Any] | None,
+    ) -> None:
+        """Read, plan, execute; once more after a write that may have happened. Raises the
+        failure that stopped the run."""
+        key = report.key
+        for attempt in (1, 2):
+            found = await self.reader.snapshot(gh, key, hints, repo, issue)
+            if found is None:
+                return
+            snapshot, policy = found
+            actions = self._plan(report, snapshot, policy, extra)
+            if dry_run or not actions:
+                return
+            outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
+            report.outcome.done += outcome.done
+            self.reader.remember(key, outcome)
+            if not outcome.failed:
+                await self._follow_up(gh, report, snapshot, policy, actions, extra)
+                return
+            failure = outcome.failed[0][1]
+            if isinstance(failure, MaybeApplied) and attempt == 1:
+                # A write that may have happened: read GitHub's record again, re-plan,
+                # and let the markers decide what is still to do.
+                log.info("uncertain write (%s): re-reading and re-planning", failure, extra=extra)
+                hints, issue = None, None
+                continue
+            report.outcome.failed += outcome.failed
+            raise failure
+
+    def _plan(
+        self, report: RunReport, snapshot: Snapshot, policy: Policy, extra: dict[str, Any]
+    ) -> list[Action]:
+        """The runbook's actions for this read, capped at `max_actions`; the report records
+        the read, the whole plan and how many were cut."""
+        report.seen = (snapshot, policy)
+        report.incident = True
+        actions = runbook.plan(snapshot, policy, self._now())
+        report.planned = actions
+        if len(actions) > self._max_actions:
+            report.capped = len(actions) - self._max_actions
+            log.warning("capped %d actions", report.capped, extra=extra)
+            actions = actions[: self._max_actions]
+        return actions
+
+    async def _follow_up(
+        self,
+        gh: GitHubPort,
+        report: RunReport,
+        snapshot: Snapshot,
+        policy: Policy,
+        actions: list[Action],
+        extra: dict[str, Any],
+    ) -> None:
+        """After a plan ran without failure: the list of the action items it opened, and the
+        review's steps in a row. Raises the review's last failure."""
+        await self._list_action_items(gh, report.key, snapshot, policy, report, extra)
+        if not (any(isinstance(a, PIR_ACTIONS) for a in actions) or snapshot.pir):
+            return
+        await review.finish(
+            gh, report.key, snapshot, policy, report.outcome, reader=self.reader, extra=extra
+        )
+        if report.outcome.failed:
+            raise report.outcome.failed[-1][1]
+
     def _notify(self, snapshot: Snapshot, policy: Policy, report: RunReport) -> None:
-        """Hand the run's writes, as events, to the operator's notifiers the repository's
-        `notify:` names for this severity; drills, and declarations nobody with authority has
-        confirmed yet (behaviour §8), stay inside GitHub."""
+        """Hand the run's writes, as events, to the operator's notifiers: the core's
+        `notify.audience` decides who is told, if anyone."""
         assert self._notifications is not None
         state = derive(snapshot, policy)
-        if state is None or state.drill:
+        if state is None:
             return
-        if not state.paged and not _pages(action for action, _ in report.outcome.done):
-            return  # an unconfirmed declaration, or one dismissed before anyone confirmed it
-        # Whoever was told of the incident at any of its severities hears how it goes on: a P1
-        # lowered to P2 still resolves the page its declaration triggered.
-        severities = sorted({sev for _, sev, _ in state.severity_changes} | {state.severity})
-        to = list(dict.fromkeys(r for sev in severities for r in notify.routes(policy, sev)))
-        if not to:
+        told = notify.audience(
+            snapshot, policy, state, (action for action, _ in report.outcome.done)
+        )
+        if told is None:
             return
-        assigned = policy.for_severity(state.severity).assign
-        people = [
-            m[1:]
-            for role in assigned
-            for m in [*state.roles.get(role, []), *policy.holders(role)]
-            if m.startswith("@") and "/" not in m
-        ]
         found = notify.events(
             [
                 notify.Done(action, reply.data if isinstance(reply.data, dict) else {})
@@ -218,13 +236,13 @@ class Reconciler:
             severity=state.severity,
             status=state.status.value,
             comments={c.id: (c.body, c.url) for c in snapshot.comments},
-            people=list(dict.fromkeys(people)),
+            people=told.people,
             slack_ids=policy.slack,
-            confidential=snapshot.repo.private or state.sensitive,
+            confidential=told.confidential,
             at=self._now(),
         )
         for event in found:
-            self._notifications.submit(event, to)
+            self._notifications.submit(event, told.to)
 
     async def _list_action_items(
         self,
@@ -298,18 +316,6 @@ class Reconciler:
     def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
         """The requests a plan would send, one line each (dry runs)."""
         return [to_call(key.full_name, key.number, a).describe() for a in actions]
-
-
-def _pages(done: Iterable[Action]) -> bool:
-    """Did these writes reach everyone (a brief posted confirmed, or a `Confirmed` note)?"""
-    for action in done:
-        if isinstance(action, PostComment) and action.number is None and action.repo is None:
-            found = markers.parse(action.body)
-            if any(isinstance(m, markers.Confirmed) for m in found) or any(
-                isinstance(m, markers.Brief) and not m.unconfirmed for m in found
-            ):
-                return True
-    return False
 
 
 def _extra(key: IssueKey, hints: Hints | None) -> dict[str, Any]:

@@ -1,0 +1,141 @@
+"""Who hears of a run's writes, decided purely (`core.notify.audience`): the notifiers a
+repository's `notify:` names for the incident's severities, the people holding the severity's
+roles, and whether the incident is confidential (docs/behaviour.md §8, §10)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.core import markers
+from app.core.actions import Action, AddLabels, PostComment
+from app.core.notify import Audience, audience, pages
+from app.core.policy import Policy
+from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
+from app.core.state import derive
+from app.github.config import check_text
+
+POLICY = check_text(
+    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
+    "  team_lead.casey-brooks: casey\n"
+    "notify:\n"
+    "  - {to: payments-slack, severities: [P0, P1]}\n"
+    "  - {to: payments-pager, severities: [P0]}\n"
+    "  - {to: everything}\n",
+    source="test",
+)
+QUIET = check_text("notify:\n  - {to: payments-pager, severities: [P0]}\n", source="test")
+DECLARED = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+
+def snapshot(
+    severity: str = "P0",
+    *,
+    unconfirmed: bool = False,
+    private: bool = False,
+    labels: tuple[str, ...] = (),
+    lowered_to: str | None = None,
+) -> Snapshot:
+    """An incident whose brief the app posted at DECLARED; `labels` added by a member."""
+    brief = markers.Brief(severity, checklist=severity, unconfirmed=unconfirmed)
+    now = lowered_to or severity
+    events = [
+        Event(1, "labeled", DECLARED, "alice", False, label="incident"),
+        Event(2, "labeled", DECLARED, "alice", False, label=f"sev:{severity}"),
+    ]
+    events += [
+        Event(3 + i, "labeled", DECLARED + timedelta(minutes=1), "alice", False, label=label)
+        for i, label in enumerate(labels)
+    ]
+    if lowered_to:
+        at = DECLARED + timedelta(minutes=5)
+        events += [
+            Event(10, "unlabeled", at, "alice", False, label=f"sev:{severity}"),
+            Event(11, "labeled", at, "alice", False, label=f"sev:{lowered_to}"),
+        ]
+    return Snapshot(
+        repo=Repo("acme", "shop", private=private),
+        issue=Issue(
+            1,
+            "Outage",
+            "open",
+            frozenset({"incident", f"sev:{now}", "status:investigating", *labels}),
+            frozenset(),
+            DECLARED,
+            None,
+            "alice",
+            1,
+        ),
+        comments=(Comment(1, "bot", True, "NONE", DECLARED, markers.render(brief), True),),
+        events=tuple(events),
+        authorized=frozenset({"alice"}),
+    )
+
+
+def told(snap: Snapshot, policy: Policy = POLICY, done: Sequence[Action] = ()) -> Audience | None:
+    state = derive(snap, policy)
+    assert state is not None
+    return audience(snap, policy, state, done)
+
+
+def test_a_confirmed_p0_reaches_its_routes_and_the_holders_of_its_roles() -> None:
+    assert told(snapshot("P0")) == Audience(
+        to=["payments-slack", "payments-pager", "everything"],
+        people=["rohan", "morgan", "casey"],
+        confidential=False,
+    )
+
+
+def test_a_p2_reaches_only_the_routes_without_severities() -> None:
+    found = told(snapshot("P2"))
+    assert found is not None and found.to == ["everything"]
+
+
+def test_a_severity_the_repository_sends_nowhere_tells_nobody() -> None:
+    assert told(snapshot("P2"), QUIET) is None
+
+
+def test_a_lowered_incident_still_reaches_whoever_heard_of_its_first_severity() -> None:
+    found = told(snapshot("P0", lowered_to="P2"))
+    assert found is not None
+    assert found.to == ["payments-slack", "payments-pager", "everything"]
+
+
+def test_an_unconfirmed_declaration_tells_nobody_until_its_confirmation_is_written() -> None:
+    snap = snapshot("P0", unconfirmed=True)
+    assert told(snap) is None
+    confirmed = PostComment(markers.render(markers.Confirmed("alice")), "confirmed")
+    assert told(snap, done=[AddLabels(("sev:P0",)), confirmed]) is not None
+
+
+def test_a_drill_stays_inside_github() -> None:
+    assert told(snapshot("P0", labels=("drill",))) is None
+
+
+@pytest.mark.parametrize(
+    ("private", "labels"), [(True, ()), (False, ("security",)), (False, ("breach",))]
+)
+def test_a_private_or_sensitive_incident_is_confidential(
+    private: bool, labels: tuple[str, ...]
+) -> None:
+    found = told(snapshot("P0", private=private, labels=labels))
+    assert found is not None and found.confidential
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        (PostComment(markers.render(markers.Confirmed("alice")), "confirmed"), True),
+        (PostComment(markers.render(markers.Brief("P1")), "brief"), True),
+        (PostComment(markers.render(markers.Brief("P1", unconfirmed=True)), "brief"), False),
+        # On another issue (the review's), or another repository: not the incident's record.
+        (PostComment(markers.render(markers.Brief("P1")), "brief", number=2), False),
+        (PostComment(markers.render(markers.Brief("P1")), "brief", repo="acme/private"), False),
+        (PostComment("no marker", "reply"), False),
+        (AddLabels(("incident",)), False),
+    ],
+)
+def test_which_writes_page(action: Action, expected: bool) -> None:
+    assert pages([action]) is expected
