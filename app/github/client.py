@@ -178,13 +178,7 @@ class InstallationClient:
                 await self._pacer.wait()
             result = await self._send(method, path, params, json, all_headers, ok, safe)
             if isinstance(result, Reply):
-                if result.status == 304 and cached is not None and self._etags is not None:
-                    self._etags.revalidated += 1
-                    return cached[1]
-                etag = result.headers.get("etag")
-                if cache_key is not None and self._etags is not None and etag:
-                    self._etags.put(cache_key, etag, result)
-                return result
+                return self._answered(result, cache_key, cached)
             if isinstance(result, RateLimited):
                 # GitHub did not carry out a rate-limited request: any method may be retried.
                 wait = max(result.retry_after, 1.0)
@@ -203,21 +197,20 @@ class InstallationClient:
                 self._credentials.renew(result, self._scope)
                 log.warning("%s: new credentials, trying once more", result)
                 continue
-            if isinstance(result, Unauthorized):
-                result = Unauthorized(
-                    result.method,
-                    result.path,
-                    result.status,
-                    result.message
-                    + (
-                        " (the App's JWT: check APP_ID, the private key and the clock)"
-                        if result.app_jwt
-                        else " (installation token refused twice: the installation may be "
-                        "suspended or removed; run `incident-app doctor`)"
-                    ),
-                    app_jwt=result.app_jwt,
-                )
-            raise result
+            raise _explained(result) if isinstance(result, Unauthorized) else result
+
+    def _answered(
+        self, result: Reply, cache_key: str | None, cached: tuple[str, Reply] | None
+    ) -> Reply:
+        """The answer: the cached reply when GitHub says it is unchanged (304), else this one,
+        kept by its ETag for the next read."""
+        if result.status == 304 and cached is not None and self._etags is not None:
+            self._etags.revalidated += 1
+            return cached[1]
+        etag = result.headers.get("etag")
+        if cache_key is not None and self._etags is not None and etag:
+            self._etags.put(cache_key, etag, result)
+        return result
 
     async def _send(
         self,
@@ -385,3 +378,20 @@ class AppClients:
             observer=self._observer,
             credentials=self.credentials,
         )
+
+
+def _explained(result: Unauthorized) -> Unauthorized:
+    """A 401 that fresh credentials did not cure, saying what the operator should check."""
+    return Unauthorized(
+        result.method,
+        result.path,
+        result.status,
+        result.message
+        + (
+            " (the App's JWT: check APP_ID, the private key and the clock)"
+            if result.app_jwt
+            else " (installation token refused twice: the installation may be "
+            "suspended or removed; run `incident-app doctor`)"
+        ),
+        app_jwt=result.app_jwt,
+    )

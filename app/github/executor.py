@@ -54,6 +54,14 @@ def to_call(repo: str, number: int, action: Action) -> Call:
     """The REST request that carries out an action."""
     repo = getattr(action, "repo", None) or repo  # a private review lives elsewhere
     base = f"/repos/{repo}/issues"
+    call = _issue_call(base, number, action) or _repository_call(repo, base, action)
+    if call is None:
+        raise TypeError(f"no request for {action!r}")
+    return call
+
+
+def _issue_call(base: str, number: int, action: Action) -> Call | None:
+    """The request for a write on the issue itself: labels, assignees, comments, state."""
     match action:
         case AddLabels(labels):
             return Call("POST", f"{base}/{number}/labels", {"labels": list(labels)})
@@ -78,6 +86,13 @@ def to_call(repo: str, number: int, action: Action) -> Call:
             return Call("POST", f"{base}/comments/{comment_id}/reactions", {"content": content})
         case SetState(state, reason):
             return Call("PATCH", f"{base}/{number}", {"state": state, "state_reason": reason})
+    return None
+
+
+def _repository_call(repo: str, base: str, action: Action) -> Call | None:
+    """The request for a new thing in the repository: an issue, a branch, a file, a pull
+    request."""
+    match action:
         case OpenIssue(title, body, labels, assignees, _, _):
             return Call(
                 "POST",
@@ -116,7 +131,7 @@ def to_call(repo: str, number: int, action: Action) -> Call:
                 },
                 idempotent=False,
             )
-    raise TypeError(f"no request for {action!r}")
+    return None
 
 
 @dataclass

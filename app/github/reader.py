@@ -35,7 +35,7 @@ from app.core.state import (
     label_actors,
     needs_confirmation,
 )
-from app.github.config import ConfigLoader, read_file
+from app.github.config import ConfigLoader, Resolved, read_file
 from app.github.errors import Malformed
 from app.github.executor import Outcome
 from app.github.port import GitHubPort, paginate
@@ -103,20 +103,7 @@ class Reader:
             and listed is None
             and _fresh(hints.issue, self._now())
         )
-        issue_data = (
-            listed
-            if listed is not None
-            else (await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")).data
-        )
-        try:
-            issue = Issue.from_api(issue_data or {}, app_id=self._app_id)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise Malformed(
-                "GET",
-                f"/repos/{key.full_name}/issues/{key.number}",
-                200,
-                f"an issue GitHub's answer does not describe ({exc!r})",
-            ) from None
+        issue = await self._issue(gh, key, listed)
         if issue.is_pull_request:
             return None
         labelled = is_incident(issue.labels)
@@ -131,23 +118,8 @@ class Reader:
             )
         resolved = await self.config.load(gh, key.owner, key.repo)
         if light:
-            assert hints is not None and hints.declared_at is not None
-            events = _synthetic_events(
-                issue, hints.declared_at, hints.severity, hints.declared_by or issue.author
-            )
-            snap = Snapshot(
-                repo=repo,
-                issue=issue,
-                events=events,
-                complete=False,
-                config_problems=resolved.problems,
-            )
-            if needs_confirmation(snap, resolved.policy):
-                snap = replace(
-                    snap, authorized=await self._authorized(gh, key, snap, resolved.policy)
-                )
-            snap = replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
-            return snap, resolved.policy
+            assert hints is not None
+            return await self._declared(gh, key, hints, repo, issue, resolved), resolved.policy
         items = await paginate(gh, f"/repos/{key.full_name}/issues/{key.number}/timeline")
         comments, events = split_timeline(items, app_id=self._app_id)
         seen = {c.id for c in comments}
@@ -161,37 +133,100 @@ class Reader:
             events=events,
             config_problems=resolved.problems,
         )
-        allowed = await self._authorized(gh, key, snap, resolved.policy)
-        snap = replace(snap, authorized=allowed)
-        snap = replace(snap, comments=await self._confirmed(gh, key, snap, resolved.policy))
-        state = derive(snap, resolved.policy)
-        if state is not None and self._private_home_needed(snap, resolved.policy, state):
-            name = resolved.policy.pir.private_repository
-            # Only a definite answer decides: a 404 (not visible to this installation) or the
-            # repository itself; anything else raises, and the next run asks again.
-            found = await gh.request("GET", f"/repos/{name}", ok=(404,))
-            if found.status == 200 and isinstance(found.data, dict):
-                snap = replace(snap, private_home=Repo.from_api(found.data))
-            if runbook.private_home(snap, resolved.policy) is None:
-                problem = ConfigIssue(
-                    resolved.source,
-                    # An organisation's file may name a repository this one's readers must
-                    # not learn of: then only counted on the issue (ConfigIssue.foreign).
-                    "pir.private_repository",
-                    f"'{name}' is not a private repository of {key.owner} where the app is "
-                    "installed; the review of this sensitive incident is held privately",
-                    foreign=not resolved.source.lower().startswith(key.full_name.lower() + ":"),
-                )
-                snap = replace(snap, config_problems=(*snap.config_problems, problem))
-        if state is not None and not runbook.briefed(state) and snap.issue.state == "open":
-            snap = replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
-        if state is not None and runbook.pir_round(snap, resolved.policy, state) is not None:
-            snap = replace(snap, pir=await self.pir_record(gh, key, snap, resolved.policy, state))
-        if state is not None and self._follow_up(snap, state, hints):
-            snap = replace(
-                snap, followup=await self.followup(gh, key, snap, resolved.policy, state)
-            )
-        return snap, resolved.policy
+        return await self._completed(gh, key, hints, snap, resolved), resolved.policy
+
+    async def _issue(self, gh: GitHubPort, key: IssueKey, listed: dict[str, Any] | None) -> Issue:
+        """The issue, as listed or read now; `Malformed` when GitHub's answer is not one."""
+        issue_data = (
+            listed
+            if listed is not None
+            else (await gh.request("GET", f"/repos/{key.full_name}/issues/{key.number}")).data
+        )
+        try:
+            return Issue.from_api(issue_data or {}, app_id=self._app_id)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise Malformed(
+                "GET",
+                f"/repos/{key.full_name}/issues/{key.number}",
+                200,
+                f"an issue GitHub's answer does not describe ({exc!r})",
+            ) from None
+
+    async def _declared(
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        hints: Hints,
+        repo: Repo,
+        issue: Issue,
+        resolved: Resolved,
+    ) -> Snapshot:
+        """A fresh declaration's snapshot without its timeline: events synthesised from the
+        labels, `complete=False`."""
+        assert hints.declared_at is not None
+        events = _synthetic_events(
+            issue, hints.declared_at, hints.severity, hints.declared_by or issue.author
+        )
+        snap = Snapshot(
+            repo=repo,
+            issue=issue,
+            events=events,
+            complete=False,
+            config_problems=resolved.problems,
+        )
+        if needs_confirmation(snap, resolved.policy):
+            snap = replace(snap, authorized=await self._authorized(gh, key, snap, resolved.policy))
+        return replace(snap, recent=await self._recent_incidents(gh, key, resolved.policy))
+
+    async def _completed(
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        hints: Hints | None,
+        snap: Snapshot,
+        resolved: Resolved,
+    ) -> Snapshot:
+        """The timeline's snapshot with what its state asks to be read as well: authority,
+        the app's 👍, the review's private home, recent incidents, the review, follow-up."""
+        policy = resolved.policy
+        snap = replace(snap, authorized=await self._authorized(gh, key, snap, policy))
+        snap = replace(snap, comments=await self._confirmed(gh, key, snap, policy))
+        state = derive(snap, policy)
+        if state is None:
+            return snap
+        if self._private_home_needed(snap, policy, state):
+            snap = await self._private_home(gh, key, snap, resolved)
+        if not runbook.briefed(state) and snap.issue.state == "open":
+            snap = replace(snap, recent=await self._recent_incidents(gh, key, policy))
+        if runbook.pir_round(snap, policy, state) is not None:
+            snap = replace(snap, pir=await self.pir_record(gh, key, snap, policy, state))
+        if self._follow_up(snap, state, hints):
+            snap = replace(snap, followup=await self.followup(gh, key, snap, policy, state))
+        return snap
+
+    async def _private_home(
+        self, gh: GitHubPort, key: IssueKey, snap: Snapshot, resolved: Resolved
+    ) -> Snapshot:
+        """The snapshot with the configured private repository for a sensitive review, or a
+        config problem when it is not one of the owner's private repositories."""
+        name = resolved.policy.pir.private_repository
+        # Only a definite answer decides: a 404 (not visible to this installation) or the
+        # repository itself; anything else raises, and the next run asks again.
+        found = await gh.request("GET", f"/repos/{name}", ok=(404,))
+        if found.status == 200 and isinstance(found.data, dict):
+            snap = replace(snap, private_home=Repo.from_api(found.data))
+        if runbook.private_home(snap, resolved.policy) is not None:
+            return snap
+        problem = ConfigIssue(
+            resolved.source,
+            # An organisation's file may name a repository this one's readers must
+            # not learn of: then only counted on the issue (ConfigIssue.foreign).
+            "pir.private_repository",
+            f"'{name}' is not a private repository of {key.owner} where the app is "
+            "installed; the review of this sensitive incident is held privately",
+            foreign=not resolved.source.lower().startswith(key.full_name.lower() + ":"),
+        )
+        return replace(snap, config_problems=(*snap.config_problems, problem))
 
     async def _recent_incidents(
         self, gh: GitHubPort, key: IssueKey, policy: Policy
@@ -373,24 +408,7 @@ class Reader:
             return None
         where, held = runbook.review_place(snapshot, policy, state)
         repo = where or key.full_name
-        issues = await paginate(
-            gh,
-            f"/repos/{repo}/issues",
-            params={"labels": policy.pir.label, "state": "all"},
-            limit=3,
-        )
-        # Only an issue the app opened is its review: anyone who can label may open an issue
-        # labelled `pir` with a copied marker in its body.
-        pir_issue = next(
-            (
-                int(item["number"])
-                for item in issues
-                if Issue.from_api(item, app_id=self._app_id).ours
-                for m in markers.of(markers.PirIssue, str(item.get("body") or ""))
-                if m.incident == key.number and m.round == rnd.number and m.repo == rnd.home
-            ),
-            None,
-        )
+        pir_issue = await self._pir_issue(gh, key, repo, policy, rnd)
         if held:  # held privately: nothing but the issue is written
             return PirRecord(issue=pir_issue)
         default = snapshot.repo.default_branch
@@ -404,27 +422,62 @@ class Reader:
             default_branch=default if where else None,
         )
         if branch.status == 200:
-            path = pir.document_path(policy, rnd, snapshot.issue.title)
-            found = await gh.request(
-                "GET",
-                f"/repos/{repo}/contents/{quote(path)}",
-                params={"ref": rnd.branch},
-                ok=(404,),
-            )
-            pulls = await gh.request(
-                "GET",
-                f"/repos/{repo}/pulls",
-                params={"head": f"{repo.split('/')[0]}:{rnd.branch}", "state": "all"},
-            )
-            numbers = [int(p["number"]) for p in pulls.data or [] if isinstance(p, dict)]
-            return replace(
-                record, file_exists=found.status == 200, pull=numbers[0] if numbers else None
-            )
+            return await self._pir_branch(gh, repo, record, policy, rnd, snapshot.issue.title)
         base = await gh.request("GET", f"/repos/{repo}/git/ref/heads/{default}", ok=(404, 409))
         sha = (base.data or {}).get("object", {}).get("sha") if base.status == 200 else None
         if sha is None:
             return replace(record, blocked="the default branch has no commits")
         return replace(record, base_sha=str(sha))
+
+    async def _pir_issue(
+        self, gh: GitHubPort, key: IssueKey, repo: str, policy: Policy, rnd: pir.Round
+    ) -> int | None:
+        """The number of this round's review issue in `repo`, if the app opened one."""
+        issues = await paginate(
+            gh,
+            f"/repos/{repo}/issues",
+            params={"labels": policy.pir.label, "state": "all"},
+            limit=3,
+        )
+        # Only an issue the app opened is its review: anyone who can label may open an issue
+        # labelled `pir` with a copied marker in its body.
+        return next(
+            (
+                int(item["number"])
+                for item in issues
+                if Issue.from_api(item, app_id=self._app_id).ours
+                for m in markers.of(markers.PirIssue, str(item.get("body") or ""))
+                if m.incident == key.number and m.round == rnd.number and m.repo == rnd.home
+            ),
+            None,
+        )
+
+    async def _pir_branch(
+        self,
+        gh: GitHubPort,
+        repo: str,
+        record: PirRecord,
+        policy: Policy,
+        rnd: pir.Round,
+        title: str,
+    ) -> PirRecord:
+        """The record of a review whose branch exists: its document, its pull request."""
+        path = pir.document_path(policy, rnd, title)
+        found = await gh.request(
+            "GET",
+            f"/repos/{repo}/contents/{quote(path)}",
+            params={"ref": rnd.branch},
+            ok=(404,),
+        )
+        pulls = await gh.request(
+            "GET",
+            f"/repos/{repo}/pulls",
+            params={"head": f"{repo.split('/')[0]}:{rnd.branch}", "state": "all"},
+        )
+        numbers = [int(p["number"]) for p in pulls.data or [] if isinstance(p, dict)]
+        return replace(
+            record, file_exists=found.status == 200, pull=numbers[0] if numbers else None
+        )
 
     def remember(self, key: IssueKey, outcome: Outcome) -> None:
         posted = [

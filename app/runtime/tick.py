@@ -162,49 +162,12 @@ class Ticker:
         dry_run: bool,
     ) -> None:
         """Open incidents, incidents resolved lately (their review), and overdue reviews."""
-        path = f"/repos/{repo.full_name}/issues"
         try:
-            # A repository without open issues has no open incident and no open review.
-            incidents = (
-                await paginate(gh, path, params={"labels": INCIDENT, "state": "open"})
-                if has_open
-                else []
-            )
-            incidents += await paginate(
-                gh,
-                path,
-                params={"labels": INCIDENT, "state": "closed", "since": self._since()},
-            )
-            reviews = (
-                await paginate(gh, path, params={"labels": self._pir_label, "state": "open"})
-                if has_open
-                else []
-            )
-            items = (
-                await paginate(gh, path, params={"labels": ACTION_ITEM, "state": "open"})
-                if has_open
-                else []
-            )
-            if has_open:
-                incidents += await self._delabelled(gh, repo, incidents)
+            incidents, reviews, items = await self._listed(gh, repo, has_open)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
             return
-        for issue in incidents:
-            if issue.get("pull_request"):
-                continue
-            if issue.get("state") == "open":
-                report.incidents += 1
-                report.severities.append(_severity(issue))
-            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
-            try:
-                async with self._exclusive(key):
-                    run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
-            except Busy:
-                # Another replica has been working on it all this while: it is its to finish.
-                report.errors.append({"issue": str(key), "error": "busy on another replica"})
-                continue
-            self._count(report, key, run)
+        await self._incidents(installation_id, repo, incidents, report, dry_run)
         for issue in reviews:
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
             run = await self._reconciler.remind_review(key, issue, repo=repo, dry_run=dry_run)
@@ -220,6 +183,62 @@ class Ticker:
             await self._drills(gh, installation_id, repo, report, dry_run)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
+
+    async def _listed(
+        self, gh: GitHubPort, repo: Repo, has_open: bool
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The repository's incidents (open, resolved lately, delabelled lately), its open
+        reviews and its open action items."""
+        path = f"/repos/{repo.full_name}/issues"
+        # A repository without open issues has no open incident and no open review.
+        incidents = (
+            await paginate(gh, path, params={"labels": INCIDENT, "state": "open"})
+            if has_open
+            else []
+        )
+        incidents += await paginate(
+            gh,
+            path,
+            params={"labels": INCIDENT, "state": "closed", "since": self._since()},
+        )
+        reviews = (
+            await paginate(gh, path, params={"labels": self._pir_label, "state": "open"})
+            if has_open
+            else []
+        )
+        items = (
+            await paginate(gh, path, params={"labels": ACTION_ITEM, "state": "open"})
+            if has_open
+            else []
+        )
+        if has_open:
+            incidents += await self._delabelled(gh, repo, incidents)
+        return incidents, reviews, items
+
+    async def _incidents(
+        self,
+        installation_id: int,
+        repo: Repo,
+        incidents: list[dict[str, Any]],
+        report: TickReport,
+        dry_run: bool,
+    ) -> None:
+        """Each incident reconciled under its lock, counted in the report."""
+        for issue in incidents:
+            if issue.get("pull_request"):
+                continue
+            if issue.get("state") == "open":
+                report.incidents += 1
+                report.severities.append(_severity(issue))
+            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
+            try:
+                async with self._exclusive(key):
+                    run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
+            except Busy:
+                # Another replica has been working on it all this while: it is its to finish.
+                report.errors.append({"issue": str(key), "error": "busy on another replica"})
+                continue
+            self._count(report, key, run)
 
     @staticmethod
     async def _delabelled(

@@ -112,81 +112,118 @@ def alert_routes(
         return []
 
     async def receive(request: Request) -> Response:
-        answer = await _receive(request)
+        answer = await _receive(request, token=token, work=work, installations=installations)
         if answer.status_code != 202 and refused is not None:
             source = str(request.path_params["source"])
             refused(source if source in alerts.SOURCES else "unknown", str(answer.status_code))
         return answer
 
-    async def _receive(request: Request) -> Response:
-        source = str(request.path_params["source"])
-        owner, repo = str(request.path_params["owner"]), str(request.path_params["repo"])
-        if not token_ok(request.headers.get("authorization", ""), token, owner):
-            return _error(
-                401,
-                "missing or wrong credentials: send Authorization: Bearer $ALERTS_TOKEN, or "
-                "the owner's token (`incident-app alert-token OWNER`), or basic auth with "
-                "either as the password",
-                {"WWW-Authenticate": CHALLENGE},
-            )
-        if source not in alerts.SOURCES:
-            return _error(
-                404, f"no alert source {source[:40]!r}: use alertmanager, grafana or generic"
-            )
-        if not valid_name(owner, repo):
-            return _error(400, "owner/repo is not a GitHub repository name")
-        try:
-            raw = await _body(request)
-        except ValueError:
-            return _error(413, f"body larger than {MAX_BODY // (1024 * 1024)} MB")
-        except (TimeoutError, ClientDisconnect):
-            return _error(408, f"body not received within {BODY_SECONDS:.0f} s")
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            return _error(400, f"body is not JSON: {exc}")
-        except RecursionError:
-            return _error(400, "body is nested too deeply")
-        try:
-            group = alerts.parse(source, data)
-        except alerts.BadPayload as exc:
-            return _error(400, f"not a {alerts.SOURCE_NAMES[source]} notification: {exc}")
-        if work is None or installations is None:
-            return _error(503, "no GitHub App credentials: alerts cannot open issues")
-        try:
-            installation = await asyncio.wait_for(installations.find(owner, repo), LOOKUP_SECONDS)
-        except (TimeoutError, GitHubError) as exc:
-            log.warning("installation lookup for %s/%s failed: %s", owner, repo, exc)
-            return _error(503, "GitHub did not answer in time; retry", {"Retry-After": "10"})
-        if installation is None:
-            return _error(
-                404,
-                f"the app is not installed on {owner}/{repo} (or cannot see it): install it "
-                "there, then send alerts again",
-            )
-        target = Target(installation, owner, repo)
-        try:
-            policy = await _policy(work, target)
-        except (TimeoutError, GitHubError) as exc:
-            log.warning("config lookup for %s/%s failed: %s", owner, repo, exc)
-            return _error(503, "GitHub did not answer in time; retry", {"Retry-After": "10"})
-        if not policy.enabled:
-            return _error(
-                403,
-                f"alerts are off for {owner}/{repo}: add `alerts: {{enabled: true}}` to "
-                f"{CONFIG_PATH} in {owner}/{repo} (or in {owner}/.github for every repository "
-                "of the owner), then send again",
-            )
-        if not work.submit(target, group):
-            return _error(503, "shutting down; retry", {"Retry-After": "5"})
-        return JSONResponse(
-            {
-                "accepted": True,
-                "group": group.group,
-                "status": group.status,
-                "firing": len(group.firing),
-            },
-            status_code=202,
-        )
-
     return [Route("/alerts/{source}/{owner}/{repo}", receive, methods=["POST"])]
+
+
+async def _receive(
+    request: Request,
+    *,
+    token: str,
+    work: AlertWork | None,
+    installations: Installations | None,
+) -> Response:
+    """The answer to one notification; queues the work it asks for."""
+    source = str(request.path_params["source"])
+    owner, repo = str(request.path_params["owner"]), str(request.path_params["repo"])
+    refusal = _refusal(request, token, source, owner, repo)
+    if refusal is not None:
+        return refusal
+    group = await _group(request, source)
+    if isinstance(group, Response):
+        return group
+    if work is None or installations is None:
+        return _error(503, "no GitHub App credentials: alerts cannot open issues")
+    target = await _target(installations, owner, repo)
+    if isinstance(target, Response):
+        return target
+    refusal = await _disabled(work, target)
+    if refusal is not None:
+        return refusal
+    if not work.submit(target, group):
+        return _error(503, "shutting down; retry", {"Retry-After": "5"})
+    return JSONResponse(
+        {
+            "accepted": True,
+            "group": group.group,
+            "status": group.status,
+            "firing": len(group.firing),
+        },
+        status_code=202,
+    )
+
+
+def _refusal(request: Request, token: str, source: str, owner: str, repo: str) -> Response | None:
+    """The answer refusing a request before its body is read: credentials, source, name."""
+    if not token_ok(request.headers.get("authorization", ""), token, owner):
+        return _error(
+            401,
+            "missing or wrong credentials: send Authorization: Bearer $ALERTS_TOKEN, or "
+            "the owner's token (`incident-app alert-token OWNER`), or basic auth with "
+            "either as the password",
+            {"WWW-Authenticate": CHALLENGE},
+        )
+    if source not in alerts.SOURCES:
+        return _error(404, f"no alert source {source[:40]!r}: use alertmanager, grafana or generic")
+    if not valid_name(owner, repo):
+        return _error(400, "owner/repo is not a GitHub repository name")
+    return None
+
+
+async def _group(request: Request, source: str) -> alerts.AlertGroup | Response:
+    """The notification read from the body, or the answer saying why it cannot be."""
+    try:
+        raw = await _body(request)
+    except ValueError:
+        return _error(413, f"body larger than {MAX_BODY // (1024 * 1024)} MB")
+    except (TimeoutError, ClientDisconnect):
+        return _error(408, f"body not received within {BODY_SECONDS:.0f} s")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        return _error(400, f"body is not JSON: {exc}")
+    except RecursionError:
+        return _error(400, "body is nested too deeply")
+    try:
+        return alerts.parse(source, data)
+    except alerts.BadPayload as exc:
+        return _error(400, f"not a {alerts.SOURCE_NAMES[source]} notification: {exc}")
+
+
+async def _target(installations: Installations, owner: str, repo: str) -> Target | Response:
+    """The repository with the installation covering it, or the answer saying why not."""
+    try:
+        installation = await asyncio.wait_for(installations.find(owner, repo), LOOKUP_SECONDS)
+    except (TimeoutError, GitHubError) as exc:
+        log.warning("installation lookup for %s/%s failed: %s", owner, repo, exc)
+        return _error(503, "GitHub did not answer in time; retry", {"Retry-After": "10"})
+    if installation is None:
+        return _error(
+            404,
+            f"the app is not installed on {owner}/{repo} (or cannot see it): install it "
+            "there, then send alerts again",
+        )
+    return Target(installation, owner, repo)
+
+
+async def _disabled(work: AlertWork, target: Target) -> Response | None:
+    """The answer when the repository's config cannot be read in time or turns alerts off."""
+    owner, repo = target.owner, target.repo
+    try:
+        policy = await _policy(work, target)
+    except (TimeoutError, GitHubError) as exc:
+        log.warning("config lookup for %s/%s failed: %s", owner, repo, exc)
+        return _error(503, "GitHub did not answer in time; retry", {"Retry-After": "10"})
+    if not policy.enabled:
+        return _error(
+            403,
+            f"alerts are off for {owner}/{repo}: add `alerts: {{enabled: true}}` to "
+            f"{CONFIG_PATH} in {owner}/{repo} (or in {owner}/.github for every repository "
+            "of the owner), then send again",
+        )
+    return None
