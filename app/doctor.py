@@ -19,7 +19,7 @@ from app.github.config import ConfigLoader, check_text, read_file
 from app.github.errors import GitHubError, Reply
 from app.github.port import GitHubPort, paginate
 from app.notify.attempts import SendError
-from app.notify.operator import OperatorError, SlackNotifier, WebhookNotifier, load
+from app.notify.operator import Notifier, OperatorError, SlackNotifier, WebhookNotifier, load
 from app.notify.slack import SCOPES, SlackApp
 from app.settings import Settings
 
@@ -283,16 +283,21 @@ async def check_notifiers(settings: Settings) -> AsyncIterator[Check]:
     )
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="doctor-slack") as pool:
         for name, config in operator.notifiers.items():
-            subject = f"notifier {name}"
-            if isinstance(config, WebhookNotifier):
-                host = urlsplit(config.url).hostname or "?"
-                yield Check("ok", subject, f"webhook to {host}, signed")
-            elif not isinstance(config, SlackNotifier):
-                yield Check("ok", subject, "pagerduty: its first event checks the key")
-            elif config.bot_token is None:
-                yield Check("ok", subject, "slack incoming webhook: messages only, no channels")
-            else:
-                yield await _slack_token(subject, config, settings, pool)
+            yield await _notifier(f"notifier {name}", config, settings, pool)
+
+
+async def _notifier(
+    subject: str, config: Notifier, settings: Settings, pool: ThreadPoolExecutor
+) -> Check:
+    """One notifier's kind and target; a Slack bot token is asked whether Slack accepts it."""
+    if isinstance(config, WebhookNotifier):
+        host = urlsplit(config.url).hostname or "?"
+        return Check("ok", subject, f"webhook to {host}, signed")
+    if not isinstance(config, SlackNotifier):
+        return Check("ok", subject, "pagerduty: its first event checks the key")
+    if config.bot_token is None:
+        return Check("ok", subject, "slack incoming webhook: messages only, no channels")
+    return await _slack_token(subject, config, settings, pool)
 
 
 async def check_sent(

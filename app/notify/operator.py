@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from app.core.policy import NOTIFIER_NAME, SLACK_ID
 
@@ -219,6 +220,30 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in parts) or "file"
 
 
+def _located(exc: ValidationError, unset: set[str]) -> list[str]:
+    """Each validation error as `location: message`, in the file's words; none where an unset
+    variable was already reported (it is said once, not twice)."""
+    found: list[str] = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = tuple(err["loc"][:-1] if err["loc"][-1] == "[key]" else err["loc"])
+        if _location(loc) not in unset:
+            found.append(f"{_location(loc)}: {_message(err)}")
+    return found
+
+
+def _message(err: ErrorDetails) -> str:
+    """What one validation error says, for the operator."""
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "union_tag_invalid":
+        return f"kind must be one of {', '.join(KINDS)}"
+    if err["type"] == "string_pattern_mismatch" and err["loc"][-1] == "[key]":
+        return "a name is letters, digits, '.', '_' and '-' (at most 64)"
+    if err["type"] == "string_pattern_mismatch" and err["loc"][0] == "people":
+        return "not a Slack user ID (U… or W…, as in the member's profile)"
+    return err["msg"].removeprefix("Value error, ")
+
+
 def parse(
     text: str, *, source: str = "NOTIFIERS_FILE", env: Mapping[str, str] | None = None
 ) -> OperatorFile:
@@ -240,19 +265,7 @@ def parse(
     try:
         found = OperatorFile.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors(include_input=False, include_url=False):
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown key"
-            elif err["type"] == "union_tag_invalid":
-                message = f"kind must be one of {', '.join(KINDS)}"
-            elif err["type"] == "string_pattern_mismatch" and err["loc"][-1] == "[key]":
-                message = "a name is letters, digits, '.', '_' and '-' (at most 64)"
-            elif err["type"] == "string_pattern_mismatch" and err["loc"][0] == "people":
-                message = "not a Slack user ID (U… or W…, as in the member's profile)"
-            loc = tuple(err["loc"][:-1] if err["loc"][-1] == "[key]" else err["loc"])
-            if _location(loc) not in unset:  # an unset variable is said once, not twice
-                problems.append(f"{_location(loc)}: {message}")
+        problems += _located(exc, unset)
     if problems:
         raise OperatorError(source, problems) from None
     # A URL's `${VAR}` (a Teams or Slack hook's key in its path) is a secret on its own too.

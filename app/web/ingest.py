@@ -168,44 +168,58 @@ class WebhookEndpoint:
             return
         headers = {k: v for k, v in scope["headers"] if k in _WANTED}
         event = headers.get(b"x-github-event", b"").decode("latin-1")
-        status: int
-        answer: dict[str, Any]
-        extra: Headers = ()
         reserved = _declared(headers.get(b"content-length"))
-        if not self._secret:
-            status, answer, extra = 401, dict(_NO_SECRET), _CLOSE
-        elif not headers.get(b"x-hub-signature-256", b"").startswith(b"sha256="):
-            status, answer, extra = 401, dict(_UNSIGNED), _CLOSE
-        elif reserved > MAX_BODY:
-            status, answer, extra = 413, dict(_TOO_LARGE), _CLOSE
-        elif self._readers >= self._max_readers or (self._buffered + reserved > self._max_buffered):
-            status, answer, extra = 503, dict(_BUSY), _RETRY
-        else:
-            self._readers += 1
-            self._buffered += reserved
-            task = self._deadlines.start()
-            try:
-                body = await self._body(receive, reserved)
-                status, answer = self.handle(event, headers, body)
-            except _TooLarge:
-                status, answer, extra = 413, dict(_TOO_LARGE), _CLOSE
-            except _Busy:
-                status, answer, extra = 503, dict(_BUSY), _RETRY
-            except asyncio.CancelledError:
-                if not self._deadlines.expired(task):
-                    raise
-                status, extra = 408, _CLOSE
-                answer = {"error": f"body not received within {self._deadlines.seconds:g} s"}
-            except _Gone:
-                return
-            finally:
-                self._deadlines.stop(task)
-                self._readers -= 1
-                self._buffered -= reserved
+        found = self._refusal(headers, reserved)
+        if found is None:
+            found = await self._received(receive, event, headers, reserved)
+        if found is None:
+            return  # the sender is gone: nobody to answer
+        status, answer, extra = found
         self._metrics.delivery(
             event if event in KNOWN_EVENTS else "other", answer.pop("outcome", None) or str(status)
         )
         await _answer(send, status, answer, extra)
+
+    def _refusal(
+        self, headers: dict[bytes, bytes], reserved: int
+    ) -> tuple[int, dict[str, Any], Headers] | None:
+        """The answer refusing a delivery before its body is read, or None."""
+        if not self._secret:
+            return 401, dict(_NO_SECRET), _CLOSE
+        if not headers.get(b"x-hub-signature-256", b"").startswith(b"sha256="):
+            return 401, dict(_UNSIGNED), _CLOSE
+        if reserved > MAX_BODY:
+            return 413, dict(_TOO_LARGE), _CLOSE
+        if self._readers >= self._max_readers or (self._buffered + reserved > self._max_buffered):
+            return 503, dict(_BUSY), _RETRY
+        return None
+
+    async def _received(
+        self, receive: Receive, event: str, headers: dict[bytes, bytes], reserved: int
+    ) -> tuple[int, dict[str, Any], Headers] | None:
+        """The answer to a delivery whose body is read within the shared budget and the
+        deadline; None when the sender left before sending it all."""
+        self._readers += 1
+        self._buffered += reserved
+        task = self._deadlines.start()
+        try:
+            body = await self._body(receive, reserved)
+            status, answer = self.handle(event, headers, body)
+            return status, answer, ()
+        except _TooLarge:
+            return 413, dict(_TOO_LARGE), _CLOSE
+        except _Busy:
+            return 503, dict(_BUSY), _RETRY
+        except asyncio.CancelledError:
+            if not self._deadlines.expired(task):
+                raise
+            return 408, {"error": f"body not received within {self._deadlines.seconds:g} s"}, _CLOSE
+        except _Gone:
+            return None
+        finally:
+            self._deadlines.stop(task)
+            self._readers -= 1
+            self._buffered -= reserved
 
     async def _body(self, receive: Receive, reserved: int) -> bytes:
         """The whole body. Bytes past the `reserved` (declared) length are added to the

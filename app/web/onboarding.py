@@ -308,6 +308,16 @@ server's public address, restart it with
         code = request.query_params.get("code", "")
         if not code:
             return _problem(400, "GitHub's answer has no code.")
+        exchanged = await self._exchange(code)
+        if isinstance(exchanged, Response):
+            return exchanged
+        if self.created is not None:  # another callback finished while this one waited
+            return _already(self.created)
+        return self._saved(*exchanged)
+
+    async def _exchange(self, code: str) -> tuple[Any, dict[str, str]] | Response:
+        """GitHub's answer to the code (the App, with its credentials) and the .env values
+        it makes, or the page saying why there are none."""
         api = self.settings.github_api_url
         try:
             async with httpx.AsyncClient(
@@ -337,8 +347,11 @@ server's public address, restart it with
             values = env_values(data)
         except (ValueError, KeyError, TypeError):
             return _problem(502, "GitHub's answer lacks the App's credentials.")
-        if self.created is not None:  # another callback finished while this one waited
-            return _already(self.created)
+        return data, values
+
+    def _saved(self, data: Any, values: dict[str, str]) -> Response:
+        """The credentials written to the .env file, and the page saying what to do next."""
+        api = self.settings.github_api_url
         path = self.settings.env_file_path
         try:
             save_env(path, values)

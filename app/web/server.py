@@ -173,6 +173,27 @@ def _alert_work(
     )
 
 
+def _ticker(
+    app_client: Callable[[], GitHubPort] | None,
+    clients: Callable[[int], GitHubPort],
+    reconciler: Reconciler,
+    queue: IssueQueue,
+    cluster: Cluster | None,
+    redeliverer: Redeliverer | None,
+) -> Ticker | None:
+    """The tick, when there is an App client to list the installations with."""
+    if app_client is None:
+        return None
+    return Ticker(
+        app=app_client,
+        clients=clients,
+        reconciler=reconciler,
+        exclusive=queue.exclusive,
+        redeliverer=redeliverer,
+        shared=cluster.tick if cluster else None,
+    )
+
+
 def wire(
     settings: Settings,
     *,
@@ -205,18 +226,7 @@ def wire(
         shared=cluster.issue if cluster else None,
     )
     redeliverer = Redeliverer(app=app_client, now=now) if app_client is not None else None
-    ticker = (
-        Ticker(
-            app=app_client,
-            clients=clients,
-            reconciler=reconciler,
-            exclusive=queue.exclusive,
-            redeliverer=redeliverer,
-            shared=cluster.tick if cluster else None,
-        )
-        if app_client is not None
-        else None
-    )
+    ticker = _ticker(app_client, clients, reconciler, queue, cluster, redeliverer)
     alert_work = (
         _alert_work(settings, clients, reconciler, queue, cluster, metrics, now=now, sleep=sleep)
         if settings.alerts_token
