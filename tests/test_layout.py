@@ -127,7 +127,17 @@ def test_the_walk_reaches_sub_packages() -> None:
 
 def test_every_module_lives_in_a_room_or_on_the_top_floor() -> None:
     top = {p.name for p in APP.glob("*.py")}
-    assert top == {"__init__.py", "__main__.py", "cli.py", "doctor.py", "logs.py", "settings.py"}
+    assert top == {"__init__.py", "__main__.py", "doctor.py", "logs.py", "settings.py"}
+    # The only package beside the rooms is the command line (app/cli/), on the top floor.
+    packages = {p.relative_to(APP).parts[0] for p in APP.rglob("*.py")} - top
+    assert packages == {*ALLOWED, "cli"}
+
+
+def test_the_command_line_package_is_the_top_floor() -> None:
+    # Its modules are `app.cli.…`: room `cli`, which no room may import.
+    assert room_of("app.cli.parser") == "cli"
+    assert all("cli" not in allowed for allowed in ALLOWED.values())
+    assert (APP / "cli" / "__init__.py").is_file()
 
 
 def test_the_rule_catches_a_wrong_import(tmp_path: Path) -> None:
