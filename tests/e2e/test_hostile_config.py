@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from app.core import markers
 from tests.conftest import CRON_SECRET, REPO, T0, Harness, delivery_for, marked
-from tests.test_pir import say
+from tests.e2e.test_pir import say
 
 pytestmark = pytest.mark.anyio
 

@@ -20,7 +20,7 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.anyio
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 ROSTER = """\
 roster:
   release_manager.rohan-patel: rohan

@@ -15,7 +15,7 @@ from app.core.runbook import plan
 from app.core.state import derive
 from app.github.config import check_text
 from tests.conftest import Harness, marked
-from tests.test_deadlines import DECLARED, POLICY, snapshot
+from tests.core.runbook.test_escalation import DECLARED, POLICY, snapshot
 
 TEMPLATE = """\
 🚨 INCIDENT UPDATE #7 - 15:20 UTC
@@ -169,7 +169,7 @@ def test_a_lead_nobody_holds_falls_back_to_the_backup_and_says_so() -> None:
 
 @pytest.mark.anyio
 async def test_dev_and_qa_can_be_assigned(harness: Harness) -> None:
-    from tests.test_hostile_users import declared, say
+    from tests.e2e.test_hostile_users import declared, say
 
     await declared(harness)
     await say(harness, "/assign dev @avery\n/assign qa @quinn")
@@ -373,7 +373,7 @@ def test_the_regulator_deadline_is_reminded_a_quarter_before_and_escalated_at_it
 @pytest.mark.anyio
 async def test_the_breach_track_end_to_end(harness: Harness) -> None:
     from tests.conftest import CRON_SECRET, REPO, delivery_for
-    from tests.test_hostile_users import declared
+    from tests.e2e.test_hostile_users import declared
 
     github = harness.github
     await declared(harness, "incident", "sev:P3")
@@ -467,7 +467,7 @@ def test_a_reopen_inside_the_monitoring_window_is_a_recurrence() -> None:
 
 async def resolve_security_incident(harness: Harness, config: str = "") -> None:
     from tests.conftest import CRON_SECRET
-    from tests.test_hostile_users import ROSTER, say
+    from tests.e2e.test_hostile_users import ROSTER, say
 
     github = harness.github
     github.files[("codertocat/hello-world", ".github/incident.yml")] = ROSTER + config
@@ -526,7 +526,7 @@ async def test_a_security_review_goes_to_the_private_repository(harness: Harness
 @pytest.mark.anyio
 async def test_the_all_clear_end_to_end(harness: Harness) -> None:
     """ "All Clear: official incident closure notification" — once, to everyone who took part."""
-    from tests.test_hostile_users import declared, say
+    from tests.e2e.test_hostile_users import declared, say
 
     await declared(harness)
     await say(harness, "/status mitigating rolling back", by="alice")

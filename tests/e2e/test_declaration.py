@@ -394,7 +394,7 @@ def security_planned(brief_body: str) -> list[str]:
 
     from app.core.runbook import plan
     from app.core.snapshot import Comment
-    from tests.test_deadlines import DECLARED, POLICY, snapshot
+    from tests.core.runbook.test_escalation import DECLARED, POLICY, snapshot
 
     base = snapshot("P1")
     brief = Comment(1, "bot", True, "NONE", DECLARED, brief_body, True)
