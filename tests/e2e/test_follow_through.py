@@ -207,7 +207,7 @@ def test_a_recurring_p3_gets_its_weekly_review_even_with_updates() -> None:
     """Runbook, P3: "Escalation: Weekly review if recurring"."""
     from app.core.runbook import plan
     from app.core.snapshot import Comment
-    from tests.core.runbook.test_escalation import DECLARED, POLICY, snapshot
+    from tests.factories import DECLARED, POLICY, snapshot
 
     busy = snapshot(
         "P3",

@@ -15,7 +15,7 @@ from app.core.runbook import plan
 from app.core.state import derive
 from app.github.config import check_text
 from tests.conftest import Harness, marked
-from tests.core.runbook.test_escalation import DECLARED, POLICY, snapshot
+from tests.factories import DECLARED, POLICY, policy, roster, snapshot
 
 TEMPLATE = """\
 🚨 INCIDENT UPDATE #7 - 15:20 UTC
@@ -245,11 +245,8 @@ def test_p3_weekly_review_only_without_progress() -> None:
 
 # --- "Manual Escalation Triggers" -----------------------------------------------------
 
-TRIGGER_POLICY = check_text(
-    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
-    "  team_lead.casey-brooks: casey\n  management.senior: sam\n  legal.counsel: lena\n"
-    "  security.officer: sid\n",
-    source="test",
+TRIGGER_POLICY = policy(
+    roster("management.senior: sam", "legal.counsel: lena", "security.officer: sid")
 )
 
 
@@ -288,9 +285,8 @@ def test_each_trigger_reaches_its_people(
 # --- "Data Breach Response: notify legal team within 1 hour of confirmed breach" ------
 
 BREACH_ROSTER = (
-    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
-    "  team_lead.casey-brooks: casey\n  management.senior: sam\n  legal.counsel: {legal}\n"
-    "  security.officer: sid\nbreach: {{regulator_within: 72h}}\n"
+    roster("management.senior: sam", "legal.counsel: {legal}", "security.officer: sid")
+    + "breach: {{regulator_within: 72h}}\n"
 )
 BREACH_POLICY = check_text(BREACH_ROSTER.format(legal="lena"), source="test")
 # The comments of test_deadlines' snapshots are alice's: here she is the legal counsel.
