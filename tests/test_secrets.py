@@ -151,8 +151,8 @@ async def test_a_notifier_url_is_scrubbed_by_the_commands_logs_at_debug(
     """NOTIFIERS_FILE's URLs (and the `${VAR}`s in them) join the command's scrubber, and a
     real send at LOG_LEVEL=DEBUG writes none of them, nor the signing key."""
     from app.notify.dispatch import Notifications
+    from tests.notify.test_notifiers import event
     from tests.standins import WebhookStandIn
-    from tests.test_notify import event
 
     hook = await WebhookStandIn().start()
     try:

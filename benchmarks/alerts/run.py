@@ -1,7 +1,7 @@
 """Alerts in: what each notification costs on GitHub, and how fast the door answers.
 
 Drives the real app (`create_app` with `ALERTS_TOKEN`) through `httpx.ASGITransport` against
-the test suite's GitHub double, as tests/test_alerts.py does, with webhooks/alerts/'s recorded
+the test suite's GitHub double, as tests/web/test_alerts.py does, with webhooks/alerts/'s recorded
 Alertmanager notification, and reports for each scenario the GitHub requests it made (the
 App-JWT installation lookup and token requests apart) and the wall time:
 

@@ -10,67 +10,9 @@ from app.core import markers
 from app.core.actions import PostComment
 from app.core.policy import Policy, Severity
 from app.core.runbook import due_steps, plan
-from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
+from app.core.snapshot import Event, Issue, Snapshot
 from app.core.state import derive
-from app.github.config import check_text
-
-POLICY = check_text(
-    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
-    "  team_lead.casey-brooks: casey\n"
-    "calendar:\n  timezone: America/New_York\n  holidays_country: US\n",
-    source="test",
-)
-# Tuesday 2026-11-24 10:00 New York (15:00 UTC)
-DECLARED = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-
-
-def snapshot(
-    severity: str = "P1",
-    *,
-    declared: datetime = DECLARED,
-    comments: list[tuple[timedelta, str]] = (),  # type: ignore[assignment]
-    own: list[markers.Marker] = (),  # type: ignore[assignment]
-    events: list[Event] = (),  # type: ignore[assignment]
-) -> Snapshot:
-    labels = frozenset({"incident", f"sev:{severity}", "status:investigating"})
-    all_comments = [
-        Comment(
-            1,
-            "bot",
-            True,
-            "NONE",
-            declared,
-            markers.render(markers.Brief(severity, checklist=severity)),
-            True,
-        )
-    ]
-    for i, (after, body) in enumerate(comments, start=10):
-        all_comments.append(
-            Comment(i, "alice", False, "MEMBER", declared + after, body, False, 1, confirmed=True)
-        )
-    for i, marker in enumerate(own, start=100):
-        all_comments.append(Comment(i, "bot", True, "NONE", declared, markers.render(marker), True))
-    base = [
-        Event(1, "labeled", declared, "alice", False, label="incident"),
-        Event(2, "labeled", declared, "alice", False, label=f"sev:{severity}"),
-    ]
-    return Snapshot(
-        repo=Repo("acme", "shop"),
-        issue=Issue(
-            1,
-            "Outage",
-            "open",
-            labels,
-            frozenset({"rohan"}),
-            declared,
-            None,
-            "alice",
-            len(all_comments),
-        ),
-        comments=tuple(all_comments),
-        events=tuple(base + list(events)),
-        authorized=frozenset({"alice"}),
-    )
+from tests.factories import DECLARED, POLICY, snapshot
 
 
 def kinds(actions: list[object]) -> list[str]:

@@ -12,7 +12,8 @@ import pytest
 from app.cli import main
 from app.core import markers
 from tests.conftest import CRON_SECRET, REPO, T0, Harness, delivery_for, marked
-from tests.test_pir import say
+from tests.e2e.test_pir import say
+from tests.factories import ROSTER_IC
 
 pytestmark = pytest.mark.anyio
 
@@ -20,7 +21,7 @@ REPO_CFG = (REPO.lower(), ".github/incident.yml")
 ORG_CFG = ("codertocat/.github", ".github/incident.yml")
 SECRET = "hunter2-db-password"
 SECRET_FILE = f"calendar:\n  timezone: {SECRET}\n{SECRET}: 1\n"
-ROSTER = "roster:\n  release_manager.rohan-patel: rohan\n"
+ROSTER = ROSTER_IC
 EXTENDS_RULE = "may name only this repository or the organisation's .github repository (same owner)"
 
 

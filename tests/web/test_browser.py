@@ -30,7 +30,7 @@ from app.web.server import create_app
 # Debian's chromium (apt-get install chromium; .ci/run installs it), driven without a download.
 CHROMIUM = Path("/usr/bin/chromium")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 ARGS = [
     "--headless",

@@ -20,17 +20,12 @@ from tests.conftest import (
     comment_payload,
     delivery_for,
 )
+from tests.factories import ROSTER as THE_LEADS
+from tests.factories import SENIOR_MANAGEMENT
 
 pytestmark = pytest.mark.anyio
 
-ROSTER = """\
-roster:
-  release_manager.rohan-patel: rohan
-  architect.morgan-lee: morgan
-  team_lead.casey-brooks: casey
-roles:
-  senior_management: {title: Senior Management, members: ["@acme/leadership"]}
-"""
+ROSTER = THE_LEADS + SENIOR_MANAGEMENT
 AUTH = {"Authorization": f"Bearer {CRON_SECRET}"}
 
 

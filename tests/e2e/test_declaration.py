@@ -22,18 +22,11 @@ from tests.conftest import (
     load,
     marked,
 )
+from tests.factories import SENIOR_MANAGEMENT, roster
 
 pytestmark = pytest.mark.anyio
 
-ROSTER = """\
-roster:
-  release_manager.rohan-patel: rohan
-  architect.morgan-lee: morgan
-  team_lead.casey-brooks: casey
-  dev.avery-kim: avery
-roles:
-  senior_management: {title: Senior Management, members: ["@acme/leadership"]}
-"""
+ROSTER = roster("dev.avery-kim: avery") + SENIOR_MANAGEMENT
 
 
 def briefs(github: GitHubDouble) -> list[str]:
@@ -394,7 +387,7 @@ def security_planned(brief_body: str) -> list[str]:
 
     from app.core.runbook import plan
     from app.core.snapshot import Comment
-    from tests.test_deadlines import DECLARED, POLICY, snapshot
+    from tests.factories import DECLARED, POLICY, snapshot
 
     base = snapshot("P1")
     brief = Comment(1, "bot", True, "NONE", DECLARED, brief_body, True)

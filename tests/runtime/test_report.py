@@ -10,7 +10,7 @@ import pytest
 
 from app.cli import main
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1]  # tests/: golden/ and month/
 GOLDEN = HERE / "golden" / "monthly-review.md"
 ARGS = ["report", "--offline", str(HERE / "month"), "--repo", "Codertocat/Hello-World"]
 MAY = ["--since", "2019-05-01", "--app-id", "424242"]

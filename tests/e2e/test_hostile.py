@@ -27,6 +27,7 @@ from app.web.ingest import MAX_BODY
 from app.web.server import create_app
 from app.web.webhooks import sign
 from tests.conftest import SECRET, T0, Harness, load
+from tests.factories import ROSTER_IC, policy
 
 FUZZ_CASES = {"server": 300, "bytes": 200, "comments": 400, "configs": 300, "planned": 200}
 
@@ -269,7 +270,7 @@ def test_fuzzed_bytes_get_4xx(offline: Offline, body: bytes) -> None:
     assert offline.post(body, "issues").status_code in (202, 400)
 
 
-POLICY = check_text("roster:\n  release_manager.rohan-patel: rohan\n", source="test")
+POLICY = policy(ROSTER_IC)
 
 
 def _incident(*comments: Comment, severity: str = "P1", briefed: bool = True) -> Snapshot:

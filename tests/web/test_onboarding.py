@@ -23,7 +23,7 @@ from tests.conftest import CRON_SECRET, T0, Clock, Harness
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = "https://incidents.example.com"
 CONVERSIONS = "https://api.github.com/app-manifests/the-code/conversions"
 CLIENT_SECRET = "client-secret-3f9a8b7c6d"

@@ -25,14 +25,10 @@ from app.core.actions import (
 )
 from app.core.runbook import plan
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
-from app.github.config import check_text
 from tests.conftest import T0
+from tests.factories import ROSTER, policy
 
-POLICY = check_text(
-    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
-    "  team_lead.casey-brooks: casey\n",
-    source="test",
-)
+POLICY = policy(ROSTER)
 LABELS = [
     "incident",
     "sev:P0",

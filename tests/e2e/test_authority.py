@@ -23,7 +23,7 @@ from tests.conftest import (
     marked,
     user,
 )
-from tests.test_notify_events import CONFIG, Recorder, notifying, recorder
+from tests.e2e.test_notify_events import CONFIG, Recorder, notifying, recorder
 
 __all__ = ["notifying", "recorder"]  # fixtures used below
 

@@ -30,8 +30,8 @@ from app.notify.pagerduty import enqueue_body
 from app.runtime.cluster import Cluster
 from app.settings import Settings
 from tests.conftest import SECRETS
+from tests.runtime.test_cluster import RedisServer, _server
 from tests.standins import PagerDutyStandIn, SlackStandIn, WebhookStandIn
-from tests.test_cluster import RedisServer, _server
 
 pytestmark = pytest.mark.anyio
 
@@ -647,7 +647,7 @@ async def test_a_webhook_is_signed_and_retried_after_a_5xx(world: World) -> None
 def readme_verify() -> dict[str, Any]:
     """The docs' snippet for receivers (Paging and Slack, "Verifying a webhook"), run as it is
     printed there; its namespace."""
-    page = Path(__file__).parent.parent / "docs" / "operator-guide" / "paging.md"
+    page = Path(__file__).resolve().parents[2] / "docs" / "operator-guide" / "paging.md"
     text = page.read_text()
     start = text.index("# Verifying an incident-app webhook")
     code = text[start : text.index("```", start)]

@@ -17,16 +17,11 @@ from tests.conftest import (
     comment_payload,
     delivery_for,
 )
+from tests.factories import ROSTER
 
 pytestmark = pytest.mark.anyio
 
-GOLDEN = Path(__file__).parent / "golden"
-ROSTER = """\
-roster:
-  release_manager.rohan-patel: rohan
-  architect.morgan-lee: morgan
-  team_lead.casey-brooks: casey
-"""
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 DOC = "ops/docs/incidents/2019-05-15-1-checkout-returns-502-for-every-user.md"
 
 

@@ -12,17 +12,12 @@ import pytest
 
 from app.core import markers
 from tests.conftest import CRON_SECRET, INSTALLATION_ID, REPO, T0, Harness, delivery_for, marked
+from tests.factories import ROSTER as THE_LEADS
+from tests.factories import SENIOR_MANAGEMENT
 
 pytestmark = pytest.mark.anyio
 
-ROSTER = """\
-roster:
-  release_manager.rohan-patel: rohan
-  architect.morgan-lee: morgan
-  team_lead.casey-brooks: casey
-roles:
-  senior_management: {title: Senior Management, members: ["@acme/leadership"]}
-"""
+ROSTER = THE_LEADS + SENIOR_MANAGEMENT
 AUTH = {"Authorization": f"Bearer {CRON_SECRET}"}
 
 

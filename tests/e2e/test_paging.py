@@ -220,7 +220,7 @@ async def test_a_slack_500_is_retried_and_posted_once(paging: Paging) -> None:
 async def test_an_alert_opened_incident_pages_too(paging: Paging) -> None:
     payload = json.loads(
         (
-            Path(__file__).resolve().parent.parent / "webhooks/alerts/alertmanager-firing.json"
+            Path(__file__).resolve().parents[2] / "webhooks/alerts/alertmanager-firing.json"
         ).read_text()
     )
     answer = await paging.h.client.post(

@@ -2,7 +2,7 @@
 to the notifiers a repository's `notify:` names for the severity (docs/behaviour.md §10).
 
 The notifiers themselves (Slack, PagerDuty, webhooks) are tested against their stand-ins in
-tests/test_notify.py; here a recording sink stands in for them.
+tests/notify/test_notifiers.py; here a recording sink stands in for them.
 """
 
 from __future__ import annotations

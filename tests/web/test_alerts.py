@@ -43,7 +43,7 @@ from tests.conftest import (
 pytestmark = pytest.mark.anyio
 
 TOKEN = "alerts-token-for-tests"
-ALERTS = Path(__file__).resolve().parent.parent / "webhooks" / "alerts"
+ALERTS = Path(__file__).resolve().parents[2] / "webhooks" / "alerts"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CONFIG = (REPO.lower(), ".github/incident.yml")
 OPT_IN = "alerts:\n  enabled: true\n"  # a repository receives alerts only when it says so

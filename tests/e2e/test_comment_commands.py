@@ -18,17 +18,11 @@ from tests.conftest import (
     load,
     marked,
 )
+from tests.factories import ROSTER as THE_LEADS
 
 pytestmark = pytest.mark.anyio
 
-ROSTER = """\
-roster:
-  release_manager.rohan-patel: rohan
-  architect.morgan-lee: morgan
-  team_lead.casey-brooks: casey
-roles:
-  team_lead: {title: Team Lead, members: ["@tina"]}
-"""
+ROSTER = THE_LEADS + 'roles:\n  team_lead: {title: Team Lead, members: ["@tina"]}\n'
 
 
 async def declared(harness: Harness, *labels: str) -> None:

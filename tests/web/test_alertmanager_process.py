@@ -38,7 +38,7 @@ pytestmark = pytest.mark.anyio
 log = logging.getLogger(__name__)
 
 TOKEN = "alertmanager-process-test-token"
-RECORDED = Path(__file__).resolve().parent.parent / "webhooks" / "alerts" / "alertmanager-real.json"
+RECORDED = Path(__file__).resolve().parents[2] / "webhooks" / "alerts" / "alertmanager-real.json"
 PATH = "/alerts/alertmanager/acme/payments"
 DELIVERY_TIMEOUT = 10.0
 EXPR = (

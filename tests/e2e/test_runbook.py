@@ -15,7 +15,7 @@ from app.core.runbook import plan
 from app.core.state import derive
 from app.github.config import check_text
 from tests.conftest import Harness, marked
-from tests.test_deadlines import DECLARED, POLICY, snapshot
+from tests.factories import DECLARED, POLICY, policy, roster, snapshot
 
 TEMPLATE = """\
 🚨 INCIDENT UPDATE #7 - 15:20 UTC
@@ -169,7 +169,7 @@ def test_a_lead_nobody_holds_falls_back_to_the_backup_and_says_so() -> None:
 
 @pytest.mark.anyio
 async def test_dev_and_qa_can_be_assigned(harness: Harness) -> None:
-    from tests.test_hostile_users import declared, say
+    from tests.e2e.test_hostile_users import declared, say
 
     await declared(harness)
     await say(harness, "/assign dev @avery\n/assign qa @quinn")
@@ -245,11 +245,8 @@ def test_p3_weekly_review_only_without_progress() -> None:
 
 # --- "Manual Escalation Triggers" -----------------------------------------------------
 
-TRIGGER_POLICY = check_text(
-    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
-    "  team_lead.casey-brooks: casey\n  management.senior: sam\n  legal.counsel: lena\n"
-    "  security.officer: sid\n",
-    source="test",
+TRIGGER_POLICY = policy(
+    roster("management.senior: sam", "legal.counsel: lena", "security.officer: sid")
 )
 
 
@@ -288,9 +285,8 @@ def test_each_trigger_reaches_its_people(
 # --- "Data Breach Response: notify legal team within 1 hour of confirmed breach" ------
 
 BREACH_ROSTER = (
-    "roster:\n  release_manager.rohan-patel: rohan\n  architect.morgan-lee: morgan\n"
-    "  team_lead.casey-brooks: casey\n  management.senior: sam\n  legal.counsel: {legal}\n"
-    "  security.officer: sid\nbreach: {{regulator_within: 72h}}\n"
+    roster("management.senior: sam", "legal.counsel: {legal}", "security.officer: sid")
+    + "breach: {{regulator_within: 72h}}\n"
 )
 BREACH_POLICY = check_text(BREACH_ROSTER.format(legal="lena"), source="test")
 # The comments of test_deadlines' snapshots are alice's: here she is the legal counsel.
@@ -373,7 +369,7 @@ def test_the_regulator_deadline_is_reminded_a_quarter_before_and_escalated_at_it
 @pytest.mark.anyio
 async def test_the_breach_track_end_to_end(harness: Harness) -> None:
     from tests.conftest import CRON_SECRET, REPO, delivery_for
-    from tests.test_hostile_users import declared
+    from tests.e2e.test_hostile_users import declared
 
     github = harness.github
     await declared(harness, "incident", "sev:P3")
@@ -467,7 +463,7 @@ def test_a_reopen_inside_the_monitoring_window_is_a_recurrence() -> None:
 
 async def resolve_security_incident(harness: Harness, config: str = "") -> None:
     from tests.conftest import CRON_SECRET
-    from tests.test_hostile_users import ROSTER, say
+    from tests.e2e.test_hostile_users import ROSTER, say
 
     github = harness.github
     github.files[("codertocat/hello-world", ".github/incident.yml")] = ROSTER + config
@@ -526,7 +522,7 @@ async def test_a_security_review_goes_to_the_private_repository(harness: Harness
 @pytest.mark.anyio
 async def test_the_all_clear_end_to_end(harness: Harness) -> None:
     """ "All Clear: official incident closure notification" — once, to everyone who took part."""
-    from tests.test_hostile_users import declared, say
+    from tests.e2e.test_hostile_users import declared, say
 
     await declared(harness)
     await say(harness, "/status mitigating rolling back", by="alice")

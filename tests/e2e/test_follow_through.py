@@ -18,9 +18,9 @@ from tests.conftest import (
     load,
     marked,
 )
-from tests.test_pir import DOC, ROSTER, p0_history, say
+from tests.e2e.test_pir import DOC, ROSTER, p0_history, say
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 DOCUMENT = """\
 # PIR: Checkout returns 502
@@ -159,7 +159,7 @@ async def test_action_command_files_one_issue_at_once(harness: Harness) -> None:
 
 @pytest.mark.anyio
 async def test_a_drill_is_headed_as_one_and_mentions_no_management(harness: Harness) -> None:
-    from tests.test_hostile_users import say as comment
+    from tests.e2e.test_hostile_users import say as comment
 
     github = harness.github
     github.files[(REPO.lower(), ".github/incident.yml")] = (
@@ -207,7 +207,7 @@ def test_a_recurring_p3_gets_its_weekly_review_even_with_updates() -> None:
     """Runbook, P3: "Escalation: Weekly review if recurring"."""
     from app.core.runbook import plan
     from app.core.snapshot import Comment
-    from tests.test_deadlines import DECLARED, POLICY, snapshot
+    from tests.factories import DECLARED, POLICY, snapshot
 
     busy = snapshot(
         "P3",

@@ -1,0 +1,1 @@
+"""Tests of app/core/policy: config files and the messages users see."""

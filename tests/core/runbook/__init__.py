@@ -1,0 +1,1 @@
+"""Tests of app/core/runbook, a module per chapter: pure `(snapshot, policy, now) -> actions` cases."""

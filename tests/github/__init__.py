@@ -1,0 +1,1 @@
+"""Tests of app/github: what GitHub's answers mean, where the policy is read from."""

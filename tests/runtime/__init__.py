@@ -1,0 +1,1 @@
+"""Tests of app/runtime: the tick, cluster mode, the monthly report."""
