@@ -12,7 +12,7 @@ incident declared last year still carries last year's markers, so
 - `render` writes the current version; `parse` reads every version ever written (the first
   release wrote no `v`, which reads as version 0) and skips what it cannot read;
 - renaming a wire key or changing its meaning needs a new version and a reader for the old
-  one — otherwise the app posts duplicates on every open incident. tests/test_markers.py
+  one — otherwise the app posts duplicates on every open incident. tests/core/test_markers.py
   parses markers recorded from each release.
 """
 

@@ -38,7 +38,7 @@ STATE_TTL = 3600  # seconds: GitHub's manifest code itself lives an hour
 
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "app.yml"
 # The same manifest as app.yml, for installs that do not carry the repository's root files.
-# tests/test_setup.py checks the two stay identical.
+# tests/web/test_onboarding.py checks the two stay identical.
 EMBEDDED_MANIFEST: dict[str, Any] = {
     "name": "incident-app",
     "description": "Runs the incident-response runbook on GitHub issues — roles, checklists,"
