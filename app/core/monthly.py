@@ -91,7 +91,7 @@ def measure(snapshot: Snapshot, policy: Policy) -> Measured | None:
 def _measured(issue: Issue, state: IncidentState, policy: Policy) -> Measured:
     sp = policy.for_severity(state.severity)
     cal = policy.business_calendar
-    resolutions = [at for at, s, _ in state.status_changes if s is Status.RESOLVED]
+    resolutions = [c.at for c in state.status_changes if c.value is Status.RESOLVED]
     ack_target = sp.respond_within.after(state.declared_at, cal) - state.declared_at
     threshold = sp.escalate_after
     resolve_target = (

@@ -62,7 +62,7 @@ def current_round(state: IncidentState) -> Round | None:
     """The latest resolution, if the incident is resolved now."""
     if state.status is not Status.RESOLVED:
         return None
-    resolutions = [at for at, status, _ in state.status_changes if status is Status.RESOLVED]
+    resolutions = [c.at for c in state.status_changes if c.value is Status.RESOLVED]
     return Round(len(resolutions), resolutions[-1], 0)
 
 
@@ -204,13 +204,13 @@ def _describe(command: object) -> str:
 
 def _phases(state: IncidentState, end: datetime) -> list[tuple[str, datetime, datetime]]:
     phases: list[tuple[str, datetime, datetime]] = []
-    changes = [c for c in state.status_changes if c[0] <= end]
-    for (at, status, _), nxt in zip(changes, [*changes[1:], None], strict=False):
-        if status is Status.RESOLVED:
+    changes = [c for c in state.status_changes if c.at <= end]
+    for change, nxt in zip(changes, [*changes[1:], None], strict=False):
+        if change.value is Status.RESOLVED:
             continue
-        stop = nxt[0] if nxt else end
-        if stop > at:
-            phases.append((status.value.capitalize(), at, stop))
+        stop = nxt.at if nxt else end
+        if stop > change.at:
+            phases.append((change.value.value.capitalize(), change.at, stop))
     return phases
 
 
@@ -331,7 +331,7 @@ def document(
     """The PIR document: everything GitHub recorded, and placeholders for what only people know."""
     issue = snapshot.issue
     sp = policy.for_severity(state.severity)
-    severities = " → ".join(dict.fromkeys(s.value for _, s, _ in state.severity_changes))
+    severities = " → ".join(dict.fromkeys(c.value.value for c in state.severity_changes))
     title = messages.cell(issue.title, 200)
     ack = f"{_utc(state.acked_at)} UTC by @{state.acked_by}" if state.acked_at else "never"
     lines = [

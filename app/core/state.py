@@ -33,6 +33,15 @@ from app.core.snapshot import Comment, Event, Snapshot
 T = TypeVar("T")
 
 
+class Change(NamedTuple, Generic[T]):
+    """A moment the incident's severity or status changed: when, to what, and by whom
+    (empty for the value at declaration, "alerts" for alerts that all resolved)."""
+
+    at: datetime
+    value: T
+    by: str
+
+
 @dataclass(frozen=True)
 class CommandUse:
     """A command as given in a comment, and whether its author may give it."""
@@ -88,18 +97,15 @@ class BreachRecord:
 @dataclass
 class IncidentState:
     declared_at: datetime
-    severity: Severity
-    severity_since: datetime
-    status: Status
-    status_since: datetime
+    # Every change, the value at declaration first: never empty.
+    severity_changes: list[Change[Severity]]
+    status_changes: list[Change[Status]]
     acked_at: datetime | None = None
     acked_by: str | None = None
     updates: list[Update] = field(default_factory=list)
     roles: dict[str, list[str]] = field(default_factory=dict)
     uses: list[CommandUse] = field(default_factory=list)
     notes: list[OwnNote[markers.Marker]] = field(default_factory=list)
-    severity_changes: list[tuple[datetime, Severity, str]] = field(default_factory=list)
-    status_changes: list[tuple[datetime, Status, str]] = field(default_factory=list)
     # Changes by people without authority: not facts; the app puts things back and says why.
     undone: list[Event] = field(default_factory=list)
     breach: BreachRecord | None = None
@@ -113,6 +119,22 @@ class IncidentState:
     # the declaration itself when no confirmation is needed (behaviour §8).
     confirmed_at: datetime | None = None
     confirmed_by: str = ""
+
+    @property
+    def severity(self) -> Severity:
+        return self.severity_changes[-1].value
+
+    @property
+    def severity_since(self) -> datetime:
+        return self.severity_changes[-1].at
+
+    @property
+    def status(self) -> Status:
+        return self.status_changes[-1].value
+
+    @property
+    def status_since(self) -> datetime:
+        return self.status_changes[-1].at
 
     @property
     def drill(self) -> bool:
@@ -337,8 +359,6 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     breach = _breach(fold, roles, policy, start)
     _own_label_facts(fold)
 
-    sev_changes = _changes(fold.severity.sorted())
-    status_changes = _changes(fold.status.sorted())
     first_ack = min(fold.acks, key=lambda a: a.at) if fold.acks else None
     notes = [
         OwnNote(marker, comment)
@@ -348,10 +368,6 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     ]
     return IncidentState(
         declared_at=start,
-        severity=sev_changes[-1][1],
-        severity_since=sev_changes[-1][0],
-        status=status_changes[-1][1],
-        status_since=status_changes[-1][0],
         acked_at=first_ack.at if first_ack else None,
         acked_by=first_ack.by if first_ack else None,
         updates=[
@@ -360,8 +376,8 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         roles=roles,
         uses=uses,
         notes=sorted(notes, key=lambda n: (n.comment.created_at, n.comment.id)),
-        severity_changes=sev_changes,
-        status_changes=status_changes,
+        severity_changes=_changes(fold.severity.sorted()),
+        status_changes=_changes(fold.status.sorted()),
         undone=fold.undone,
         breach=breach,
         flags=flags,
@@ -558,12 +574,12 @@ def _seed(snapshot: Snapshot, labels: dict[str, T], default: T) -> T:
     return labels[current[0]] if current else default
 
 
-def _changes(facts: list[_Fact]) -> list[tuple[datetime, Any, str]]:
+def _changes(facts: list[_Fact]) -> list[Change[Any]]:
     """The moments the value changed, the first fact included."""
-    out: list[tuple[datetime, Any, str]] = []
+    out: list[Change[Any]] = []
     for at, _, value, who in facts:
-        if out and out[-1][0] == at:
+        if out and out[-1].at == at:
             out.pop()  # facts of the same instant: the last one is what GitHub shows
-        if not out or out[-1][1] != value:
-            out.append((at, value, who))
+        if not out or out[-1].value != value:
+            out.append(Change(at, value, who))
     return out
