@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from app.core import followup, markers
@@ -479,7 +480,7 @@ def all_clear(
     round: int,
 ) -> str:
     """Runbook "Post-Incident Activities": the official all-clear, and enhanced monitoring."""
-    took = _duration(resolved_at - declared_at)
+    took = duration(resolved_at - declared_at)
     thanks = f" Thank you {' '.join(participants)}." if participants else ""
     return (
         f"✅ **All clear** — this {severity.value} incident was resolved "
@@ -493,21 +494,50 @@ def all_clear(
 def recurrence(*, policy: Policy, resolved_at: datetime, reopened_at: datetime, round: int) -> str:
     """A reopen inside the enhanced monitoring window."""
     return (
-        f"🔁 **Recurrence**: reopened {_duration(reopened_at - resolved_at)} after it was "
+        f"🔁 **Recurrence**: reopened {duration(reopened_at - resolved_at)} after it was "
         f"resolved ({when(resolved_at, policy)}), inside the enhanced monitoring window. "
         "The deadlines start again; its review will cover both.\n\n"
         + markers.render(markers.Recurrence(round))
     )
 
 
-def _duration(delta: timedelta) -> str:
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{days} d"] if days else []
-    parts += [f"{hours} h"] if hours else []
-    parts += [f"{minutes} min"] if minutes or not parts else []
-    return " ".join(parts)
+class DurationStyle(Enum):
+    """How `duration` writes a span of time (whole minutes, rounded down)."""
+
+    WORDS = "words"  # `5 minutes`, `26 hours`, `2 days`: the largest whole unit (escalations)
+    UNITS = "units"  # `1 d 2 h 5 min`, never below `0 min` (resolution and recurrence notes)
+    CLOCK = "clock"  # `5m`, `2h 05m`, `1d 0h 05m` (the PIR)
+    HOURS = "hours"  # `5m`, `26h 05m`; `—` for none (the monthly review)
+
+
+def duration(delta: timedelta | None, style: DurationStyle = DurationStyle.UNITS) -> str:
+    """A span of time as text, in one of the styles above."""
+    if delta is None:
+        return "—"
+    minutes = int(delta.total_seconds() // 60)
+    if style is DurationStyle.UNITS:
+        minutes = max(minutes, 0)
+    total_hours, mins = divmod(minutes, 60)
+    days, hours = divmod(total_hours, 24)
+    match style:
+        case DurationStyle.WORDS if total_hours and hours == 0:
+            return _count(days, "day")
+        case DurationStyle.WORDS:
+            return _count(total_hours, "hour") if total_hours else _count(minutes, "minute")
+        case DurationStyle.UNITS:
+            parts = [f"{days} d"] if days else []
+            parts += [f"{hours} h"] if hours else []
+            parts += [f"{mins} min"] if mins or not parts else []
+            return " ".join(parts)
+        case DurationStyle.CLOCK if days or hours:
+            return f"{days}d {hours}h {mins:02d}m" if days else f"{hours}h {mins:02d}m"
+        case DurationStyle.HOURS if total_hours:
+            return f"{total_hours}h {mins:02d}m"
+    return f"{mins}m"
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'s' if n != 1 else ''}"
 
 
 TRIGGER_TITLES = {

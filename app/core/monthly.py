@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from app.core import markers, messages
 from app.core.commands import Status
@@ -145,12 +146,7 @@ def items_of(issues: Iterable[Issue]) -> list[ActionItemRecord]:
     return found
 
 
-def _hm(delta: timedelta | None) -> str:
-    if delta is None:
-        return "—"
-    minutes = int(delta.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+_hm = partial(messages.duration, style=messages.DurationStyle.HOURS)
 
 
 def _verdict(met: bool | None, *, open_: bool = False) -> str:

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from app.core import markers, messages
 from app.core.commands import Status
@@ -92,15 +93,7 @@ def mermaid_text(text: str, limit: int = 60) -> str:
     return " ".join(text.split())[:limit] or "incident"
 
 
-def _hm(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{days}d"] if days else []
-    if hours or days:
-        parts.append(f"{hours}h")
-    parts.append(f"{minutes:02d}m" if (hours or days) else f"{minutes}m")
-    return " ".join(parts)
+_hm = partial(messages.duration, style=messages.DurationStyle.CLOCK)
 
 
 def _utc(moment: datetime) -> str:
