@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from app.core import followup, markers
 from app.core.commands import Status
-from app.core.policy import ConfigIssue, Policy, Severity
+from app.core.policy import ConfigIssue, Policy, Severity, SeverityPolicy
 
 if TYPE_CHECKING:
     from app.core.state import Update
@@ -136,44 +136,14 @@ def brief(
         f"**Respond by {when(respond_by, policy)}** ({sp.respond_within}): "
         "acknowledge with `/ack`.",
         f"**Next status update due {when(next_update, policy)}** (every {sp.update_every}).",
+        *_brief_notes(severity, defaulted, recurs, reported_by),
+        "",
+        "| Role | Who |",
+        "| --- | --- |",
+        *_brief_roles(policy, sp, roles, notify_all=notify_all, reported_by=reported_by),
     ]
-    if reported_by is not None:
-        lines += [
-            "",
-            f"⚠️ **Reported by {quiet('@' + reported_by)}, not yet confirmed.** Only the "
-            "incident commander is notified until someone with write access or a roster seat "
-            "confirms it with `/ack` or `/sev`; then the other roles are assigned and paged.",
-        ]
-    if recurs:
-        earlier = ", ".join(f"#{n}" for n in recurs)
-        lines += ["", f"🔁 **Recurrence** of {earlier} (the same title or component, lately)."]
-    if defaulted:
-        lines += [
-            "",
-            f"Severity defaulted to **{severity.value}** because only `incident` was set: "
-            "confirm it or change it with `/sev P0`…`/sev P3`.",
-        ]
-    lines += ["", "| Role | Who |", "| --- | --- |"]
-    shown = list(
-        dict.fromkeys([*sp.assign, "incident_commander", "technical_lead", "communication_lead"])
-    )
-    for role in shown:
-        if role in policy.roles:
-            notify = (
-                notify_all or role in sp.assign
-                if reported_by is None
-                else role == "incident_commander"
-            )
-            who = _who(policy, role, roles.get(role, []), notify=notify)
-            lines.append(f"| {policy.role_title(role)} | {who} |")
     if security:
-        sec = policy.holders(policy.security_role)
-        lines += [
-            "",
-            f"**Security incident:** {' '.join(sec) or 'no security role named in the config'}.",
-        ]
-        if public:
-            lines += ["", SECURITY_PUBLIC_WARNING]
+        lines += _brief_security(policy, public)
     if notify_all:
         everyone = _everyone(policy, roles)
         if everyone:
@@ -197,6 +167,64 @@ def brief(
         ),
     ]
     return "\n".join(lines)
+
+
+def _brief_notes(
+    severity: Severity, defaulted: bool, recurs: Sequence[int], reported_by: str | None
+) -> list[str]:
+    """The brief's notes under its deadlines: unconfirmed, a recurrence, a default severity."""
+    lines: list[str] = []
+    if reported_by is not None:
+        lines += [
+            "",
+            f"⚠️ **Reported by {quiet('@' + reported_by)}, not yet confirmed.** Only the "
+            "incident commander is notified until someone with write access or a roster seat "
+            "confirms it with `/ack` or `/sev`; then the other roles are assigned and paged.",
+        ]
+    if recurs:
+        earlier = ", ".join(f"#{n}" for n in recurs)
+        lines += ["", f"🔁 **Recurrence** of {earlier} (the same title or component, lately)."]
+    if defaulted:
+        lines += [
+            "",
+            f"Severity defaulted to **{severity.value}** because only `incident` was set: "
+            "confirm it or change it with `/sev P0`…`/sev P3`.",
+        ]
+    return lines
+
+
+def _brief_roles(
+    policy: Policy,
+    sp: SeverityPolicy,
+    roles: dict[str, list[str]],
+    *,
+    notify_all: bool,
+    reported_by: str | None,
+) -> list[str]:
+    """The brief's role table rows: who holds each role, @-mentioned where they are paged."""
+    shown = list(
+        dict.fromkeys([*sp.assign, "incident_commander", "technical_lead", "communication_lead"])
+    )
+    rows = []
+    for role in shown:
+        if role in policy.roles:
+            notify = (
+                notify_all or role in sp.assign
+                if reported_by is None
+                else role == "incident_commander"
+            )
+            who = _who(policy, role, roles.get(role, []), notify=notify)
+            rows.append(f"| {policy.role_title(role)} | {who} |")
+    return rows
+
+
+def _brief_security(policy: Policy, public: bool) -> list[str]:
+    sec = policy.holders(policy.security_role)
+    lines = [
+        "",
+        f"**Security incident:** {' '.join(sec) or 'no security role named in the config'}.",
+    ]
+    return lines + (["", SECURITY_PUBLIC_WARNING] if public else [])
 
 
 def confirmed(
