@@ -424,11 +424,7 @@ def _command_facts(
             case cmd.Ack():
                 fold.acks.append(_Ack(at, who))
             case cmd.SetStatus():
-                fold.status.add(at, rank, c.status, who)
-                fold.acks.append(_Ack(at, who))
-                fold.updates.append(_update(use, c, policy))
-                if c.severity is not None:
-                    fold.severity.add(at, rank, c.severity, who)
+                _status_command(fold, rank, use, c, policy)
             case cmd.SetSeverity():
                 fold.severity.add(at, rank, c.severity, who)
             case cmd.AssignRole():
@@ -437,6 +433,19 @@ def _command_facts(
                 fold.breaches.append(_Said(at, who, c.text))
             case cmd.LegalNotified():
                 fold.legal.append(_Said(at, who, c.reference))
+
+
+def _status_command(
+    fold: _Fold, rank: tuple[_Phase, float], use: CommandUse, c: cmd.SetStatus, policy: Policy
+) -> None:
+    """A `/status` (or a template update): the status, an acknowledgement, an update, and
+    the severity when it gives one."""
+    at, who = use.comment.created_at, use.comment.author
+    fold.status.add(at, rank, c.status, who)
+    fold.acks.append(_Ack(at, who))
+    fold.updates.append(_update(use, c, policy))
+    if c.severity is not None:
+        fold.severity.add(at, rank, c.severity, who)
 
 
 def _update(use: CommandUse, c: cmd.SetStatus, policy: Policy) -> Update:
