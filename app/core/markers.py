@@ -334,26 +334,28 @@ def _build(cls: type[Marker], data: Mapping[str, Any]) -> Marker:
     keys = _KEYS.get(cls, {})
     fields: dict[str, Any] = {}
     for name, annotation in cls.__annotations__.items():
-        if name == "KIND":
-            continue
         key = keys.get(name, name)
-        if key not in data:
-            continue
-        value = data[key]
-        if "tuple" in str(annotation):
-            if not isinstance(value, list):
-                raise ValueError(name)
-            value = tuple(str(v) for v in value)
-        elif str(annotation) == "bool":
-            if not isinstance(value, bool):
-                raise ValueError(name)
-        elif "int" in str(annotation):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                value = int(str(value))
-        elif value is not None:
-            value = str(value)
-        fields[name] = value
+        if name != "KIND" and key in data:
+            fields[name] = _field(name, str(annotation), data[key])
     return cls(**fields)
+
+
+def _field(name: str, annotation: str, value: Any) -> Any:
+    """A marker field's value as its annotation (a string: annotations are postponed) says;
+    ValueError where it cannot be."""
+    if "tuple" in annotation:
+        if not isinstance(value, list):
+            raise ValueError(name)
+        return tuple(str(v) for v in value)
+    if annotation == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(name)
+        return value
+    if "int" in annotation:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            return int(str(value))
+        return value
+    return str(value) if value is not None else None
 
 
 def parse(body: str | None) -> list[Marker]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from app.core import followup, markers
 from app.core.commands import Status
-from app.core.policy import ConfigIssue, Policy, Severity
+from app.core.policy import ConfigIssue, Policy, Severity, SeverityPolicy
 
 if TYPE_CHECKING:
     from app.core.state import Update
@@ -135,44 +136,14 @@ def brief(
         f"**Respond by {when(respond_by, policy)}** ({sp.respond_within}): "
         "acknowledge with `/ack`.",
         f"**Next status update due {when(next_update, policy)}** (every {sp.update_every}).",
+        *_brief_notes(severity, defaulted, recurs, reported_by),
+        "",
+        "| Role | Who |",
+        "| --- | --- |",
+        *_brief_roles(policy, sp, roles, notify_all=notify_all, reported_by=reported_by),
     ]
-    if reported_by is not None:
-        lines += [
-            "",
-            f"⚠️ **Reported by {quiet('@' + reported_by)}, not yet confirmed.** Only the "
-            "incident commander is notified until someone with write access or a roster seat "
-            "confirms it with `/ack` or `/sev`; then the other roles are assigned and paged.",
-        ]
-    if recurs:
-        earlier = ", ".join(f"#{n}" for n in recurs)
-        lines += ["", f"🔁 **Recurrence** of {earlier} (the same title or component, lately)."]
-    if defaulted:
-        lines += [
-            "",
-            f"Severity defaulted to **{severity.value}** because only `incident` was set: "
-            "confirm it or change it with `/sev P0`…`/sev P3`.",
-        ]
-    lines += ["", "| Role | Who |", "| --- | --- |"]
-    shown = list(
-        dict.fromkeys([*sp.assign, "incident_commander", "technical_lead", "communication_lead"])
-    )
-    for role in shown:
-        if role in policy.roles:
-            notify = (
-                notify_all or role in sp.assign
-                if reported_by is None
-                else role == "incident_commander"
-            )
-            who = _who(policy, role, roles.get(role, []), notify=notify)
-            lines.append(f"| {policy.role_title(role)} | {who} |")
     if security:
-        sec = policy.holders(policy.security_role)
-        lines += [
-            "",
-            f"**Security incident:** {' '.join(sec) or 'no security role named in the config'}.",
-        ]
-        if public:
-            lines += ["", SECURITY_PUBLIC_WARNING]
+        lines += _brief_security(policy, public)
     if notify_all:
         everyone = _everyone(policy, roles)
         if everyone:
@@ -196,6 +167,64 @@ def brief(
         ),
     ]
     return "\n".join(lines)
+
+
+def _brief_notes(
+    severity: Severity, defaulted: bool, recurs: Sequence[int], reported_by: str | None
+) -> list[str]:
+    """The brief's notes under its deadlines: unconfirmed, a recurrence, a default severity."""
+    lines: list[str] = []
+    if reported_by is not None:
+        lines += [
+            "",
+            f"⚠️ **Reported by {quiet('@' + reported_by)}, not yet confirmed.** Only the "
+            "incident commander is notified until someone with write access or a roster seat "
+            "confirms it with `/ack` or `/sev`; then the other roles are assigned and paged.",
+        ]
+    if recurs:
+        earlier = ", ".join(f"#{n}" for n in recurs)
+        lines += ["", f"🔁 **Recurrence** of {earlier} (the same title or component, lately)."]
+    if defaulted:
+        lines += [
+            "",
+            f"Severity defaulted to **{severity.value}** because only `incident` was set: "
+            "confirm it or change it with `/sev P0`…`/sev P3`.",
+        ]
+    return lines
+
+
+def _brief_roles(
+    policy: Policy,
+    sp: SeverityPolicy,
+    roles: dict[str, list[str]],
+    *,
+    notify_all: bool,
+    reported_by: str | None,
+) -> list[str]:
+    """The brief's role table rows: who holds each role, @-mentioned where they are paged."""
+    shown = list(
+        dict.fromkeys([*sp.assign, "incident_commander", "technical_lead", "communication_lead"])
+    )
+    rows = []
+    for role in shown:
+        if role in policy.roles:
+            notify = (
+                notify_all or role in sp.assign
+                if reported_by is None
+                else role == "incident_commander"
+            )
+            who = _who(policy, role, roles.get(role, []), notify=notify)
+            rows.append(f"| {policy.role_title(role)} | {who} |")
+    return rows
+
+
+def _brief_security(policy: Policy, public: bool) -> list[str]:
+    sec = policy.holders(policy.security_role)
+    lines = [
+        "",
+        f"**Security incident:** {' '.join(sec) or 'no security role named in the config'}.",
+    ]
+    return lines + (["", SECURITY_PUBLIC_WARNING] if public else [])
 
 
 def confirmed(
@@ -479,7 +508,7 @@ def all_clear(
     round: int,
 ) -> str:
     """Runbook "Post-Incident Activities": the official all-clear, and enhanced monitoring."""
-    took = _duration(resolved_at - declared_at)
+    took = duration(resolved_at - declared_at)
     thanks = f" Thank you {' '.join(participants)}." if participants else ""
     return (
         f"✅ **All clear** — this {severity.value} incident was resolved "
@@ -493,21 +522,50 @@ def all_clear(
 def recurrence(*, policy: Policy, resolved_at: datetime, reopened_at: datetime, round: int) -> str:
     """A reopen inside the enhanced monitoring window."""
     return (
-        f"🔁 **Recurrence**: reopened {_duration(reopened_at - resolved_at)} after it was "
+        f"🔁 **Recurrence**: reopened {duration(reopened_at - resolved_at)} after it was "
         f"resolved ({when(resolved_at, policy)}), inside the enhanced monitoring window. "
         "The deadlines start again; its review will cover both.\n\n"
         + markers.render(markers.Recurrence(round))
     )
 
 
-def _duration(delta: timedelta) -> str:
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{days} d"] if days else []
-    parts += [f"{hours} h"] if hours else []
-    parts += [f"{minutes} min"] if minutes or not parts else []
-    return " ".join(parts)
+class DurationStyle(Enum):
+    """How `duration` writes a span of time (whole minutes, rounded down)."""
+
+    WORDS = "words"  # `5 minutes`, `26 hours`, `2 days`: the largest whole unit (escalations)
+    UNITS = "units"  # `1 d 2 h 5 min`, never below `0 min` (resolution and recurrence notes)
+    CLOCK = "clock"  # `5m`, `2h 05m`, `1d 0h 05m` (the PIR)
+    HOURS = "hours"  # `5m`, `26h 05m`; `—` for none (the monthly review)
+
+
+def duration(delta: timedelta | None, style: DurationStyle = DurationStyle.UNITS) -> str:
+    """A span of time as text, in one of the styles above."""
+    if delta is None:
+        return "—"
+    minutes = int(delta.total_seconds() // 60)
+    if style is DurationStyle.UNITS:
+        minutes = max(minutes, 0)
+    total_hours, mins = divmod(minutes, 60)
+    days, hours = divmod(total_hours, 24)
+    match style:
+        case DurationStyle.WORDS if total_hours and hours == 0:
+            return _count(days, "day")
+        case DurationStyle.WORDS:
+            return _count(total_hours, "hour") if total_hours else _count(minutes, "minute")
+        case DurationStyle.UNITS:
+            parts = [f"{days} d"] if days else []
+            parts += [f"{hours} h"] if hours else []
+            parts += [f"{mins} min"] if mins or not parts else []
+            return " ".join(parts)
+        case DurationStyle.CLOCK if days or hours:
+            return f"{days}d {hours}h {mins:02d}m" if days else f"{hours}h {mins:02d}m"
+        case DurationStyle.HOURS if total_hours:
+            return f"{total_hours}h {mins:02d}m"
+    return f"{mins}m"
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'s' if n != 1 else ''}"
 
 
 TRIGGER_TITLES = {

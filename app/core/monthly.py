@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from app.core import markers, messages
 from app.core.commands import Status
@@ -91,7 +92,7 @@ def measure(snapshot: Snapshot, policy: Policy) -> Measured | None:
 def _measured(issue: Issue, state: IncidentState, policy: Policy) -> Measured:
     sp = policy.for_severity(state.severity)
     cal = policy.business_calendar
-    resolutions = [at for at, s, _ in state.status_changes if s is Status.RESOLVED]
+    resolutions = [c.at for c in state.status_changes if c.value is Status.RESOLVED]
     ack_target = sp.respond_within.after(state.declared_at, cal) - state.declared_at
     threshold = sp.escalate_after
     resolve_target = (
@@ -145,12 +146,7 @@ def items_of(issues: Iterable[Issue]) -> list[ActionItemRecord]:
     return found
 
 
-def _hm(delta: timedelta | None) -> str:
-    if delta is None:
-        return "—"
-    minutes = int(delta.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+_hm = partial(messages.duration, style=messages.DurationStyle.HOURS)
 
 
 def _verdict(met: bool | None, *, open_: bool = False) -> str:
@@ -164,26 +160,43 @@ def render(review: Review) -> str:
     and two charts."""
     incidents = sorted(review.incidents, key=lambda m: m.declared_at)
     lines = [f"# Incident review: {review.month}", ""]
-    lines += ["## Incidents", ""]
-    if not incidents:
-        lines += ["No incidents this month.", ""]
-    else:
+    lines += ["## Incidents", "", *_incident_table(incidents)]
+    lines += ["## Per severity", "", *_severity_table(incidents)]
+    lines += ["", "## Action items", "", *_items_table(review)]
+    lines += ["", "## Recurring incidents", ""]
+    if review.recurring:
         lines += [
-            "| incident | severity | declared (UTC) | to acknowledge | target | verdict "
-            "| to resolve | target | verdict |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            f"- #{later.number} repeats #{earlier.number}" for later, earlier in review.recurring
         ]
-        for m in incidents:
-            lines.append(
-                f"| [#{m.number}]({m.url}) {messages.cell(m.title, 80)} | {m.severity.value} "
-                f"| {m.declared_at.astimezone(UTC):%Y-%m-%d %H:%M} | {_hm(m.tta)} "
-                f"| {_hm(m.ack_target)} | {_verdict(m.ack_met)} | {_hm(m.ttr)} "
-                f"| {_hm(m.resolve_target)} "
-                f"| {_verdict(m.resolve_met, open_=m.resolved_at is None)} |"
-            )
-        lines.append("")
-    lines += ["## Per severity", ""]
-    lines += [
+    else:
+        lines.append("None.")
+    if incidents:
+        lines += ["", *_charts(incidents)]
+    return "\n".join(lines) + "\n"
+
+
+def _incident_table(incidents: list[Measured]) -> list[str]:
+    if not incidents:
+        return ["No incidents this month.", ""]
+    lines = [
+        "| incident | severity | declared (UTC) | to acknowledge | target | verdict "
+        "| to resolve | target | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in incidents:
+        lines.append(
+            f"| [#{m.number}]({m.url}) {messages.cell(m.title, 80)} | {m.severity.value} "
+            f"| {m.declared_at.astimezone(UTC):%Y-%m-%d %H:%M} | {_hm(m.tta)} "
+            f"| {_hm(m.ack_target)} | {_verdict(m.ack_met)} | {_hm(m.ttr)} "
+            f"| {_hm(m.resolve_target)} "
+            f"| {_verdict(m.resolve_met, open_=m.resolved_at is None)} |"
+        )
+    return [*lines, ""]
+
+
+def _severity_table(incidents: list[Measured]) -> list[str]:
+    """Per severity: how many, acknowledgement and resolution times, the targets met."""
+    lines = [
         "| severity | incidents | MTTA median | MTTA worst | MTTR median | MTTR worst "
         "| targets met |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -202,8 +215,12 @@ def render(review: Review) -> str:
             f"| {sev.value} | {len(mine)} | {_hm(_median(ttas))} | {_hm(max(ttas, default=None))} "
             f"| {_hm(_median(ttrs))} | {_hm(max(ttrs, default=None))} | {met}% |"
         )
-    lines += ["", "## Action items", ""]
-    lines += [
+    return lines
+
+
+def _items_table(review: Review) -> list[str]:
+    """Action items per horizon: opened, closed and overdue, then the overdue ones."""
+    lines = [
         "| horizon | opened | closed | overdue |",
         "| --- | --- | --- | --- |",
     ]
@@ -215,29 +232,26 @@ def render(review: Review) -> str:
         lines.append(f"| {horizon} | {len(these)} | {closed} | {len(late)} |")
     if overdue:
         lines += ["", "Overdue: " + ", ".join(f"#{i.number}" for i in overdue)]
-    lines += ["", "## Recurring incidents", ""]
-    if review.recurring:
-        lines += [
-            f"- #{later.number} repeats #{earlier.number}" for later, earlier in review.recurring
-        ]
-    else:
-        lines.append("None.")
-    if incidents:
-        lines += ["", "## Charts", "", "```mermaid", "pie title Incidents by severity"]
-        for sev in Severity:
-            count = sum(1 for m in incidents if m.severity is sev)
-            if count:
-                lines.append(f'    "{sev.value}" : {count}')
-        lines += ["```", "", "```mermaid", "xychart-beta"]
-        lines.append('    title "Time to acknowledge (minutes) against the target"')
-        lines.append("    x-axis [" + ", ".join(f'"#{m.number}"' for m in incidents) + "]")
-        lines.append('    y-axis "minutes"')
-        minutes = [int((m.tta or timedelta()).total_seconds() // 60) for m in incidents]
-        targets = [int(m.ack_target.total_seconds() // 60) for m in incidents]
-        lines.append("    bar [" + ", ".join(map(str, minutes)) + "]")
-        lines.append("    line [" + ", ".join(map(str, targets)) + "]")
-        lines.append("```")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _charts(incidents: list[Measured]) -> list[str]:
+    """Incidents by severity (a pie), time to acknowledge against the target (bars, a line)."""
+    lines = ["## Charts", "", "```mermaid", "pie title Incidents by severity"]
+    for sev in Severity:
+        count = sum(1 for m in incidents if m.severity is sev)
+        if count:
+            lines.append(f'    "{sev.value}" : {count}')
+    lines += ["```", "", "```mermaid", "xychart-beta"]
+    lines.append('    title "Time to acknowledge (minutes) against the target"')
+    lines.append("    x-axis [" + ", ".join(f'"#{m.number}"' for m in incidents) + "]")
+    lines.append('    y-axis "minutes"')
+    minutes = [int((m.tta or timedelta()).total_seconds() // 60) for m in incidents]
+    targets = [int(m.ack_target.total_seconds() // 60) for m in incidents]
+    lines.append("    bar [" + ", ".join(map(str, minutes)) + "]")
+    lines.append("    line [" + ", ".join(map(str, targets)) + "]")
+    lines.append("```")
+    return lines
 
 
 def _median(values: Sequence[timedelta]) -> timedelta | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from app.core import commands as cmd
 from app.core import markers
@@ -127,54 +127,67 @@ def events(
 ) -> list[Event]:
     """The events a run's writes make; `comments` maps a comment id to (its body, its URL),
     for the status updates and acknowledgements the app confirmed with its 👍."""
-    found: list[Event] = []
-
-    def add(key: str, kind: Kind, url: str, text: str, status_now: str = status) -> None:
-        found.append(
-            Event(
-                key=f"{repo}#{number}:{key}",
-                kind=kind,
-                repo=repo,
-                number=number,
-                title=title,
-                severity=severity,
-                status=status_now,
-                issue_url=issue_url,
-                url=url or issue_url,
-                text=text,
-                at=at,
-                people=tuple(people),
-                slack_ids=dict(slack_ids or {}),
-                confidential=confidential,
-            )
+    return [
+        Event(
+            key=f"{repo}#{number}:{h.key}",
+            kind=h.kind,
+            repo=repo,
+            number=number,
+            title=title,
+            severity=severity,
+            status=h.status,
+            issue_url=issue_url,
+            url=h.url or issue_url,
+            text=h.text,
+            at=at,
+            people=tuple(people),
+            slack_ids=dict(slack_ids or {}),
+            confidential=confidential,
         )
+        for item in done
+        for h in _happenings(item, comments, status)
+    ]
 
-    for item in done:
-        action = item.action
-        if isinstance(action, PostComment) and action.number is None and action.repo is None:
-            kind = COMMENT_EVENTS.get(action.kind)
-            if kind is None or "id" not in item.reply:
-                continue
-            add(
-                f"comment:{item.reply['id']}",
-                kind,
-                str(item.reply.get("html_url") or ""),
-                summary(action.body),
-                "resolved" if kind is Kind.RESOLVED else status,
+
+class _Happening(NamedTuple):
+    """What one write tells: its event's key, kind, link, text and the status then."""
+
+    key: str
+    kind: Kind
+    url: str
+    text: str
+    status: str
+
+
+def _happenings(
+    item: Done, comments: Mapping[int, tuple[str, str]], status: str
+) -> list[_Happening]:
+    """The app's own comment of a kind people hear of; or a comment it confirmed (👍)."""
+    action = item.action
+    if isinstance(action, PostComment) and action.number is None and action.repo is None:
+        kind = COMMENT_EVENTS.get(action.kind)
+        if kind is None or "id" not in item.reply:
+            return []
+        url = str(item.reply.get("html_url") or "")
+        now = "resolved" if kind is Kind.RESOLVED else status
+        return [_Happening(f"comment:{item.reply['id']}", kind, url, summary(action.body), now)]
+    if isinstance(action, AddReaction) and action.comment_id in comments:
+        body, url = comments[action.comment_id]
+        return _confirmed(action.comment_id, body, url, status)
+    return []
+
+
+def _confirmed(comment_id: int, body: str, url: str, status: str) -> list[_Happening]:
+    """The acknowledgements and status updates of a comment the app confirmed with its 👍."""
+    found = []
+    for command in cmd.parse(body):
+        if isinstance(command, cmd.Ack):
+            found.append(
+                _Happening(f"ack:{comment_id}", Kind.ACKNOWLEDGED, url, "Acknowledged.", status)
             )
-        elif isinstance(action, AddReaction) and action.comment_id in comments:
-            body, url = comments[action.comment_id]
-            for command in cmd.parse(body):
-                if isinstance(command, cmd.Ack):
-                    add(f"ack:{action.comment_id}", Kind.ACKNOWLEDGED, url, "Acknowledged.")
-                elif isinstance(command, cmd.SetStatus):
-                    add(
-                        f"status:{action.comment_id}",
-                        Kind.STATUS,
-                        url,
-                        summary(body),
-                        command.status.value,
-                    )
+        elif isinstance(command, cmd.SetStatus):
+            value = command.status.value
+            found.append(_Happening(f"status:{comment_id}", Kind.STATUS, url, summary(body), value))
     return found
 
 

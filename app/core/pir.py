@@ -7,12 +7,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from app.core import markers, messages
 from app.core.commands import Status
 from app.core.labels import SEVERITIES, STATUSES
 from app.core.policy import Policy
-from app.core.snapshot import Snapshot
+from app.core.snapshot import Event, Snapshot
 from app.core.state import IncidentState, Update
 
 AGENDA = [
@@ -62,7 +63,7 @@ def current_round(state: IncidentState) -> Round | None:
     """The latest resolution, if the incident is resolved now."""
     if state.status is not Status.RESOLVED:
         return None
-    resolutions = [at for at, status, _ in state.status_changes if status is Status.RESOLVED]
+    resolutions = [c.at for c in state.status_changes if c.value is Status.RESOLVED]
     return Round(len(resolutions), resolutions[-1], 0)
 
 
@@ -92,15 +93,7 @@ def mermaid_text(text: str, limit: int = 60) -> str:
     return " ".join(text.split())[:limit] or "incident"
 
 
-def _hm(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{days}d"] if days else []
-    if hours or days:
-        parts.append(f"{hours}h")
-    parts.append(f"{minutes:02d}m" if (hours or days) else f"{minutes}m")
-    return " ".join(parts)
+_hm = partial(messages.duration, style=messages.DurationStyle.CLOCK)
 
 
 def _utc(moment: datetime) -> str:
@@ -118,60 +111,82 @@ class Entry:
 def timeline(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
     """What happened, in GitHub's time order: labels, status, assignments, the app's notes."""
     entries: list[Entry] = [Entry(state.declared_at, "Incident declared", "", snapshot.issue.url)]
-    undone = {id(e) for e in state.undone}  # changes put back: not part of what happened
-    for event in snapshot.events:
-        if id(event) in undone:
-            continue
-        who = "incident-app" if event.ours else event.actor
-        if event.kind == "labeled" and event.label in SEVERITIES and not event.ours:
-            entries.append(Entry(event.at, f"Severity set to {event.label[4:]}", who, ""))
-        elif event.kind == "labeled" and event.label in STATUSES and not event.ours:
-            entries.append(Entry(event.at, f"Status label {event.label}", who, ""))
-        elif event.kind == "assigned" and event.assignee:
-            entries.append(Entry(event.at, f"Assigned {event.assignee}", who, ""))
-        elif event.kind == "closed":
-            entries.append(Entry(event.at, "Issue closed", who, ""))
-        elif event.kind == "reopened":
-            entries.append(Entry(event.at, "Issue reopened", who, ""))
+    entries += _event_entries(snapshot, state)
     if state.acked_at is not None:
         entries.append(Entry(state.acked_at, "Acknowledged", state.acked_by or "", ""))
     for update in state.updates:
         entries.append(Entry(update.at, update_text(update), update.author, update.url))
-    for use in state.uses:
-        if use.authorized and type(use.command).__name__ in (
-            "SetSeverity",
-            "AssignRole",
-            "Escalate",
-        ):
-            entries.append(
-                Entry(
-                    use.comment.created_at,
-                    _describe(use.command),
-                    use.comment.author,
-                    use.comment.url,
-                )
-            )
-    labels = {
-        markers.Escalation: "Escalation posted",
-        markers.Reminder: "Update reminder posted",
-        markers.SeverityNote: "Severity change announced",
-        markers.BreachNote: "Breach announced to legal and security",
-    }
+    entries += [
+        Entry(use.comment.created_at, _describe(use.command), use.comment.author, use.comment.url)
+        for use in state.uses
+        if use.authorized and type(use.command).__name__ in _TIMELINE_COMMANDS
+    ]
+    entries += _breach_entries(state)
+    entries += _note_entries(state)
+    return sorted(entries, key=lambda e: e.at)
+
+
+_TIMELINE_COMMANDS = ("SetSeverity", "AssignRole", "Escalate")
+
+_NOTE_EVENTS: dict[type[markers.Marker], str] = {
+    markers.Escalation: "Escalation posted",
+    markers.Reminder: "Update reminder posted",
+    markers.SeverityNote: "Severity change announced",
+    markers.BreachNote: "Breach announced to legal and security",
+}
+
+
+def _event_entries(snapshot: Snapshot, state: IncidentState) -> list[Entry]:
+    """People's labels, assignments, closes and reopens, but the changes put back."""
+    undone = {id(e) for e in state.undone}  # changes put back: not part of what happened
+    entries = []
+    for event in snapshot.events:
+        if id(event) in undone:
+            continue
+        what = _event_text(event)
+        if what is not None:
+            entries.append(Entry(event.at, what, "incident-app" if event.ours else event.actor, ""))
+    return entries
+
+
+def _event_text(event: Event) -> str | None:
+    match event.kind:
+        case "labeled" if event.label in SEVERITIES and not event.ours:
+            return f"Severity set to {event.label[4:]}"
+        case "labeled" if event.label in STATUSES and not event.ours:
+            return f"Status label {event.label}"
+        case "assigned" if event.assignee:
+            return f"Assigned {event.assignee}"
+        case "closed":
+            return "Issue closed"
+        case "reopened":
+            return "Issue reopened"
+    return None
+
+
+def _breach_entries(state: IncidentState) -> list[Entry]:
+    record = state.breach
+    if record is None:
+        return []
+    what = "Data breach confirmed" + (f": {record.text}" if record.text else "")
+    entries = [Entry(record.at, what, record.by, "")]
+    if record.legal_at is not None:
+        ref = f" ({record.reference})" if record.reference else ""
+        entries.append(Entry(record.legal_at, f"Legal notified{ref}", record.legal_by, ""))
+    return entries
+
+
+def _note_entries(state: IncidentState) -> list[Entry]:
+    """The app's escalations, reminders and announcements."""
     breach_notes = {n.comment.id for n in state.notes_of(markers.BreachNote)}
-    if state.breach is not None:
-        record = state.breach
-        what = "Data breach confirmed" + (f": {record.text}" if record.text else "")
-        entries.append(Entry(record.at, what, record.by, ""))
-        if record.legal_at is not None:
-            ref = f" ({record.reference})" if record.reference else ""
-            entries.append(Entry(record.legal_at, f"Legal notified{ref}", record.legal_by, ""))
+    entries = []
     for note in state.notes:
-        label = labels.get(type(note.marker))
+        label = _NOTE_EVENTS.get(type(note.marker))
         if isinstance(note.marker, markers.SeverityNote) and note.comment.id in breach_notes:
             label = None  # the breach note says the severity change itself
         if label is not None:
             entries.append(Entry(note.comment.created_at, label, "incident-app", note.comment.url))
-    return sorted(entries, key=lambda e: e.at)
+    return entries
 
 
 def update_text(update: Update) -> str:
@@ -204,13 +219,13 @@ def _describe(command: object) -> str:
 
 def _phases(state: IncidentState, end: datetime) -> list[tuple[str, datetime, datetime]]:
     phases: list[tuple[str, datetime, datetime]] = []
-    changes = [c for c in state.status_changes if c[0] <= end]
-    for (at, status, _), nxt in zip(changes, [*changes[1:], None], strict=False):
-        if status is Status.RESOLVED:
+    changes = [c for c in state.status_changes if c.at <= end]
+    for change, nxt in zip(changes, [*changes[1:], None], strict=False):
+        if change.value is Status.RESOLVED:
             continue
-        stop = nxt[0] if nxt else end
-        if stop > at:
-            phases.append((status.value.capitalize(), at, stop))
+        stop = nxt.at if nxt else end
+        if stop > change.at:
+            phases.append((change.value.value.capitalize(), change.at, stop))
     return phases
 
 
@@ -329,9 +344,53 @@ def document(
     pir_issue: int | None = None,
 ) -> str:
     """The PIR document: everything GitHub recorded, and placeholders for what only people know."""
+    sp = policy.for_severity(state.severity)
+    lines = [
+        *_summary(snapshot, state, policy, rnd, pir_issue),
+        "",
+        "_What happened, in two or three sentences:_ TODO",
+        "",
+        "## Impact",
+        "",
+        "- Users affected: TODO",
+        "- Business impact: TODO",
+        "- Data or compliance exposure: TODO",
+        "",
+        *_timeline_section(snapshot, state, rnd),
+        "",
+        "## Root cause analysis",
+        "",
+        "- Trigger: TODO",
+        "- Root cause: TODO",
+        "- Contributing factors: TODO",
+        "",
+        "## Response evaluation",
+        "",
+        f"Targets for {state.severity.value}: respond within {sp.respond_within}, "
+        f"status updates every {sp.update_every}.",
+        "",
+        *evaluation(policy, state, rnd),
+        "",
+        "- What went well: TODO",
+        "- What could have gone better: TODO",
+        "",
+        *compliance(policy, state),
+        "## Action items",
+        "",
+    ]
+    for name, what, horizon, span in HORIZONS:
+        by = (rnd.resolved_at + horizon).astimezone(UTC).strftime("%Y-%m-%d")
+        lines += [f"### {name} ({what}, within {span}: by {by})", "", "- [ ] TODO", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _summary(
+    snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Round, pir_issue: int | None
+) -> list[str]:
+    """The PIR's heading and its summary table."""
     issue = snapshot.issue
     sp = policy.for_severity(state.severity)
-    severities = " → ".join(dict.fromkeys(s.value for _, s, _ in state.severity_changes))
+    severities = " → ".join(dict.fromkeys(c.value.value for c in state.severity_changes))
     title = messages.cell(issue.title, 200)
     ack = f"{_utc(state.acked_at)} UTC by @{state.acked_by}" if state.acked_at else "never"
     lines = [
@@ -358,16 +417,12 @@ def document(
         lines.append(
             f"| {policy.role_title(role)} | {' '.join(h.lstrip('@') for h in holders) or '—'} |"
         )
-    lines += [
-        "",
-        "_What happened, in two or three sentences:_ TODO",
-        "",
-        "## Impact",
-        "",
-        "- Users affected: TODO",
-        "- Business impact: TODO",
-        "- Data or compliance exposure: TODO",
-        "",
+    return lines
+
+
+def _timeline_section(snapshot: Snapshot, state: IncidentState, rnd: Round) -> list[str]:
+    """The PIR's timeline: the Mermaid chart, then the table, up to the resolution."""
+    lines = [
         "## Timeline",
         "",
         mermaid(snapshot, state, rnd),
@@ -381,32 +436,7 @@ def document(
         link = f"[link]({entry.link})" if entry.link.startswith("https://") else ""
         event, who = messages.cell(entry.event, 600), messages.cell(entry.who, 200)
         lines.append(f"| {_utc(entry.at)} | {event} | {who} | {link} |")
-    lines += [
-        "",
-        "## Root cause analysis",
-        "",
-        "- Trigger: TODO",
-        "- Root cause: TODO",
-        "- Contributing factors: TODO",
-        "",
-        "## Response evaluation",
-        "",
-        f"Targets for {state.severity.value}: respond within {sp.respond_within}, "
-        f"status updates every {sp.update_every}.",
-        "",
-        *evaluation(policy, state, rnd),
-        "",
-        "- What went well: TODO",
-        "- What could have gone better: TODO",
-        "",
-        *compliance(policy, state),
-        "## Action items",
-        "",
-    ]
-    for name, what, horizon, span in HORIZONS:
-        by = (rnd.resolved_at + horizon).astimezone(UTC).strftime("%Y-%m-%d")
-        lines += [f"### {name} ({what}, within {span}: by {by})", "", "- [ ] TODO", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def issue_body(snapshot: Snapshot, state: IncidentState, policy: Policy, rnd: Round) -> str:

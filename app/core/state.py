@@ -11,7 +11,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from enum import IntEnum
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from app.core import commands as cmd
 from app.core import markers
@@ -30,6 +31,15 @@ from app.core.policy import Confirm, Policy, Severity
 from app.core.snapshot import Comment, Event, Snapshot
 
 T = TypeVar("T")
+
+
+class Change(NamedTuple, Generic[T]):
+    """A moment the incident's severity or status changed: when, to what, and by whom
+    (empty for the value at declaration, "alerts" for alerts that all resolved)."""
+
+    at: datetime
+    value: T
+    by: str
 
 
 @dataclass(frozen=True)
@@ -87,18 +97,15 @@ class BreachRecord:
 @dataclass
 class IncidentState:
     declared_at: datetime
-    severity: Severity
-    severity_since: datetime
-    status: Status
-    status_since: datetime
+    # Every change, the value at declaration first: never empty.
+    severity_changes: list[Change[Severity]]
+    status_changes: list[Change[Status]]
     acked_at: datetime | None = None
     acked_by: str | None = None
     updates: list[Update] = field(default_factory=list)
     roles: dict[str, list[str]] = field(default_factory=dict)
     uses: list[CommandUse] = field(default_factory=list)
     notes: list[OwnNote[markers.Marker]] = field(default_factory=list)
-    severity_changes: list[tuple[datetime, Severity, str]] = field(default_factory=list)
-    status_changes: list[tuple[datetime, Status, str]] = field(default_factory=list)
     # Changes by people without authority: not facts; the app puts things back and says why.
     undone: list[Event] = field(default_factory=list)
     breach: BreachRecord | None = None
@@ -112,6 +119,22 @@ class IncidentState:
     # the declaration itself when no confirmation is needed (behaviour §8).
     confirmed_at: datetime | None = None
     confirmed_by: str = ""
+
+    @property
+    def severity(self) -> Severity:
+        return self.severity_changes[-1].value
+
+    @property
+    def severity_since(self) -> datetime:
+        return self.severity_changes[-1].at
+
+    @property
+    def status(self) -> Status:
+        return self.status_changes[-1].value
+
+    @property
+    def status_since(self) -> datetime:
+        return self.status_changes[-1].at
 
     @property
     def drill(self) -> bool:
@@ -146,22 +169,71 @@ class IncidentState:
         return [OwnNote(n.marker, n.comment) for n in self.notes if isinstance(n.marker, kind)]
 
 
+class _Phase(IntEnum):
+    """Which facts of one instant come first (the last is what GitHub shows)."""
+
+    SEED = 0  # the value at declaration
+    LABELS = 1  # people's label events, closes and reopens, in the record's order
+    COMMANDS = 2  # authorised commands, in the order of their comments
+    OWN = 3  # the app's own label events no fact explains, and a confirmed breach's P0
+    ALERTS = 4  # the app's notes that every alert of the group resolved
+
+
+# A confirmed breach's P0 ranks among the app's own label events of its instant, after the
+# first of them and before the second, where it always ranked; kept so no state changes.
+_BREACH_RANK = (_Phase.OWN, 0.5)
+
+
+class _Fact(NamedTuple):
+    at: datetime
+    rank: tuple[_Phase, float]
+    value: Any
+    who: str
+
+
 class _Track:
-    """Facts of one dimension (severity or status) in time order."""
+    """Facts of one dimension (severity or status), ordered by time, then by rank."""
 
     def __init__(self) -> None:
-        self.facts: list[tuple[datetime, int, Any, str]] = []
+        self.facts: list[_Fact] = []
 
-    def add(self, at: datetime, seq: int, value: Any, who: str) -> None:
-        self.facts.append((at, seq, value, who))
+    def add(self, at: datetime, rank: tuple[_Phase, float], value: Any, who: str) -> None:
+        self.facts.append(_Fact(at, rank, value, who))
 
-    def sorted(self) -> list[tuple[datetime, int, Any, str]]:
-        return sorted(self.facts, key=lambda f: (f[0], f[1]))
+    def sorted(self) -> list[_Fact]:
+        return sorted(self.facts, key=lambda f: (f.at, f.rank))
 
     def value_at(self, at: datetime) -> Any:
         facts = self.sorted()
-        i = bisect.bisect_right([f[0] for f in facts], at)
-        return facts[i - 1][2] if i else None
+        i = bisect.bisect_right([f.at for f in facts], at)
+        return facts[i - 1].value if i else None
+
+
+class _Ack(NamedTuple):
+    at: datetime
+    by: str
+
+
+class _Said(NamedTuple):
+    """A `/breach` or `/legal-notified` as given: when, by whom, and its text or reference."""
+
+    at: datetime
+    by: str
+    text: str
+
+
+@dataclass
+class _Fold:
+    """The facts folded so far."""
+
+    severity: _Track = field(default_factory=_Track)
+    status: _Track = field(default_factory=_Track)
+    acks: list[_Ack] = field(default_factory=list)
+    own_events: list[Event] = field(default_factory=list)
+    undone: list[Event] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    breaches: list[_Said] = field(default_factory=list)
+    legal: list[_Said] = field(default_factory=list)
 
 
 def authorized(comment: Comment, snapshot: Snapshot, policy: Policy) -> bool:
@@ -268,111 +340,26 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
         # so they can be put back (behaviour §8): only closing or resolving ends it.
         return None
     start = declared_at(snapshot)
-    severity, status = _Track(), _Track()
-    severity.add(start, -2, _seed(snapshot, SEVERITIES, policy.default_severity), "")
-    status.add(start, -2, _seed(snapshot, STATUSES, Status.INVESTIGATING), "")
-    acks: list[tuple[datetime, str]] = []
-    own_events: list[Event] = []
-    undone: list[Event] = []
-    contested = {id(e) for e in contested_events(snapshot)}
-
-    for seq, event in enumerate(snapshot.events):
-        if event.ours:
-            own_events.append(event)
-            continue
-        if id(event) in contested and not may_act(event.actor, snapshot, policy):
-            undone.append(event)
-            continue
-        if event.kind == "labeled" and event.label in SEVERITIES:
-            severity.add(event.at, seq, SEVERITIES[event.label], event.actor)
-        elif event.kind == "labeled" and event.label in STATUSES:
-            status.add(event.at, seq, STATUSES[event.label], event.actor)
-            acks.append((event.at, event.actor))
-        elif event.kind == "closed":
-            status.add(event.at, seq, Status.RESOLVED, event.actor)
-            acks.append((event.at, event.actor))
-        elif event.kind == "reopened":
-            status.add(event.at, seq, Status.INVESTIGATING, event.actor)
-
+    fold = _Fold()
+    seed = (_Phase.SEED, 0)
+    fold.severity.add(start, seed, _seed(snapshot, SEVERITIES, policy.default_severity), "")
+    fold.status.add(start, seed, _seed(snapshot, STATUSES, Status.INVESTIGATING), "")
+    _label_facts(fold, snapshot, policy)
     uses = command_uses(snapshot, policy)
     roles = {role: policy.holders(role) for role in policy.roles}
-    updates: list[Update] = []
-    base = len(snapshot.events)
-    undone_ids = {id(e) for e in undone}
-    breaches = [
-        (e.at, e.actor, "")
+    undone_ids = {id(e) for e in fold.undone}
+    fold.breaches = [
+        _Said(e.at, e.actor, "")
         for e in snapshot.events
         if e.kind == "labeled" and e.label == BREACH and not e.ours and id(e) not in undone_ids
     ]
     flags, security_ever = _flags(snapshot, undone_ids)
-    legal: list[tuple[datetime, str, str]] = []
-    for seq, use in enumerate(uses, start=base):
-        if not use.authorized:
-            continue
-        c, at, who = use.command, use.comment.created_at, use.comment.author
-        if isinstance(c, cmd.Ack):
-            acks.append((at, who))
-        elif isinstance(c, cmd.SetStatus):
-            status.add(at, seq, c.status, who)
-            acks.append((at, who))
-            promised = (
-                cmd.promised_time(c.fields.next_update, at, policy.business_calendar.zone)
-                if c.fields.next_update
-                else None
-            )
-            updates.append(
-                Update(at, who, c.status, c.text, use.comment.url, 0, c.fields, promised)
-            )
-            if c.severity is not None:
-                severity.add(at, seq, c.severity, who)
-        elif isinstance(c, cmd.SetSeverity):
-            severity.add(at, seq, c.severity, who)
-        elif isinstance(c, cmd.AssignRole):
-            roles[c.role] = [f"@{c.login}"]
-        elif isinstance(c, cmd.Breach):
-            breaches.append((at, who, c.text))
-        elif isinstance(c, cmd.LegalNotified):
-            legal.append((at, who, c.reference))
+    _command_facts(fold, uses, roles, policy)
+    _alert_facts(fold, snapshot)
+    breach = _breach(fold, roles, policy, start)
+    _own_label_facts(fold)
 
-    # `alerts.auto_resolve`: the app's note that every alert of the group resolved is the
-    # fact that resolves the incident (docs/behaviour.md §9).
-    for seq, comment in enumerate(snapshot.comments, start=base + len(uses) + len(own_events)):
-        if comment.ours and any(n.auto for n in markers.of(markers.AlertNote, comment.body)):
-            status.add(comment.created_at, seq, Status.RESOLVED, "alerts")
-
-    breach = None
-    if breaches:
-        at, who, text = min(breaches, key=lambda b: b[0])
-        recorders = {m[1:].lower() for role in policy.breach.recorders for m in roles.get(role, [])}
-        told = [x for x in legal if x[1].lower() in recorders and x[0] >= at]
-        first = min(told, key=lambda x: x[0]) if told else None
-        breach = BreachRecord(
-            at,
-            who,
-            text,
-            legal_at=first[0] if first else None,
-            legal_by=first[1] if first else "",
-            reference=first[2] if first else "",
-        )
-        # A confirmed breach is P0 (runbook: "Data breach with confirmed PII/PHI exposure").
-        # Labelled before the declaration (an issue form): P0 from the declaration on.
-        raised_at = max(at, start)
-        if severity.value_at(raised_at) is not Severity.P0:
-            severity.add(raised_at, len(snapshot.events) + len(uses) + 1, Severity.P0, who)
-
-    # The app's own label events stand only where no fact explains them (cause deleted).
-    for seq, event in enumerate(own_events, start=base + len(uses)):
-        if event.kind != "labeled":
-            continue
-        if event.label in SEVERITIES and severity.value_at(event.at) != SEVERITIES[event.label]:
-            severity.add(event.at, seq, SEVERITIES[event.label], event.actor)
-        if event.label in STATUSES and status.value_at(event.at) != STATUSES[event.label]:
-            status.add(event.at, seq, STATUSES[event.label], event.actor)
-            acks.append((event.at, event.actor))  # someone's status command, since deleted
-
-    sev_changes = _changes(severity.sorted())
-    status_changes = _changes(status.sorted())
-    first_ack = min(acks, key=lambda a: a[0]) if acks else None
+    first_ack = min(fold.acks, key=lambda a: a.at) if fold.acks else None
     notes = [
         OwnNote(marker, comment)
         for comment in snapshot.comments
@@ -381,26 +368,141 @@ def derive(snapshot: Snapshot, policy: Policy) -> IncidentState | None:
     ]
     return IncidentState(
         declared_at=start,
-        severity=sev_changes[-1][1],
-        severity_since=sev_changes[-1][0],
-        status=status_changes[-1][1],
-        status_since=status_changes[-1][0],
-        acked_at=first_ack[0] if first_ack else None,
-        acked_by=first_ack[1] if first_ack else None,
+        acked_at=first_ack.at if first_ack else None,
+        acked_by=first_ack.by if first_ack else None,
         updates=[
-            replace(u, number=n) for n, u in enumerate(sorted(updates, key=lambda u: u.at), 1)
+            replace(u, number=n) for n, u in enumerate(sorted(fold.updates, key=lambda u: u.at), 1)
         ],
         roles=roles,
         uses=uses,
         notes=sorted(notes, key=lambda n: (n.comment.created_at, n.comment.id)),
-        severity_changes=sev_changes,
-        status_changes=status_changes,
-        undone=undone,
+        severity_changes=_changes(fold.severity.sorted()),
+        status_changes=_changes(fold.status.sorted()),
+        undone=fold.undone,
         breach=breach,
         flags=flags,
         security_ever=security_ever,
         **_confirmation(snapshot, policy, uses, start),
     )
+
+
+def _label_facts(fold: _Fold, snapshot: Snapshot, policy: Policy) -> None:
+    """People's `sev:` and `status:` labels, closes and reopens; the app's own events set
+    aside for later, changes without authority set aside to be put back."""
+    contested = {id(e) for e in contested_events(snapshot)}
+    for index, event in enumerate(snapshot.events):
+        if event.ours:
+            fold.own_events.append(event)
+            continue
+        if id(event) in contested and not may_act(event.actor, snapshot, policy):
+            fold.undone.append(event)
+            continue
+        at, rank, who, label = event.at, (_Phase.LABELS, index), event.actor, event.label
+        match event.kind:
+            case "labeled" if label in SEVERITIES:
+                fold.severity.add(at, rank, SEVERITIES[label], who)
+            case "labeled" if label in STATUSES:
+                fold.status.add(at, rank, STATUSES[label], who)
+                fold.acks.append(_Ack(at, who))
+            case "closed":
+                fold.status.add(at, rank, Status.RESOLVED, who)
+                fold.acks.append(_Ack(at, who))
+            case "reopened":
+                fold.status.add(at, rank, Status.INVESTIGATING, who)
+
+
+def _command_facts(
+    fold: _Fold, uses: list[CommandUse], roles: dict[str, list[str]], policy: Policy
+) -> None:
+    """What the authorised commands say, in the order of their comments."""
+    for index, use in enumerate(uses):
+        if not use.authorized:
+            continue
+        c, at, who = use.command, use.comment.created_at, use.comment.author
+        rank = (_Phase.COMMANDS, index)
+        match c:
+            case cmd.Ack():
+                fold.acks.append(_Ack(at, who))
+            case cmd.SetStatus():
+                _status_command(fold, rank, use, c, policy)
+            case cmd.SetSeverity():
+                fold.severity.add(at, rank, c.severity, who)
+            case cmd.AssignRole():
+                roles[c.role] = [f"@{c.login}"]
+            case cmd.Breach():
+                fold.breaches.append(_Said(at, who, c.text))
+            case cmd.LegalNotified():
+                fold.legal.append(_Said(at, who, c.reference))
+
+
+def _status_command(
+    fold: _Fold, rank: tuple[_Phase, float], use: CommandUse, c: cmd.SetStatus, policy: Policy
+) -> None:
+    """A `/status` (or a template update): the status, an acknowledgement, an update, and
+    the severity when it gives one."""
+    at, who = use.comment.created_at, use.comment.author
+    fold.status.add(at, rank, c.status, who)
+    fold.acks.append(_Ack(at, who))
+    fold.updates.append(_update(use, c, policy))
+    if c.severity is not None:
+        fold.severity.add(at, rank, c.severity, who)
+
+
+def _update(use: CommandUse, c: cmd.SetStatus, policy: Policy) -> Update:
+    """The status update a `/status` command gives (numbered later)."""
+    at = use.comment.created_at
+    promised = (
+        cmd.promised_time(c.fields.next_update, at, policy.business_calendar.zone)
+        if c.fields.next_update
+        else None
+    )
+    return Update(at, use.comment.author, c.status, c.text, use.comment.url, 0, c.fields, promised)
+
+
+def _alert_facts(fold: _Fold, snapshot: Snapshot) -> None:
+    """`alerts.auto_resolve`: the app's note that every alert of the group resolved is the
+    fact that resolves the incident (docs/behaviour.md §9)."""
+    for index, comment in enumerate(snapshot.comments):
+        if comment.ours and any(n.auto for n in markers.of(markers.AlertNote, comment.body)):
+            fold.status.add(comment.created_at, (_Phase.ALERTS, index), Status.RESOLVED, "alerts")
+
+
+def _breach(
+    fold: _Fold, roles: dict[str, list[str]], policy: Policy, start: datetime
+) -> BreachRecord | None:
+    """The first confirmed breach, and the first time a recorder told legal of it since."""
+    if not fold.breaches:
+        return None
+    at, who, text = min(fold.breaches, key=lambda b: b.at)
+    recorders = {m[1:].lower() for role in policy.breach.recorders for m in roles.get(role, [])}
+    told = [x for x in fold.legal if x.by.lower() in recorders and x.at >= at]
+    first = min(told, key=lambda x: x.at) if told else None
+    # A confirmed breach is P0 (runbook: "Data breach with confirmed PII/PHI exposure").
+    # Labelled before the declaration (an issue form): P0 from the declaration on.
+    raised_at = max(at, start)
+    if fold.severity.value_at(raised_at) is not Severity.P0:
+        fold.severity.add(raised_at, _BREACH_RANK, Severity.P0, who)
+    return BreachRecord(
+        at,
+        who,
+        text,
+        legal_at=first.at if first else None,
+        legal_by=first.by if first else "",
+        reference=first.text if first else "",
+    )
+
+
+def _own_label_facts(fold: _Fold) -> None:
+    """The app's own label events stand only where no fact explains them (cause deleted)."""
+    for index, event in enumerate(fold.own_events):
+        if event.kind != "labeled":
+            continue
+        rank, label = (_Phase.OWN, index), event.label
+        if label in SEVERITIES and fold.severity.value_at(event.at) != SEVERITIES[label]:
+            fold.severity.add(event.at, rank, SEVERITIES[label], event.actor)
+        if label in STATUSES and fold.status.value_at(event.at) != STATUSES[label]:
+            fold.status.add(event.at, rank, STATUSES[label], event.actor)
+            fold.acks.append(_Ack(event.at, event.actor))  # someone's status command, deleted
 
 
 def _flags(snapshot: Snapshot, undone: set[int]) -> tuple[frozenset[str], bool]:
@@ -481,12 +583,12 @@ def _seed(snapshot: Snapshot, labels: dict[str, T], default: T) -> T:
     return labels[current[0]] if current else default
 
 
-def _changes(facts: list[tuple[datetime, int, T, str]]) -> list[tuple[datetime, T, str]]:
+def _changes(facts: list[_Fact]) -> list[Change[Any]]:
     """The moments the value changed, the first fact included."""
-    out: list[tuple[datetime, T, str]] = []
+    out: list[Change[Any]] = []
     for at, _, value, who in facts:
-        if out and out[-1][0] == at:
+        if out and out[-1].at == at:
             out.pop()  # facts of the same instant: the last one is what GitHub shows
-        if not out or out[-1][1] != value:
-            out.append((at, value, who))
+        if not out or out[-1].value != value:
+            out.append(Change(at, value, who))
     return out

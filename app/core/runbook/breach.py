@@ -21,7 +21,7 @@ def breach(s: Situation) -> list[Action]:
     if not state.confirmed:
         return []  # legal and the security officer are reached once someone confirms (§8)
     cal = policy.business_calendar
-    before = [sev for at, sev, _ in state.severity_changes if at < record.at]
+    before = [c.value for c in state.severity_changes if c.at < record.at]
     raised = before[-1] if before and before[-1] is not Severity.P0 else None
     if state.severity is not Severity.P0:
         raised = None  # lowered again since the breach, before this note: it says so instead

@@ -59,7 +59,7 @@ def declare(s: Situation) -> list[Action]:
     actions: list[Action] = [AddAssignees(tuple(wanted))] if wanted else []
     respond_by, next_update = deadlines(policy, state)
     defaulted = not any(label in SEVERITIES for label in snapshot.issue.labels) and all(
-        change[2] == "" for change in state.severity_changes
+        change.by == "" for change in state.severity_changes
     )
     body = messages.brief(
         policy=policy,

@@ -4,7 +4,7 @@ comments that reach the chain or a track's roles, and `/escalate` (docs/behaviou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.core import commands as cmd
 from app.core import markers, messages
@@ -109,28 +109,17 @@ def _track_steps(
             and any(previous < u.at <= due for u in state.updates)
         )
         if not quiet:
+            lasted = messages.duration(due - start, messages.DurationStyle.WORDS)
             why = (
                 f"no status update since {messages.when(previous, policy)} ({sev})"
                 if track.only_without_update
-                else f"unresolved after {_span(due - start)} ({sev}), {since}"
+                else f"unresolved after {lasted} ({sev}), {since}"
             )
             steps.append(Step(due, f"unresolved-{sev}-{k}", why, tuple(roles), track.review))
         if track.then is None:
             break
         previous, due, k = due, track.then.every.after(due, cal), k + 1
     return steps
-
-
-def _span(delta: timedelta) -> str:
-    """`2 hours`, `1 day`, `26 hours` — how long an incident has been unresolved."""
-    hours = int(delta.total_seconds() // 3600)
-    if hours and hours % 24 == 0:
-        days = hours // 24
-        return f"{days} day{'s' if days != 1 else ''}"
-    if hours:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def breach_steps(policy: Policy, state: IncidentState, until: datetime) -> list[Step]:

@@ -39,7 +39,7 @@ def phase(s: Situation) -> list[Action]:
 
 def resolutions(state: IncidentState) -> list[datetime]:
     """When the incident was resolved, each time."""
-    return [at for at, status, _ in state.status_changes if status is Status.RESOLVED]
+    return [c.at for c in state.status_changes if c.value is Status.RESOLVED]
 
 
 def all_clear(s: Situation) -> list[Action]:
@@ -85,9 +85,9 @@ def recurrence(s: Situation) -> list[Action]:
     if state.status is Status.RESOLVED:
         return []
     reopens = [
-        (r_at, o_at)
-        for (r_at, r_status, _), (o_at, o_status, _) in itertools.pairwise(state.status_changes)
-        if r_status is Status.RESOLVED and o_status is not Status.RESOLVED
+        (resolved.at, reopened.at)
+        for resolved, reopened in itertools.pairwise(state.status_changes)
+        if resolved.value is Status.RESOLVED and reopened.value is not Status.RESOLVED
     ]
     if not reopens:
         return []

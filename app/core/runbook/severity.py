@@ -69,7 +69,7 @@ def severity_change(s: Situation) -> list[Action]:
         policy=policy,
         old=last,
         new=state.severity,
-        by=state.severity_changes[-1][2],
+        by=state.severity_changes[-1].by,
         respond_by=respond_by,
         next_update=first_update,
         assigned=[f"@{login}" for login in wanted],
