@@ -258,6 +258,9 @@ def briefed_at(snapshot: Snapshot) -> datetime | None:
 
 
 _CONTESTED_ADDS = frozenset({*SEVERITIES, *STATUSES, *FLAGS})
+# Labels whose putting on by someone with authority confirms a declaration: the incident's
+# own labels too (a maintainer labelling `incident` has touched it), never a removal.
+_CONFIRMING = frozenset({INCIDENT, *_CONTESTED_ADDS})
 _CONTESTED_REMOVALS = frozenset({*FLAGS, INCIDENT})
 
 
@@ -558,7 +561,7 @@ def _confirmation(
         and e.actor
         and e.at >= declared
         and e.kind == "labeled"
-        and e.label in _CONTESTED_ADDS
+        and e.label in _CONFIRMING
         and may_act(e.actor, snapshot, policy)
     ]
     found += [

@@ -379,3 +379,19 @@ async def test_a_responders_label_from_before_the_declaration_confirms_nothing(
     (brief,) = marked(h.github.posted_comments(), markers.Brief)
     assert "not yet confirmed" in brief
     assert recorder.sent == []
+
+
+async def test_a_responders_own_incident_label_is_a_confirmed_declaration(
+    notifying: Harness, recorder: Recorder
+) -> None:
+    """Found moving the tests: someone with write access who labels an outsider's issue only
+    `incident` had touched it, yet the brief said "not yet confirmed"."""
+    h = notifying
+    h.github.files[(REPO.lower(), ".github/incident.yml")] = CONFIG
+    h.github.add_issue(author="outsider")
+    h.github.permissions[(REPO.lower(), "alice")] = "write"
+    await label(h, "incident", by="alice")
+
+    (brief,) = marked(h.github.posted_comments(), markers.Brief)
+    assert "not yet confirmed" not in brief
+    assert recorder.kinds() == [Kind.DECLARED]
