@@ -24,6 +24,7 @@ from app.core.runbook import (
     review,
     severity,
 )
+from app.core.runbook.deadlines import next_due, repository_due, reminder_due
 from app.core.runbook.declaration import recurs_of
 from app.core.runbook.drills import (
     DRILL_HEADER,
@@ -84,14 +85,21 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     Labels and assignees come before comments: a comment is the record that something was
     done, so if a run stops half-way the next one repeats only idempotent writes.
     """
+    s = situation(snapshot, policy, now)
+    if s is None:
+        return []
+    actions = [action for step in STEPS for action in step(s)]
+    return drill(actions, s.state, policy)
+
+
+def situation(snapshot: Snapshot, policy: Policy, now: datetime) -> Situation | None:
+    """The incident as `plan` sees it, or None when the issue is no incident."""
     state = derive(snapshot, policy)
     if state is None:
-        return []
+        return None
     if snapshot.issue.state == "closed" and not state.notes_of(markers.Brief):
-        return []  # docs/behaviour.md §2: only an open issue is declared an incident
-    s = Situation(snapshot, policy, state, now)
-    actions = [action for step in STEPS for action in step(s)]
-    return drill(actions, state, policy)
+        return None  # docs/behaviour.md §2: only an open issue is declared an incident
+    return Situation(snapshot, policy, state, now)
 
 
 __all__ = [
@@ -114,6 +122,7 @@ __all__ = [
     "due_period",
     "due_steps",
     "linked_round",
+    "next_due",
     "pir_round",
     "pir_step",
     "plan",
@@ -122,8 +131,11 @@ __all__ = [
     "private_home",
     "recurring",
     "recurs_of",
+    "reminder_due",
+    "repository_due",
     "review_issue",
     "review_place",
+    "situation",
     "unfiled_items",
     "wanted_items",
 ]

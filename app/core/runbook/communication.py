@@ -10,12 +10,13 @@ from app.core import markers, messages
 from app.core.actions import Action, AddReaction, PostComment
 from app.core.business_calendar import BusinessCalendar
 from app.core.commands import Status
-from app.core.policy import Span
+from app.core.policy import Policy, Span
 from app.core.runbook.escalation import manual_escalation
 from app.core.runbook.roles import hand_over
 from app.core.runbook.severity import next_update
 from app.core.runbook.situation import Situation
 from app.core.snapshot import Comment
+from app.core.state import IncidentState
 
 
 def reminder(s: Situation) -> list[Action]:
@@ -48,6 +49,17 @@ def reminder(s: Situation) -> list[Action]:
         promised=promised and number == 1,
     )
     return [PostComment(body, "reminder")]
+
+
+def next_reminder_at(policy: Policy, state: IncidentState, now: datetime) -> datetime:
+    """When the next update reminder falls due after `now` (the one `reminder` would post
+    next): the first due, or the due after the last one passed."""
+    sp = policy.for_severity(state.severity)
+    _, first_due, _ = next_update(policy, state)
+    number, last_due = _dues_passed(sp.update_every, first_due, now, policy.business_calendar)
+    if number == 0:
+        return first_due
+    return sp.update_every.after(last_due, policy.business_calendar)
 
 
 def _dues_passed(

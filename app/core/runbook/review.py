@@ -156,17 +156,24 @@ def _document_step(
     return [PostComment(link, "pir")]
 
 
-def overdue(
-    snapshot: Snapshot, kind: type[markers.PirIssue | markers.ActionItem], now: datetime
+def due_date(
+    snapshot: Snapshot, kind: type[markers.PirIssue | markers.ActionItem]
 ) -> datetime | None:
-    """The due date of an open issue the app opened (its marker of `kind`), if past."""
+    """The due date of an open issue the app opened (its marker of `kind`)."""
     if snapshot.issue.state != "open" or not snapshot.issue.ours:
         return None  # markers count only in issues the app itself opened
     found = markers.of(kind, snapshot.issue.body)
     try:
-        due_at = datetime.fromisoformat(found[0].due) if found else None
+        return datetime.fromisoformat(found[0].due) if found else None
     except ValueError:
         return None
+
+
+def overdue(
+    snapshot: Snapshot, kind: type[markers.PirIssue | markers.ActionItem], now: datetime
+) -> datetime | None:
+    """The due date of an open issue the app opened (its marker of `kind`), if past."""
+    due_at = due_date(snapshot, kind)
     return due_at if due_at is not None and now > due_at else None
 
 

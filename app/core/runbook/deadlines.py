@@ -1,0 +1,103 @@
+"""When something is next due: the moment a wake-up should reconcile an issue again.
+
+Each chapter computes its own deadlines (escalation's steps, communication's reminders, the
+review's and action items' due dates, the monthly review's and drills' periods); this module
+only asks them for the first one after `now`. Pure: `now` is given, nothing is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+
+from app.core import markers
+from app.core.commands import Status
+from app.core.policy import Policy
+from app.core.runbook.communication import next_reminder_at
+from app.core.runbook.escalation import breach_steps, due_steps
+from app.core.runbook.resolution import resolutions
+from app.core.runbook.review import due_date
+from app.core.runbook.situation import Situation
+from app.core.snapshot import Snapshot
+from app.core.state import IncidentState
+
+# Escalation tracks are looked ahead this far; a wake-up then looks again.
+HORIZON = timedelta(days=366)
+# A repository's drills and monthly review are checked at least this often.
+REPOSITORY_CHECK = timedelta(days=1)
+
+
+def next_due(s: Situation, *, archive_after: timedelta | None = None) -> datetime | None:
+    """The first moment after `s.now` at which planning this incident again may do
+    something: an escalation step, an update reminder, a breach deadline, or (with Slack's
+    `archive_after`) its channel's archiving. None when nothing is ever due again."""
+    found = [*_escalation_dues(s), *_breach_dues(s)]
+    if s.state.status is not Status.RESOLVED:
+        found.append(next_reminder_at(s.policy, s.state, s.now))
+    elif archive_after is not None and (resolved := resolutions(s.state)):
+        found.append(resolved[-1] + archive_after)
+    return _first_after(found, s.now)
+
+
+def _posted(state: IncidentState) -> set[str]:
+    return {step for n in state.notes_of(markers.Escalation) for step in n.marker.steps}
+
+
+def _escalation_dues(s: Situation) -> list[datetime]:
+    """The next response and unresolved steps not yet posted (none once resolved)."""
+    if s.state.status is Status.RESOLVED:
+        return []
+    posted = _posted(s.state)
+    steps = due_steps(s.policy, s.state, s.now + HORIZON)
+    return [step.due for step in steps if step.id not in posted]
+
+
+def breach_deadlines_open(s: Situation) -> bool:
+    """Do the breach's deadlines still run? While the incident is unresolved.
+
+    The hook for "breach deadlines outlive resolution" (issue 22, item 4): the chapter that
+    records legal's and the regulator's notification replaces this with its own predicate,
+    and the wake-ups and the sweep follow it (the sweep's `breach` search covers closed
+    incidents past the 30-day window)."""
+    return s.state.breach is not None and s.state.status is not Status.RESOLVED
+
+
+def _breach_dues(s: Situation) -> list[datetime]:
+    if not breach_deadlines_open(s):
+        return []
+    posted = _posted(s.state)
+    steps = breach_steps(s.policy, s.state, s.now + HORIZON)
+    return [step.due for step in steps if step.id not in posted]
+
+
+def reminder_due(snapshot: Snapshot, policy: Policy, now: datetime) -> datetime | None:
+    """An open review or action item the app opened: when its next overdue reminder may
+    come — its due date, then (past it) the start of the next day in the policy's zone.
+    `plan_pir_reminder` posts once per business day and `plan_action_reminder` once a week;
+    a day's wake-up that finds nothing to post plans nothing."""
+    for kind in (markers.PirIssue, markers.ActionItem):
+        due_at = due_date(snapshot, kind)
+        if due_at is not None:
+            return due_at if now < due_at else next_day(policy, now)
+    return None
+
+
+def next_day(policy: Policy, now: datetime) -> datetime:
+    """The start of the day after `now`'s in the policy's time zone."""
+    zone = policy.business_calendar.zone
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tzinfo=zone)
+
+
+def repository_due(policy: Policy, now: datetime) -> datetime:
+    """When a repository's drills and monthly review are next worth checking: a day on, or
+    the first business day of next month if that comes sooner (periods begin there)."""
+    cal = policy.business_calendar
+    today = now.astimezone(cal.zone).date()
+    first = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+    boundary = datetime.combine(cal.first_business_day(first), time(0), tzinfo=cal.zone)
+    return min(now + REPOSITORY_CHECK, boundary)
+
+
+def _first_after(moments: Iterable[datetime], now: datetime) -> datetime | None:
+    return min((m for m in moments if m > now), default=None)
