@@ -24,7 +24,7 @@ from app.core.runbook import (
     review,
     severity,
 )
-from app.core.runbook.deadlines import next_due, repository_due, reminder_due
+from app.core.runbook.deadlines import next_due, reminder_due, repository_due
 from app.core.runbook.declaration import recurs_of
 from app.core.runbook.drills import (
     DRILL_HEADER,
