@@ -21,6 +21,9 @@ from app.github.errors import (
 
 log = logging.getLogger(__name__)
 
+# A `Date` header this far from our clock (beyond its truncated second) is skew.
+SKEW_TOLERANCE = timedelta(seconds=2)
+
 
 class SharedPool(httpx.AsyncBaseTransport):
     """A transport many short-lived httpx clients use; closing one of them leaves it open."""
@@ -56,6 +59,27 @@ class Credentials:
 
     def saw_date(self, value: str | None) -> None:
         self._date = value
+
+    def observe(self, value: str | None, received: datetime | None = None) -> None:
+        """Learn GitHub's clock from any answer's `Date` header. The header counts whole
+        seconds, so only a difference of more than `SKEW_TOLERANCE` moves the offset (a
+        truncated second is no skew); the JWT and `now` both follow it."""
+        if not value:
+            return
+        try:
+            github_now = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if github_now.tzinfo is None:
+            return
+        # The header names the second the answer was dated in: mid-second on average.
+        offset = github_now + timedelta(milliseconds=500) - (received or datetime.now(UTC))
+        if abs(offset - self.skew) > SKEW_TOLERANCE:
+            self.skew = offset
+
+    def now(self) -> datetime:
+        """GitHub's time: the local clock corrected by what GitHub's `Date` said."""
+        return datetime.now(UTC) + self.skew
 
     def renew(self, error: Unauthorized, scope: str) -> None:
         """Forget what GitHub refused; learn its clock from the 401's `Date` header."""

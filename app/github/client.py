@@ -7,6 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -252,8 +253,10 @@ class InstallationClient:
             else:  # e.g. credentials githubkit refused
                 return Refused(method, path, 0, type(inner).__name__)
         self._observe(method, raw)
-        if raw.status_code == 401 and self._credentials is not None:
-            self._credentials.saw_date(raw.headers.get("date"))
+        if self._credentials is not None:
+            self._credentials.observe(raw.headers.get("date"))
+            if raw.status_code == 401:
+                self._credentials.saw_date(raw.headers.get("date"))
         return classify(
             method,
             path,
@@ -366,6 +369,10 @@ class AppClients:
             observer=self._observer,
             credentials=self.credentials,
         )
+
+    def now(self) -> datetime:
+        """GitHub's time as this process knows it (`Credentials.now`)."""
+        return self.credentials.now()
 
     def app(self) -> InstallationClient:
         """Requests as the App itself (JWT): /app, /app/installations, hook deliveries."""
