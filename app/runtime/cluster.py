@@ -8,7 +8,8 @@ Shared, each for a guarantee the single process keeps in memory:
   retry landing on another replica is processed once;
 - each installation's next free write slot (a Lua script): GitHub's secondary limit counts
   an installation's writes, not a process's;
-- one tick at a time.
+- one tick at a time;
+- the wake-ups (app/runtime/wakeups.py), built on the client and the availability here.
 
 Keys of one issue share a hash tag (`{…}`), so the claim script, which reads the lock and
 writes the GUIDs, touches one Redis Cluster slot. When Redis is unreachable every call here
@@ -189,6 +190,22 @@ class Cluster:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+    @property
+    def redis(self) -> Any:
+        """The client, for the layers built on it (app/runtime/wakeups.py)."""
+        return self._redis
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def down(self, exc: BaseException) -> None:
+        """A call failed: per process until Redis answers again."""
+        self._down(exc)
+
+    def up(self) -> None:
+        self._up()
 
     # --- availability ---
 

@@ -7,7 +7,7 @@ this module only runs them in order, and says what happened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -65,6 +65,8 @@ class Reconciler:
         if config is None and notifications is not None:
             config = ConfigLoader(notifiers=notifications.names())
         self.reader = Reader(app_id=app_id, now=now, config=config)
+        # Told of every run once it is over (app/runtime/timing.py schedules the next one).
+        self.after: Callable[[RunReport], Awaitable[None]] | None = None
 
     @classmethod
     def from_settings(
@@ -110,7 +112,17 @@ class Reconciler:
         if report.seen is not None and report.outcome.done and self._notifications is not None:
             # What was done on GitHub is told outside it, whatever failed after it.
             self._notify(*report.seen, report)
+        await self._settle(report)
         return report
+
+    async def _settle(self, report: RunReport) -> None:
+        """Tell `after` the run is over; its failure is logged, never raised."""
+        if self.after is None:
+            return
+        try:
+            await self.after(report)
+        except Exception:
+            log.exception("after the run of %s", report.key, extra={"issue": str(report.key)})
 
     async def _reconcile(
         self,
@@ -296,8 +308,10 @@ class Reconciler:
         try:
             snap = Snapshot(repo=repo, issue=Issue.from_api(issue, app_id=self._app_id))
             resolved = await self.config.load(gh, key.owner, key.repo)
+            report.seen = (snap, resolved.policy)
             # Only an overdue review is worth reading the comments of.
             if not plan(snap, resolved.policy, self._now()):
+                await self._settle(report)
                 return report
             snap = await self.reader.review_issue_comments(gh, key, snap)
             report.planned = plan(snap, resolved.policy, self._now())
@@ -311,6 +325,7 @@ class Reconciler:
         except Exception as exc:
             report.error = f"internal error: {type(exc).__name__}"
             log.exception("review reminder failed", extra=extra)
+        await self._settle(report)
         return report
 
     def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
