@@ -65,7 +65,9 @@ class Reconciler:
         if config is None and notifications is not None:
             config = ConfigLoader(notifiers=notifications.names())
         self.reader = Reader(app_id=app_id, now=now, config=config)
-        # Told of every run once it is over (app/runtime/timing.py schedules the next one).
+        # Told of every run as it begins and once it is over (app/runtime/timing.py: a
+        # wake-up in case this process dies meanwhile, then the next one due).
+        self.before: Callable[[IssueKey], Awaitable[None]] | None = None
         self.after: Callable[[RunReport], Awaitable[None]] | None = None
 
     @classmethod
@@ -108,6 +110,11 @@ class Reconciler:
     ) -> RunReport:
         """Reconcile one issue; never raises (the report says what went wrong)."""
         report = RunReport(key)
+        if self.before is not None and not dry_run:
+            try:
+                await self.before(key)
+            except Exception:
+                log.exception("before the run of %s", key, extra={"issue": str(key)})
         await self._reconcile(report, hints, dry_run=dry_run, repo=repo, issue=issue)
         if report.seen is not None and report.outcome.done and self._notifications is not None:
             # What was done on GitHub is told outside it, whatever failed after it.

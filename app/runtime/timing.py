@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 
 from app.core import runbook
-from app.core.keys import Hints
+from app.core.keys import Hints, IssueKey
 from app.core.policy import Policy
 from app.core.snapshot import Repo, Snapshot
 from app.github.errors import GitHubError, NotFound
@@ -55,6 +55,7 @@ class Timing:
         tidy: Callable[[datetime], Awaitable[object]] | None = None,
         check_every: float = CHECK_SECONDS,
         sweep_every: timedelta = SWEEP_EVERY,
+        heal_after: float = 30.0,
     ) -> None:
         self.wakeups = wakeups
         self._queue = queue
@@ -72,7 +73,15 @@ class Timing:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         self.fired = 0
+        self._heal = timedelta(seconds=heal_after)
+        reconciler.before = self.begin
         reconciler.after = self.settle
+
+    async def begin(self, key: IssueKey) -> None:
+        """A run begins: should this process die in it (holding the issue's lock), a
+        wake-up `heal_after` on (the lock's expiry) lets another replica pick it up."""
+        if key.number:
+            await self.wakeups.put(Wake("incident", key), self._now() + self._heal)
 
     # --- after a run ---
 

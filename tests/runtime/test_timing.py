@@ -46,9 +46,7 @@ async def fire(harness: Harness) -> int:
 async def test_a_p0s_escalation_comes_from_its_wake_up_with_no_tick(harness: Harness) -> None:
     timing(harness)
     await declared(harness)
-    assert timing(harness).wakeups.known() == {
-        Wake("incident", KEY): T0 + timedelta(minutes=15)
-    }
+    assert timing(harness).wakeups.known() == {Wake("incident", KEY): T0 + timedelta(minutes=15)}
     harness.clock.now = T0 + timedelta(minutes=15) - timedelta(seconds=1)
     assert await fire(harness) == 0
     harness.clock.now = T0 + timedelta(minutes=15, seconds=4)
@@ -57,9 +55,7 @@ async def test_a_p0s_escalation_comes_from_its_wake_up_with_no_tick(harness: Har
     assert "Escalating to **Technical Lead**" in note
     assert not [r for r in harness.github.requests if "cron" in r[1]]
     # The next one is set: the second step of the chain, or the update reminder, at 30 min.
-    assert timing(harness).wakeups.known() == {
-        Wake("incident", KEY): T0 + timedelta(minutes=30)
-    }
+    assert timing(harness).wakeups.known() == {Wake("incident", KEY): T0 + timedelta(minutes=30)}
 
 
 async def test_a_process_suspended_past_two_deadlines_catches_up_at_its_next_check(
