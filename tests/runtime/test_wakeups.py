@@ -12,14 +12,7 @@ from app.core.keys import IssueKey
 from app.runtime.timing import Timing
 from app.runtime.wakeups import LocalWakeups, SharedWakeups, Wake
 from tests.conftest import INSTALLATION_ID, REPO, T0, Harness
-from tests.runtime.test_cluster import (  # noqa: F401 (the fixtures)
-    RedisServer,
-    Replicas,
-    redis_cluster,
-    redis_own,
-    redis_single,
-    replicas,
-)
+from tests.runtime.test_cluster import RedisServer, Replicas
 from tests.runtime.test_tick import ROSTER, escalations
 from tests.runtime.test_timing import fire
 
