@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 import re
+import shlex
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,11 @@ def marked(bodies: list[str], kind: type[markers.Marker]) -> list[str]:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ts(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -247,6 +253,10 @@ class GitHubDouble:
         self.redelivered: list[int] = []
         self.repos: dict[int, list[str]] = {INSTALLATION_ID: [REPO]}
         self.tokens_issued = 0
+        # Issue search: issues not yet in the index (it lags webhooks), the most results a
+        # query may have (GitHub: 1,000; more answers incomplete), searches that fail.
+        self.unindexed: set[tuple[str, int]] = set()
+        self.search_cap = 1000
         self.token_requests: list[str] = []  # the App JWT each token request carried
         self._ids = itertools.count(1000)
         prefix = re.escape(httpx.URL(api).path.rstrip("/"))
@@ -448,7 +458,10 @@ class GitHubDouble:
             self.redelivered.append(int(m[1]))
             return httpx.Response(202, json={})
         if method == "GET" and path == "/app/installations":
-            items = [{"id": i, "account": user("Codertocat")} for i in self.installations]
+            items = [
+                {"id": i, "account": user((self.repos.get(i) or ["Codertocat/"])[0].split("/")[0])}
+                for i in self.installations
+            ]
             return self._page(items, request)
         if method == "GET" and path == "/installation/repositories":
             token = request.headers.get("authorization", "").removeprefix("token ghs_test")
@@ -460,6 +473,8 @@ class GitHubDouble:
                 headers=page.headers,
                 json={"total_count": len(repos), "repositories": json.loads(page.content)},
             )
+        if method == "GET" and path == "/search/issues":
+            return self._search(request)
         if method == "GET" and (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", path)):
             wanted = set(filter(None, request.url.params.get("labels", "").split(",")))
             state = request.url.params.get("state", "open")
@@ -666,6 +681,48 @@ class GitHubDouble:
                 issue.timeline.append(self._event(kind, now, "", True))
             return httpx.Response(200, json=issue.json(self.api))
         return httpx.Response(404, json={"message": f"double does not serve {method} {path}"})
+
+    def _search(self, request: httpx.Request) -> httpx.Response:
+        """`GET /search/issues` as GitHub answers it: `total_count`, `incomplete_results` and
+        a page of `items` (issues with a `score`), for the qualifiers the app sends."""
+        terms = shlex.split(request.url.params.get("q", ""))
+        # An installation's token finds only what the installation may see.
+        token = request.headers.get("authorization", "").removeprefix("token ghs_test")
+        visible = {n.lower() for n in self.repos.get(int(token or 0), [])}
+        found = [
+            issue.json(self.api) | {"score": 1.0}
+            for key, issue in sorted(self.issues.items())
+            if key not in self.unindexed
+            and issue.repo.lower() in visible
+            and all(self._matches(issue, t) for t in terms)
+        ]
+        per_page = int(request.url.params.get("per_page", 30))
+        page = int(request.url.params.get("page", 1))
+        served = found[: self.search_cap]
+        return httpx.Response(
+            200,
+            json={
+                "total_count": len(found),
+                "incomplete_results": False,
+                "items": served[(page - 1) * per_page : page * per_page],
+            },
+        )
+
+    @staticmethod
+    def _matches(issue: IssueState, term: str) -> bool:
+        name, _, value = term.partition(":")
+        updated = max([issue.created_at, *(_ts(t["created_at"]) for t in issue.timeline)])
+        checks: dict[str, Callable[[], bool]] = {
+            "is": lambda: value == "issue" or issue.state == value,
+            "label": lambda: value in issue.labels,
+            "user": lambda: issue.repo.split("/")[0].lower() == value.lower(),
+            "org": lambda: issue.repo.split("/")[0].lower() == value.lower(),
+            "repo": lambda: issue.repo.lower() == value.lower(),
+            "updated": lambda: updated >= _ts(value.removeprefix(">=")),
+        }
+        check = checks.get(name)
+        assert check is not None, f"the double does not search by {term!r}"
+        return check()
 
     def _repo_json(self, full: str) -> dict[str, Any]:
         owner, name = full.split("/")

@@ -1,4 +1,5 @@
-"""The tick: reconcile every open incident of every installation (docs/behaviour.md §4)."""
+"""The sweep (the tick): reconcile every open incident of every installation, found by
+issue search (docs/behaviour.md §4, docs/operator-guide/tick.md)."""
 
 from __future__ import annotations
 
@@ -6,36 +7,41 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from app.core import markers, runbook
+from app.core import runbook
+from app.core.actions import Action
 from app.core.keys import IssueKey
-from app.core.labels import (
-    ACTION_ITEM,
-    DRILL,
-    INCIDENT,
-    MONTHLY_REVIEW,
-    PIR,
-    is_incident,
-    severity_of,
-)
-from app.core.snapshot import Issue, Repo
+from app.core.labels import ACTION_ITEM, INCIDENT, PIR, severity_of
+from app.core.policy import Policy
+from app.core.snapshot import Issue, Repo, Snapshot
 from app.github.errors import GitHubError
-from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
 from app.runtime.cluster import Busy
+from app.runtime.daily import DailyChecks
 from app.runtime.reconcile import Reconciler, RunReport
 from app.runtime.redeliver import Redeliverer
-from app.runtime.report import build as build_report
+from app.runtime.search import Found, SearchPace, Unusable, repository_of, search
 
 log = logging.getLogger(__name__)
 
 REVIEW_WINDOW = timedelta(days=30)
+ROUND_RETRY = timedelta(hours=1)  # a repository whose daily check failed is tried again
+CONCURRENCY = 8  # repositories and incidents worked on at once, per sweep
 
 Exclusive = Callable[[IssueKey], contextlib.AbstractAsyncContextManager[None]]
+Known = Callable[[], Awaitable[Iterable[IssueKey]]]
+
+
+def _key(installation_id: int, issue: dict[str, Any]) -> IssueKey | None:
+    """The key of a search result (its repository from `repository_url`)."""
+    where = repository_of(issue)
+    if where is None or issue.get("pull_request") or "number" not in issue:
+        return None
+    return IssueKey(installation_id, where[0], where[1], int(issue["number"]))
 
 
 @dataclass
@@ -51,6 +57,16 @@ class TickReport:
     dry_run: bool = False
     redelivered: int = 0
     severities: list[str] = field(default_factory=list)  # of the open incidents seen
+    searches: int = 0  # search requests
+    seen_repositories: set[str] = field(default_factory=set)
+    reconciled: set[IssueKey] = field(default_factory=set)
+
+    def count(self, key: IssueKey, run: RunReport) -> None:
+        """One run's result into the report."""
+        self.runs.append(run)
+        self.actions.update(run.outcome.counts())
+        if run.error:
+            self.errors.append({"issue": str(key), "error": run.error})
 
     def as_json(self) -> dict[str, Any]:
         planned: Counter[str] = Counter()
@@ -66,6 +82,7 @@ class TickReport:
             "deferred": [str(run.key) for run in self.runs if run.deferred],
             "dry_run": self.dry_run,
             "redelivered": self.redelivered,
+            "searches": self.searches,
         }
 
 
@@ -85,7 +102,10 @@ async def _nothing_at_all() -> AsyncIterator[None]:
 
 
 class Ticker:
-    """Walks installations → repositories → open incidents; one failure stops nothing else."""
+    """The sweep: per installation, what GitHub's issue search finds (open incidents, ones
+    closed lately, open reviews and action items, breaches), the incidents the wake-ups know
+    of (the index lags), and each repository's daily checks; every repository walked only
+    where search cannot serve. One failure stops nothing else."""
 
     def __init__(
         self,
@@ -97,6 +117,10 @@ class Ticker:
         pir_label: str = PIR,
         redeliverer: Redeliverer | None = None,
         shared: Callable[[], contextlib.AbstractAsyncContextManager[object]] | None = None,
+        daily: DailyChecks | None = None,
+        known: Known | None = None,
+        pace: SearchPace | None = None,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self._shared = shared
         self._pir_label = pir_label
@@ -106,16 +130,19 @@ class Ticker:
         self._reconciler = reconciler
         self._exclusive = exclusive
         self._running = asyncio.Lock()
-        self._monthly_done: set[tuple[str, str]] = set()  # (repository, month) handled
-        self._drills_done: set[tuple[str, str, str]] = set()  # (repository, severity, period)
+        self._daily = daily or DailyChecks(reconciler)
+        self._known = known
+        self._pace = pace or SearchPace()
+        self._limit = asyncio.Semaphore(concurrency)
+        self._rounds: dict[int, datetime] = {}  # installation → its next daily round
 
     @property
     def busy(self) -> bool:
         return self._running.locked()
 
     async def run(self, *, dry_run: bool = False) -> TickReport:
-        """One tick; ticks never overlap (a second waits for the first). In cluster mode the
-        tick's lock is shared: Busy when another replica's tick is running."""
+        """One sweep; sweeps never overlap (a second waits for the first). In cluster mode
+        the sweep's lock is shared: Busy when another replica's sweep is running."""
         async with self._running, self._shared() if self._shared else _nothing_at_all():
             report = TickReport(dry_run=dry_run)
             if self._redeliverer is not None and not dry_run:
@@ -127,68 +154,189 @@ class Ticker:
             except GitHubError as exc:
                 report.errors.append({"scope": "app", "error": str(exc)})
                 return report
-            for installation in installations:
-                report.installations += 1
-                await self._installation(int(installation["id"]), report, dry_run)
+            known = list(await self._known()) if self._known is not None else []
+            report.installations = len(installations)
+            await asyncio.gather(
+                *(self._installation(data, known, report, dry_run) for data in installations)
+            )
+            report.repositories = len(report.seen_repositories)
             return report
 
-    async def _installation(self, installation_id: int, report: TickReport, dry_run: bool) -> None:
+    async def _installation(
+        self, data: dict[str, Any], known: list[IssueKey], report: TickReport, dry_run: bool
+    ) -> None:
+        installation_id = int(data["id"])
+        owner = str((data.get("account") or {}).get("login") or "")
         gh = self._clients(installation_id)
+        found: Found | None = None
+        if owner:
+            try:
+                found = await search(
+                    gh,
+                    installation_id,
+                    owner,
+                    pir_label=self._pir_label,
+                    since=self._since(),
+                    pace=self._pace,
+                )
+            except (Unusable, GitHubError) as exc:
+                log.info("sweep: search cannot serve %s (%s): walking its repositories", owner, exc)
+        if found is None:
+            await self._walk(gh, installation_id, report, dry_run)
+            return
+        report.searches += found.requests
+        mine = [k for k in known if k.installation_id == installation_id]
+        await self._found(gh, installation_id, found, mine, report, dry_run)
+        await self._round(gh, installation_id, report, dry_run)
+
+    async def _found(
+        self,
+        gh: GitHubPort,
+        installation_id: int,
+        found: Found,
+        known: list[IssueKey],
+        report: TickReport,
+        dry_run: bool,
+    ) -> None:
+        """What search found, and the incidents the wake-ups know of that it did not (yet)."""
+        listed = {key: issue for issue in found.incidents if (key := _key(installation_id, issue))}
+        work = [self._incident(key, issue, None, report, dry_run) for key, issue in listed.items()]
+        work += [self._incident(k, None, None, report, dry_run) for k in known if k not in listed]
+        repos: dict[str, Repo] = {}
+        for issue, plan in [(i, runbook.plan_pir_reminder) for i in found.reviews] + [
+            (i, runbook.plan_action_reminder) for i in found.items
+        ]:
+            if key := _key(installation_id, issue):
+                work.append(self._reminder(gh, key, issue, repos, plan, report, dry_run))
+        await asyncio.gather(*work)
+
+    async def _round(
+        self, gh: GitHubPort, installation_id: int, report: TickReport, dry_run: bool
+    ) -> None:
+        """The installation's repositories whose daily check is due (listed only when one
+        may be: `_rounds` remembers the earliest next one)."""
+        now = self._reconciler.now()
+        if self._rounds.get(installation_id, now) > now:
+            return
         try:
             repos = await paginate(gh, "/installation/repositories", key="repositories")
         except GitHubError as exc:
             report.errors.append({"installation": installation_id, "error": str(exc)})
             return
-        for data in repos:
-            if not data.get("has_issues", True):
-                continue
-            report.repositories += 1
-            await self._repository(
-                gh,
-                installation_id,
-                Repo.from_api(data),
-                bool(data.get("open_issues_count", 1)),
-                report,
-                dry_run,
+        await asyncio.gather(
+            *(
+                self._checked(gh, installation_id, Repo.from_api(d), report, dry_run)
+                for d in repos
+                if d.get("has_issues", True)
             )
+        )
+        if not dry_run:
+            checked = self._daily.checked
+            due = [checked.next_of(d["full_name"]) for d in repos if d.get("has_issues", True)]
+            self._rounds[installation_id] = min(
+                (d if d is not None else now + ROUND_RETRY for d in due), default=now + ROUND_RETRY
+            )
+
+    async def _checked(
+        self,
+        gh: GitHubPort,
+        installation_id: int,
+        repo: Repo,
+        report: TickReport,
+        dry_run: bool,
+    ) -> None:
+        """One repository's daily check; the open issues it found delabelled reconciled."""
+        report.seen_repositories.add(repo.full_name)
+        try:
+            async with self._limit:
+                lost = await self._daily.run(
+                    gh, installation_id, repo, has_open=True, dry_run=dry_run, count=report.count
+                )
+        except GitHubError as exc:
+            report.errors.append({"repository": repo.full_name, "error": str(exc)})
+            return
+        for issue in lost:
+            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
+            await self._incident(key, issue, repo, report, dry_run)
+
+    async def _walk(
+        self, gh: GitHubPort, installation_id: int, report: TickReport, dry_run: bool
+    ) -> None:
+        """Where search cannot serve: every repository listed, one by one (concurrently)."""
+        try:
+            repos = await paginate(gh, "/installation/repositories", key="repositories")
+        except GitHubError as exc:
+            report.errors.append({"installation": installation_id, "error": str(exc)})
+            return
+        await asyncio.gather(
+            *(
+                self._repository(gh, installation_id, data, report, dry_run)
+                for data in repos
+                if data.get("has_issues", True)
+            )
+        )
 
     async def _repository(
         self,
         gh: GitHubPort,
         installation_id: int,
-        repo: Repo,
-        has_open: bool,
+        data: dict[str, Any],
         report: TickReport,
         dry_run: bool,
     ) -> None:
         """Open incidents, incidents resolved lately (their review), and overdue reviews."""
+        repo = Repo.from_api(data)
+        has_open = bool(data.get("open_issues_count", 1))
+        report.seen_repositories.add(repo.full_name)
         try:
-            incidents, reviews, items = await self._listed(gh, repo, has_open)
+            async with self._limit:
+                incidents, reviews, items = await self._listed(gh, repo, has_open)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
             return
-        await self._incidents(installation_id, repo, incidents, report, dry_run)
-        for issue in reviews:
-            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
-            run = await self._reconciler.remind_review(key, issue, repo=repo, dry_run=dry_run)
-            self._count(report, key, run)
-        for issue in items:
-            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
-            run = await self._reconciler.remind_review(
-                key, issue, repo=repo, dry_run=dry_run, plan=runbook.plan_action_reminder
-            )
-            self._count(report, key, run)
-        try:
-            await self._monthly(gh, installation_id, repo, report, dry_run)
-            await self._drills(gh, installation_id, repo, report, dry_run)
-        except GitHubError as exc:
-            report.errors.append({"repository": repo.full_name, "error": str(exc)})
+        repos = {repo.full_name: repo}
+        await asyncio.gather(
+            *(
+                self._incident(self._of(installation_id, repo, i), i, repo, report, dry_run)
+                for i in incidents
+                if not i.get("pull_request")
+            ),
+            *(
+                self._reminder(
+                    gh,
+                    self._of(installation_id, repo, i),
+                    i,
+                    repos,
+                    runbook.plan_pir_reminder,
+                    report,
+                    dry_run,
+                )
+                for i in reviews
+            ),
+            *(
+                self._reminder(
+                    gh,
+                    self._of(installation_id, repo, i),
+                    i,
+                    repos,
+                    runbook.plan_action_reminder,
+                    report,
+                    dry_run,
+                )
+                for i in items
+            ),
+        )
+        await self._checked(gh, installation_id, repo, report, dry_run)
+
+    @staticmethod
+    def _of(installation_id: int, repo: Repo, issue: dict[str, Any]) -> IssueKey:
+        return IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
 
     async def _listed(
         self, gh: GitHubPort, repo: Repo, has_open: bool
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        """The repository's incidents (open, resolved lately, delabelled lately), its open
-        reviews and its open action items."""
+        """The repository's incidents (open, and resolved lately), its open reviews and its
+        open action items."""
         path = f"/repos/{repo.full_name}/issues"
         # A repository without open issues has no open incident and no open review.
         incidents = (
@@ -211,173 +359,61 @@ class Ticker:
             if has_open
             else []
         )
-        if has_open:
-            incidents += await self._delabelled(gh, repo, incidents)
         return incidents, reviews, items
 
-    async def _incidents(
+    async def _incident(
         self,
-        installation_id: int,
-        repo: Repo,
-        incidents: list[dict[str, Any]],
+        key: IssueKey,
+        issue: dict[str, Any] | None,
+        repo: Repo | None,
         report: TickReport,
         dry_run: bool,
     ) -> None:
-        """Each incident reconciled under its lock, counted in the report."""
-        for issue in incidents:
-            if issue.get("pull_request"):
-                continue
-            if issue.get("state") == "open":
-                report.incidents += 1
-                report.severities.append(_severity(issue))
-            key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
-            try:
-                async with self._exclusive(key):
-                    run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
-            except Busy:
-                # Another replica has been working on it all this while: it is its to finish.
-                report.errors.append({"issue": str(key), "error": "busy on another replica"})
-                continue
-            self._count(report, key, run)
+        """One incident reconciled under its lock, counted in the report."""
+        if key in report.reconciled:
+            return
+        report.reconciled.add(key)
+        report.seen_repositories.add(key.full_name)
+        if issue is not None and issue.get("state") == "open":
+            report.incidents += 1
+            report.severities.append(_severity(issue))
+        try:
+            async with self._limit, self._exclusive(key):
+                run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
+        except Busy:
+            # Another replica has been working on it all this while: it is its to finish.
+            report.errors.append({"issue": str(key), "error": "busy on another replica"})
+            return
+        report.count(key, run)
 
-    @staticmethod
-    async def _delabelled(
-        gh: GitHubPort, repo: Repo, listed: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Open issues whose last incident label was taken off lately (a missed delivery):
-        the reconciler finds the app's brief on them and puts the labels back (behaviour
-        §8). The repository's newest issue events, one page, mostly a free 304."""
-        events = await paginate(
-            gh, f"/repos/{repo.full_name}/issues/events", params={"per_page": 100}, limit=1
-        )
-        seen = {int(i["number"]) for i in listed}
-        found: list[dict[str, Any]] = []
-        for event in events:
-            issue = event.get("issue") if isinstance(event, dict) else None
-            label = (event.get("label") or {}).get("name") if isinstance(event, dict) else None
-            if not isinstance(issue, dict) or event.get("event") != "unlabeled":
-                continue
-            if not is_incident([str(label)]) or issue.get("pull_request"):
-                continue
-            current = Issue.from_api(issue)
-            if current.state != "open" or is_incident(current.labels) or not current.comments:
-                continue
-            if current.number not in seen:
-                seen.add(current.number)
-                found.append(issue)
-        return found
-
-    async def _drills(
+    async def _reminder(
         self,
         gh: GitHubPort,
-        installation_id: int,
-        repo: Repo,
+        key: IssueKey,
+        issue: dict[str, Any],
+        repos: dict[str, Repo],
+        plan: Callable[[Snapshot, Policy, datetime], list[Action]],
         report: TickReport,
         dry_run: bool,
     ) -> None:
-        """Scheduled drills: from the first business day of each period (month or quarter),
-        one drill incident per configured severity, its scenario taken in turn."""
-        policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
-        due = [
-            d
-            for d in runbook.due_drills(policy, repo.full_name, self._reconciler.now())
-            if (repo.full_name, d.severity, d.period) not in self._drills_done
-        ]
-        if not due:
-            return
-        existing = await paginate(
-            gh, f"/repos/{repo.full_name}/issues", params={"labels": DRILL, "state": "all"}
-        )
-        made = {
-            (m.severity, m.period)
-            for item in existing
-            if Issue.from_api(item, app_id=self._reconciler.app_id).ours
-            for m in markers.of(markers.ScheduledDrill, str(item.get("body") or ""))
-        }
-        for drill in due:
-            sev, period = drill.severity, drill.period
-            if (sev, period) in made:
-                self._drills_done.add((repo.full_name, sev, period))
-                continue
-            action = runbook.drill_issue(policy, drill)
-            key = IssueKey(installation_id, repo.owner, repo.name, 0)
-            run = RunReport(key, incident=False, planned=[action])
-            if not dry_run:
-                run.outcome = await execute(
-                    gh, repo.full_name, 0, [action], log_extra={"repository": repo.full_name}
+        """An open review or action item: reminded when overdue."""
+        report.seen_repositories.add(key.full_name)
+        try:
+            async with self._limit:
+                repo = repos.get(key.full_name)
+                if repo is None:
+                    data = (await gh.request("GET", f"/repos/{key.full_name}")).data
+                    repo = repos[key.full_name] = Repo.from_api(data)
+                run = await self._reconciler.remind_review(
+                    key, issue, repo=repo, dry_run=dry_run, plan=plan
                 )
-                if not run.outcome.failed:
-                    self._drills_done.add((repo.full_name, sev, period))
-            self._count(report, key, run)
-
-    async def _monthly(
-        self,
-        gh: GitHubPort,
-        installation_id: int,
-        repo: Repo,
-        report: TickReport,
-        dry_run: bool,
-    ) -> None:
-        """From the first business day of a month, one "Incident review" issue for the month
-        before, per repository that had incidents or has open action items — exactly one,
-        found again after a crash (its marker), never opened twice by overlapping ticks."""
-        now = self._reconciler.now()
-        policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
-        period = runbook.due_period(policy, now)
-        if period is None:
+        except GitHubError as exc:
+            report.errors.append({"repository": key.full_name, "error": str(exc)})
             return
-        month, since, until = period.month, period.since, period.until
-        if (repo.full_name, month) in self._monthly_done:
-            return
-        existing = await paginate(
-            gh,
-            f"/repos/{repo.full_name}/issues",
-            params={
-                "labels": MONTHLY_REVIEW,
-                "state": "all",
-                "since": until.strftime("%Y-%m-%dT00:00:00Z"),
-            },
-        )
-        if any(
-            m.month == month
-            for item in existing
-            if Issue.from_api(item, app_id=self._reconciler.app_id).ours
-            for m in markers.of(markers.MonthlyReview, str(item.get("body") or ""))
-        ):
-            self._monthly_done.add((repo.full_name, month))
-            return
-        review = await build_report(
-            gh,
-            repo=repo.full_name,
-            policy=policy,
-            since=since,
-            until=until,
-            now=now,
-            app_id=self._reconciler.app_id,
-        )
-        action = runbook.review_issue(policy, period, review)
-        if action is None:
-            self._monthly_done.add((repo.full_name, month))
-            return
-        key = IssueKey(installation_id, repo.owner, repo.name, 0)
-        run = RunReport(key, incident=False, planned=[action])
-        if not dry_run:
-            run.outcome = await execute(
-                gh, repo.full_name, 0, [action], log_extra={"repository": repo.full_name}
-            )
-            if not run.outcome.failed:
-                self._monthly_done.add((repo.full_name, month))
-        self._count(report, key, run)
+        report.count(key, run)
 
     def _since(self) -> str:
         """Closed incidents are looked at for this long after their last change."""
         # Whole days, so the listing's URL (and ETag) stays the same all day: a 304 is free.
         moment = self._reconciler.now() - REVIEW_WINDOW
         return moment.strftime("%Y-%m-%dT00:00:00Z")
-
-    @staticmethod
-    def _count(report: TickReport, key: IssueKey, run: RunReport) -> None:
-        report.runs.append(run)
-        report.actions.update(run.outcome.counts())
-        if run.error:
-            report.errors.append({"issue": str(key), "error": run.error})

@@ -91,11 +91,14 @@ def next_day(policy: Policy, now: datetime) -> datetime:
 
 def repository_due(policy: Policy, now: datetime) -> datetime:
     """When a repository's drills and monthly review are next worth checking: a day on, or
-    the first business day of next month if that comes sooner (periods begin there)."""
+    the next first business day of a month if that comes sooner (periods begin there)."""
     cal = policy.business_calendar
     today = now.astimezone(cal.zone).date()
-    first = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
-    boundary = datetime.combine(cal.first_business_day(first), time(0), tzinfo=cal.zone)
+    this_month = cal.first_business_day(today.replace(day=1))
+    if this_month <= today:  # this month's period has begun: the next one's
+        following = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+        this_month = cal.first_business_day(following)
+    boundary = datetime.combine(this_month, time(0), tzinfo=cal.zone)
     return min(now + REPOSITORY_CHECK, boundary)
 
 

@@ -131,6 +131,11 @@ def test_a_repository_is_checked_daily_or_at_the_first_business_day_of_next_mont
     # 2027-01-01 is a holiday (US): the period begins on Monday 2027-01-04.
     new_year = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)
     assert repository_due(POLICY, new_year) == new_year + timedelta(days=1)
+    # New Year's Day in New York: the period begins tomorrow, Friday 2027-01-01 is a holiday…
+    new_years_day = datetime(2027, 1, 1, 17, 0, tzinfo=UTC)
+    assert repository_due(POLICY, new_years_day) == datetime(2027, 1, 2, 17, 0, tzinfo=UTC)
+    jan_1_2020 = datetime(2020, 1, 1, 17, 0, tzinfo=UTC)  # Wednesday: Thursday begins it
+    assert repository_due(POLICY, jan_1_2020) == datetime(2020, 1, 2, 5, 0, tzinfo=UTC)
     quiet = policy()
     assert repository_due(quiet, datetime(2026, 12, 31, 23, 0, tzinfo=UTC)) == datetime(
         2027, 1, 1, 0, 0, tzinfo=UTC
