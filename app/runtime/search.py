@@ -123,9 +123,12 @@ async def _all(
         batch = [i for i in data.get("items") or [] if isinstance(i, dict)]
         served += len(batch)
         items += [i for i in batch if not i.get("pull_request")]
-        if served >= total or not batch:
+        if served >= total:
+            return items
+        if not batch:
             break
-    return items
+    # Fewer served than counted: GitHub stops at 1,000, or the results moved meanwhile.
+    raise Unusable(f"{q!r}: {served} of {total} results served")
 
 
 def repository_of(issue: dict[str, Any]) -> tuple[str, str] | None:

@@ -115,6 +115,10 @@ class Timing:
             return None
         return runbook.next_due(found, archive_after=self._archive_after)
 
+    async def known(self) -> list[IssueKey]:
+        """The incidents with a wake-up set, for the sweep (search's index lags)."""
+        return [w.key for w in await self.wakeups.every() if w.kind == "incident"]
+
     # --- firing ---
 
     async def check(self) -> int:

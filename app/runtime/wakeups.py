@@ -115,6 +115,10 @@ class LocalWakeups:
     def known(self) -> dict[Wake, datetime]:
         return dict(self._due)
 
+    async def every(self) -> list[Wake]:
+        """Every wake-up set (the sweep revisits them: search's index lags)."""
+        return list(self._due)
+
 
 class SharedWakeups(LocalWakeups):
     """Wake-ups in Redis, shared by the replicas; the local heap while Redis is away."""
@@ -179,6 +183,17 @@ class SharedWakeups(LocalWakeups):
         for wake, at in list(self._due.items()):
             member = wake.member()
             await self._call("zadd", self._set(self._shard_of(member)), {member: _ms(at)})
+
+    async def every(self) -> list[Wake]:
+        found: list[Wake] = []
+        for shard in range(self._shards):
+            try:
+                members = await self._cluster.redis.zrange(self._set(shard), 0, -1)
+            except (RedisError, OSError) as exc:
+                self._cluster.down(exc)
+                return await super().every()
+            found += [w for m in members if (w := Wake.parse(m)) is not None]
+        return found
 
     def next_at(self) -> datetime | None:
         # Others' wake-ups are in Redis: check at every interval, not only at our own.
