@@ -108,15 +108,18 @@ class DailyChecks:
         has_open: bool,
         dry_run: bool,
         count: Count,
+        monthly: bool = True,
     ) -> list[dict[str, Any]]:
         """The repository's check if due; the open issues that lost their incident label
-        (for the caller to reconcile). Raises GitHubError."""
+        (for the caller to reconcile). `monthly`: whether it may need a monthly review (it
+        had incidents or has open action items). Raises GitHubError."""
         now = self._reconciler.now()
         if not await self.checked.due(repo.full_name, now):
             return []
         policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
         target = Target(gh, installation_id, repo, dry_run, count)
-        await self._monthly(target, policy, now)
+        if monthly:
+            await self._monthly(target, policy, now)
         await self._drills(target, policy, now)
         found = await delabelled(gh, repo) if has_open else []
         if not dry_run:

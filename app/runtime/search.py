@@ -131,6 +131,24 @@ async def _all(
     raise Unusable(f"{q!r}: {served} of {total} results served")
 
 
+async def active_repositories(
+    gh: GitHubPort, installation_id: int, owner: str, since: str, pace: SearchPace
+) -> set[str]:
+    """The repositories (lower-case full names) with incidents changed since `since` or open
+    action items: the only ones a monthly review can be due in."""
+    scope = f"is:issue user:{owner}"
+    found = Found()
+    names: set[str] = set()
+    for q in (
+        f'{scope} label:"{INCIDENT}" updated:>={since}',
+        f'{scope} is:open label:"{ACTION_ITEM}"',
+    ):
+        for issue in await _all(gh, installation_id, q, pace, found):
+            if where := repository_of(issue):
+                names.add(f"{where[0]}/{where[1]}".lower())
+    return names
+
+
 def repository_of(issue: dict[str, Any]) -> tuple[str, str] | None:
     """(owner, name) of a search result, from its `repository_url`."""
     url = str(issue.get("repository_url") or "")

@@ -24,11 +24,19 @@ from app.runtime.cluster import Busy
 from app.runtime.daily import DailyChecks
 from app.runtime.reconcile import Reconciler, RunReport
 from app.runtime.redeliver import Redeliverer
-from app.runtime.search import Found, SearchPace, Unusable, repository_of, search
+from app.runtime.search import (
+    Found,
+    SearchPace,
+    Unusable,
+    active_repositories,
+    repository_of,
+    search,
+)
 
 log = logging.getLogger(__name__)
 
 REVIEW_WINDOW = timedelta(days=30)
+MONTHLY_WINDOW = timedelta(days=62)  # back to the start of the month before, at least
 ROUND_RETRY = timedelta(hours=1)  # a repository whose daily check failed is tried again
 CONCURRENCY = 8  # repositories and incidents worked on at once, per sweep
 
@@ -187,7 +195,7 @@ class Ticker:
         report.searches += found.requests
         mine = [k for k in known if k.installation_id == installation_id]
         await self._found(gh, installation_id, found, mine, report, dry_run)
-        await self._round(gh, installation_id, report, dry_run)
+        await self._round(gh, installation_id, owner, report, dry_run)
 
     async def _found(
         self,
@@ -211,10 +219,11 @@ class Ticker:
         await asyncio.gather(*work)
 
     async def _round(
-        self, gh: GitHubPort, installation_id: int, report: TickReport, dry_run: bool
+        self, gh: GitHubPort, installation_id: int, owner: str, report: TickReport, dry_run: bool
     ) -> None:
         """The installation's repositories whose daily check is due (listed only when one
-        may be: `_rounds` remembers the earliest next one)."""
+        may be: `_rounds` remembers the earliest next one). Only repositories with incidents
+        lately or open action items can need a monthly review: search says which."""
         now = self._reconciler.now()
         if self._rounds.get(installation_id, now) > now:
             return
@@ -223,9 +232,21 @@ class Ticker:
         except GitHubError as exc:
             report.errors.append({"installation": installation_id, "error": str(exc)})
             return
+        try:
+            since = (now - MONTHLY_WINDOW).strftime("%Y-%m-%d")
+            active = await active_repositories(gh, installation_id, owner, since, self._pace)
+        except (Unusable, GitHubError):
+            active = None  # every repository checks its monthly review
         await asyncio.gather(
             *(
-                self._checked(gh, installation_id, Repo.from_api(d), report, dry_run)
+                self._checked(
+                    gh,
+                    installation_id,
+                    Repo.from_api(d),
+                    report,
+                    dry_run,
+                    monthly=active is None or str(d["full_name"]).lower() in active,
+                )
                 for d in repos
                 if d.get("has_issues", True)
             )
@@ -244,13 +265,21 @@ class Ticker:
         repo: Repo,
         report: TickReport,
         dry_run: bool,
+        *,
+        monthly: bool = True,
     ) -> None:
         """One repository's daily check; the open issues it found delabelled reconciled."""
         report.seen_repositories.add(repo.full_name)
         try:
             async with self._limit:
                 lost = await self._daily.run(
-                    gh, installation_id, repo, has_open=True, dry_run=dry_run, count=report.count
+                    gh,
+                    installation_id,
+                    repo,
+                    has_open=True,
+                    dry_run=dry_run,
+                    count=report.count,
+                    monthly=monthly,
                 )
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
