@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from app.core.keys import IssueKey
     from app.runtime.cluster import Cluster
     from app.runtime.reconcile import Reconciler
-    from app.runtime.tick import TickReport
+    from app.runtime.tally import TickReport
 
 
 def cmd_tick(args: argparse.Namespace) -> int:

@@ -6,23 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.core import runbook
 from app.core.actions import Action
 from app.core.keys import IssueKey
-from app.core.labels import ACTION_ITEM, INCIDENT, PIR, severity_of
+from app.core.labels import ACTION_ITEM, INCIDENT, PIR
 from app.core.policy import Policy
-from app.core.snapshot import Issue, Repo, Snapshot
+from app.core.snapshot import Repo, Snapshot
 from app.github.errors import GitHubError
 from app.github.port import GitHubPort, paginate
 from app.runtime.cluster import Busy
 from app.runtime.daily import DailyChecks
-from app.runtime.reconcile import Reconciler, RunReport
+from app.runtime.reconcile import Reconciler
 from app.runtime.redeliver import Redeliverer
 from app.runtime.search import (
     Found,
@@ -32,6 +30,7 @@ from app.runtime.search import (
     repository_of,
     search,
 )
+from app.runtime.tally import TickReport, severity
 
 log = logging.getLogger(__name__)
 
@@ -50,53 +49,6 @@ def _key(installation_id: int, issue: dict[str, Any]) -> IssueKey | None:
     if where is None or issue.get("pull_request") or "number" not in issue:
         return None
     return IssueKey(installation_id, where[0], where[1], int(issue["number"]))
-
-
-@dataclass
-class TickReport:
-    """What one tick saw and did; the JSON answer of POST /cron/tick."""
-
-    installations: int = 0
-    repositories: int = 0
-    incidents: int = 0
-    actions: Counter[str] = field(default_factory=Counter)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    runs: list[RunReport] = field(default_factory=list)
-    dry_run: bool = False
-    redelivered: int = 0
-    severities: list[str] = field(default_factory=list)  # of the open incidents seen
-    searches: int = 0  # search requests
-    seen_repositories: set[str] = field(default_factory=set)
-    reconciled: set[IssueKey] = field(default_factory=set)
-
-    def count(self, key: IssueKey, run: RunReport) -> None:
-        """One run's result into the report."""
-        self.runs.append(run)
-        self.actions.update(run.outcome.counts())
-        if run.error:
-            self.errors.append({"issue": str(key), "error": run.error})
-
-    def as_json(self) -> dict[str, Any]:
-        planned: Counter[str] = Counter()
-        for run in self.runs:
-            planned.update(type(a).__name__ for a in run.planned)
-        return {
-            "installations": self.installations,
-            "repositories": self.repositories,
-            "incidents": self.incidents,
-            "actions": dict(sorted(self.actions.items())),
-            "planned": dict(sorted(planned.items())) if self.dry_run else None,
-            "errors": self.errors,
-            "deferred": [str(run.key) for run in self.runs if run.deferred],
-            "dry_run": self.dry_run,
-            "redelivered": self.redelivered,
-            "searches": self.searches,
-        }
-
-
-def _severity(issue: dict[str, Any]) -> str:
-    found = severity_of(Issue.from_api(issue).labels)
-    return found.value if found else "unknown"
 
 
 @contextlib.asynccontextmanager
@@ -405,7 +357,7 @@ class Ticker:
         report.seen_repositories.add(key.full_name)
         if issue is not None and issue.get("state") == "open":
             report.incidents += 1
-            report.severities.append(_severity(issue))
+            report.severities.append(severity(issue))
         try:
             async with self._limit, self._exclusive(key):
                 run = await self._reconciler.run(key, dry_run=dry_run, repo=repo, issue=issue)
