@@ -15,7 +15,7 @@ import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -362,6 +362,18 @@ class Notifications:
                 log.info("notify: %s archived %s", name, ", ".join(found))
                 done[name] = found
         return done
+
+    def archive_after(self) -> timedelta | None:
+        """The soonest a notifier tidies up after the all-clear (Slack's `archive_after`):
+        when an incident's wake-up is due for `sweep`."""
+        spans = [
+            found
+            for n in self._notifiers.values()
+            if isinstance(
+                found := getattr(getattr(n, "config", None), "archive_after", None), timedelta
+            )
+        ]
+        return min(spans, default=None)
 
     def status(self) -> dict[str, Any]:
         """For the status page: the notifiers (names and kinds), counts, recent failures."""

@@ -90,8 +90,8 @@ class Ticker:
         self._reconciler = reconciler
         self._exclusive = exclusive
         self._running = asyncio.Lock()
-        self._daily = daily or DailyChecks(reconciler)
-        self._known = known
+        self.daily = daily or DailyChecks(reconciler)
+        self.known = known  # the incidents the wake-ups know of (timing.wire sets it)
         self._pace = pace or SearchPace()
         self._limit = asyncio.Semaphore(concurrency)
         self._rounds: dict[int, datetime] = {}  # installation → its next daily round
@@ -114,7 +114,7 @@ class Ticker:
             except GitHubError as exc:
                 report.errors.append({"scope": "app", "error": str(exc)})
                 return report
-            known = list(await self._known()) if self._known is not None else []
+            known = list(await self.known()) if self.known is not None else []
             report.installations = len(installations)
             await asyncio.gather(
                 *(self._installation(data, known, report, dry_run) for data in installations)
@@ -204,7 +204,7 @@ class Ticker:
             )
         )
         if not dry_run:
-            checked = self._daily.checked
+            checked = self.daily.checked
             due = [checked.next_of(d["full_name"]) for d in repos if d.get("has_issues", True)]
             self._rounds[installation_id] = min(
                 (d if d is not None else now + ROUND_RETRY for d in due), default=now + ROUND_RETRY
@@ -224,7 +224,7 @@ class Ticker:
         report.seen_repositories.add(repo.full_name)
         try:
             async with self._limit:
-                lost = await self._daily.run(
+                lost = await self.daily.run(
                     gh,
                     installation_id,
                     repo,

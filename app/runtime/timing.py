@@ -22,9 +22,12 @@ from app.core.policy import Policy
 from app.core.snapshot import Repo, Snapshot
 from app.github.errors import GitHubError, NotFound
 from app.github.port import GitHubPort
-from app.runtime.cluster import TAKEN_OVER, Busy
+from app.notify.dispatch import Notifications
+from app.runtime.cluster import TAKEN_OVER, Busy, Cluster
+from app.runtime.daily import SharedChecked
 from app.runtime.reconcile import Reconciler, RunReport
-from app.runtime.wakeups import Kind, LocalWakeups, Wake
+from app.runtime.tick import Ticker
+from app.runtime.wakeups import Kind, LocalWakeups, SharedWakeups, Wake
 from app.runtime.work import IssueQueue
 
 log = logging.getLogger(__name__)
@@ -220,3 +223,39 @@ class Timing:
             self._loop = None
         for task in list(self._tasks):
             task.cancel()
+
+
+def wire(
+    *,
+    queue: IssueQueue,
+    reconciler: Reconciler,
+    clients: Callable[[int], GitHubPort],
+    now: Callable[[], datetime],
+    cluster: Cluster | None,
+    ticker: Ticker | None,
+    sender: Notifications | None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Timing:
+    """The process's clock, as the app factory builds it: wake-ups in Redis with a cluster
+    (and the repositories' daily checks shared there), else in this process; the sweep run
+    by the loop; Slack channels archived when their wake-up comes."""
+    lease = cluster.lock_ttl * 2 if cluster is not None else 60.0
+    wakeups = SharedWakeups(cluster, lease=lease) if cluster is not None else LocalWakeups()
+    timing = Timing(
+        wakeups=wakeups,
+        queue=queue,
+        reconciler=reconciler,
+        clients=clients,
+        now=now,
+        sleep=sleep,
+        sweep=ticker.run if ticker is not None else None,
+        once=cluster.once if cluster is not None else None,
+        archive_after=sender.archive_after() if sender is not None else None,
+        tidy=sender.sweep if sender is not None else None,
+        heal_after=cluster.lock_ttl if cluster is not None else 30.0,
+    )
+    if ticker is not None:
+        ticker.known = timing.known
+        if cluster is not None:
+            ticker.daily.checked = SharedChecked(cluster)
+    return timing

@@ -21,15 +21,16 @@ KEY = IssueKey(INSTALLATION_ID, *REPO.split("/"), 1)
 def timing(harness: Harness) -> Timing:
     state = harness.app.state
     if not hasattr(state, "timing"):  # TEMPORARY until server.py wires it (split-done)
-        from app.runtime.wakeups import LocalWakeups
+        from app.runtime import timing as wiring
 
-        state.timing = Timing(
-            wakeups=LocalWakeups(),
+        state.timing = wiring.wire(
             queue=state.queue,
             reconciler=state.reconciler,
             clients=state.reconciler._clients,
             now=harness.clock,
-            sweep=state.ticker.run,
+            cluster=state.cluster,
+            ticker=state.ticker,
+            sender=None,
         )
     found: Timing = state.timing
     return found

@@ -9,12 +9,11 @@ from datetime import timedelta
 import pytest
 
 from app.core.keys import IssueKey
-from app.runtime.timing import Timing
-from app.runtime.wakeups import LocalWakeups, SharedWakeups, Wake
+from app.runtime.wakeups import LocalWakeups, Wake
 from tests.conftest import INSTALLATION_ID, REPO, T0, Harness
 from tests.runtime.test_cluster import RedisServer, Replicas
 from tests.runtime.test_tick import ROSTER, escalations
-from tests.runtime.test_timing import fire
+from tests.runtime.test_timing import fire, timing
 
 pytestmark = pytest.mark.anyio
 
@@ -22,24 +21,11 @@ KEY = IssueKey(INSTALLATION_ID, *REPO.split("/"), 1)
 DEADLINE = T0 + timedelta(minutes=15)
 
 
-def timing(harness: Harness) -> Timing:
-    found: Timing = harness.app.state.timing
-    return found
-
-
 def shared(replicas: Replicas, settings: object, url: str, n: int = 3) -> list[Harness]:
     made = []
     for _ in range(n):
         harness = replicas.add(settings, url)  # type: ignore[arg-type]
-        state = harness.app.state
-        if not hasattr(state, "timing"):  # TEMPORARY until server.py wires it (split-done)
-            state.timing = Timing(
-                wakeups=SharedWakeups(state.cluster, lease=30),
-                queue=state.queue,
-                reconciler=state.reconciler,
-                clients=state.reconciler._clients,
-                now=replicas.clock,
-            )
+        timing(harness)
         made.append(harness)
     return made
 
@@ -83,7 +69,7 @@ async def test_a_replica_killed_with_wake_ups_pending_loses_none(
     await timing(dying).stop()
     assert await dying.app.state.queue.close(timeout=0) == 0
     assert await fire(heir) == 0  # leased to the dead replica
-    replicas.clock.now += timedelta(seconds=30)  # the lease is over
+    replicas.clock.now += timing(heir).wakeups.lease  # the lease is over (twice the lock's)
     assert await fire(heir) == 1
     assert len(escalations(heir)) == 1
 
@@ -144,16 +130,7 @@ async def test_a_lock_left_by_a_dead_replica_heals_within_its_expiry_without_a_t
     dying = replicas.add(paced(settings), redis_single.url, sleep=freeze, lock_ttl=0.3)  # type: ignore[arg-type]
     heir = replicas.add(paced(settings), redis_single.url, lock_ttl=0.3, lock_wait=1.5)  # type: ignore[arg-type]
     for h in (dying, heir):
-        state = h.app.state
-        if not hasattr(state, "timing"):  # TEMPORARY until server.py wires it (split-done)
-            state.timing = Timing(
-                wakeups=SharedWakeups(state.cluster, lease=30),
-                queue=state.queue,
-                reconciler=state.reconciler,
-                clients=state.reconciler._clients,
-                now=replicas.clock,
-                heal_after=0.3,
-            )
+        timing(h)
     github.add_issue(1, labels=("incident", "sev:P1"))
     payload = delivery_for(github, "issues.opened-incident-p0.json", number=1)
     await dying.deliver("issues", payload, delivery="d-1", drain=False)
