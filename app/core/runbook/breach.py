@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.core import markers, messages
 from app.core.actions import Action, AddAssignees, PostComment
 from app.core.policy import Severity
+from app.core.runbook.reach import reaches
 from app.core.runbook.roles import assignees_for, unassigned
 from app.core.runbook.severity import announced
 from app.core.runbook.situation import Situation, briefed
@@ -35,7 +36,7 @@ def breach(s: Situation) -> list[Action]:
         raised_from=raised,
         legal_by=policy.breach.legal_within.after(record.at, cal),
         regulator_by=regulator.after(record.at, cal) if regulator else None,
-        targets=[(r, state.roles.get(r) or policy.holders(r)) for r in policy.breach.notify],
+        targets=reaches(policy.breach.notify, policy, s.now, state.roles),
         assigned=[f"@{login}" for login in wanted],
         # A brief in this same plan carries the P0 checklist already.
         with_checklist=briefed(state) and "P0" not in lists,

@@ -11,6 +11,7 @@ from app.core import markers, messages
 from app.core.actions import Action, PostComment
 from app.core.commands import Status
 from app.core.policy import Policy, Span, UnresolvedTrack
+from app.core.runbook.reach import Reach, reach, reaches
 from app.core.runbook.situation import Situation, recurring
 from app.core.state import IncidentState
 
@@ -187,33 +188,39 @@ def escalations(s: Situation) -> list[Action]:
 
 
 def _climb(s: Situation, climbing: list[Step], level: int) -> PostComment:
-    """The comment reaching the chain's role at `level` for the steps missed."""
-    role = s.policy.escalation_chain[level]
+    """The comment reaching the chain's role at `level` for the steps missed; a role that
+    reaches nobody hands the call on up the chain, and the marker records the level reached."""
+    chain = s.policy.escalation_chain
+    role = chain[level]
+    target = reach(role, s.policy, s.now, s.state.roles)
     body = messages.escalation(
         policy=s.policy,
         missed=[step.why for step in climbing],
-        role=role,
-        holders=s.state.roles.get(role) or s.policy.holders(role),
+        target=target,
         backups=s.policy.backups(role),
         steps=[step.id for step in climbing],
         level=level,
+        reached=_level(chain, [target], level),
     )
     return PostComment(body, "escalation")
 
 
+def _level(chain: list[str], targets: list[Reach], level: int) -> int:
+    """The chain's level a call reached: the highest of the roles reached, at least `level`."""
+    return max((chain.index(t.reached) for t in targets if t.reached in chain), default=level)
+
+
 def _reach(s: Situation, targeted: list[Step], level: int) -> PostComment:
     """The comment reaching the roles of the latest targeted step."""
-    chain = s.policy.escalation_chain
     last = targeted[-1]
-    roles = list(last.roles or ())
-    reached = max((chain.index(r) for r in roles if r in chain), default=level)
+    targets = reaches(last.roles or (), s.policy, s.now, s.state.roles)
     body = messages.unresolved(
         policy=s.policy,
         missed=[step.why for step in targeted],
         review=last.review,
-        targets=[(r, s.state.roles.get(r) or s.policy.holders(r)) for r in roles],
+        targets=targets,
         steps=[step.id for step in targeted],
-        level=max(level, reached),
+        level=max(level, _level(s.policy.escalation_chain, targets, level)),
     )
     return PostComment(body, "escalation")
 
@@ -229,13 +236,15 @@ def manual_escalation(s: Situation, by: str, command: cmd.Escalate, comment_id: 
     else:
         level = min(reached + 1, len(policy.escalation_chain) - 1)
         roles = [policy.escalation_chain[level]]
+    targets = reaches(roles, policy, s.now, state.roles)
     body = messages.manual_escalation(
         policy=policy,
         by=by,
         reason=command.reason,
         trigger=command.trigger,
         level=level,
-        targets=[(r, state.roles.get(r) or policy.holders(r)) for r in roles],
+        reached=_level(policy.escalation_chain, targets, level),
+        targets=targets,
         climbed=not policy.triggers.get(command.trigger),
         comment_id=comment_id,
     )
