@@ -50,7 +50,10 @@ def breach_confirmed(
         "`/legal notified [reference]` (legal, the incident commander or the security officer).",
     ]
     if regulator_by is not None:
-        lines.append(f"Regulator deadline: **{when(regulator_by, policy)}**.")
+        lines.append(
+            f"Regulator deadline: **{when(regulator_by, policy)}**. Record it with "
+            "`/regulator notified [reference]`."
+        )
     if public:
         lines += ["", SECURITY_PUBLIC_WARNING.replace("Security incident", "Data breach")]
     if with_checklist:

@@ -124,8 +124,15 @@ def _track_steps(
 
 
 def breach_steps(policy: Policy, state: IncidentState, until: datetime) -> list[Step]:
-    """The breach's deadlines: legal not told in time; the regulator's deadline, with a
-    reminder a quarter before it."""
+    """The breach's deadline steps due by `until`: legal not told in time; the regulator's
+    deadline, with a reminder a quarter before it, until the regulator's notification is
+    recorded. They run on after the incident is resolved (behaviour §4)."""
+    return [step for step in breach_schedule(policy, state) if step.due <= until]
+
+
+def breach_schedule(policy: Policy, state: IncidentState) -> list[Step]:
+    """Every breach deadline step that is or will be due, whenever (none once recorded in
+    time)."""
     record = state.breach
     if record is None:
         return []
@@ -143,38 +150,33 @@ def breach_steps(policy: Policy, state: IncidentState, until: datetime) -> list[
         deadline = regulator.after(record.at, cal)
         remind = deadline - (deadline - record.at) / 4
         when = messages.when(deadline, policy)
-        steps.append(
-            Step(
-                remind,
-                "breach-regulator-reminder",
-                f"the regulator must be notified by {when}",
-                tuple(policy.breach.notify),
-                "regulator deadline",
-            )
+        reminder = Step(
+            remind,
+            "breach-regulator-reminder",
+            f"the regulator must be notified by {when}",
+            tuple(policy.breach.notify),
+            "regulator deadline",
         )
-        steps.append(
-            Step(
-                deadline,
-                "breach-regulator",
-                f"the regulator's deadline ({when}) has come",
-                tuple(policy.breach.escalate_to),
-            )
+        missed = Step(
+            deadline,
+            "breach-regulator",
+            f"the regulator's deadline ({when}) has come",
+            tuple(policy.breach.escalate_to),
         )
-    return [s for s in steps if s.due <= until]
+        told = record.regulator_at  # `/regulator notified`: what was due after it is not
+        steps += [step for step in (reminder, missed) if told is None or told > step.due]
+    return steps
 
 
 def escalations(s: Situation) -> list[Action]:
     """One comment per track for the steps now due and not yet posted: the response track
-    climbs the chain; the unresolved track reaches its roles (or climbs, without one)."""
+    climbs the chain; the unresolved track reaches its roles (or climbs, without one). A
+    resolved incident's clocks stop, but for a breach's deadlines."""
     state, policy = s.state, s.policy
-    if state.status is Status.RESOLVED:
-        return []  # a closed issue is reopened by this plan
-    posted: set[str] = set()
-    level = 0
-    for note in state.notes_of(markers.Escalation):
-        posted.update(note.marker.steps)
-        level = max(level, note.marker.level)
-    due = due_steps(policy, state, s.now) + breach_steps(policy, state, s.now)
+    posted, level = posted_steps(state)
+    due = breach_steps(policy, state, s.now)
+    if state.status is not Status.RESOLVED:  # resolved: a reopen restarts them
+        due = due_steps(policy, state, s.now) + due
     missing = sorted((step for step in due if step.id not in posted), key=lambda step: step.due)
     actions: list[Action] = []
     climbing = [step for step in missing if step.roles is None]
@@ -185,6 +187,16 @@ def escalations(s: Situation) -> list[Action]:
     if targeted:
         actions.append(_reach(s, targeted, level))
     return actions
+
+
+def posted_steps(state: IncidentState) -> tuple[set[str], int]:
+    """(the steps the app's escalation comments record, the highest level they reached)."""
+    posted: set[str] = set()
+    level = 0
+    for note in state.notes_of(markers.Escalation):
+        posted.update(note.marker.steps)
+        level = max(level, note.marker.level)
+    return posted, level
 
 
 def _climb(s: Situation, climbing: list[Step], level: int) -> PostComment:
