@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         "where replicas share issue locks, delivery GUIDs, write pacing and the tick; unset: "
         "one process, nothing shared.",
     )
+    sweep_minutes: float = Field(
+        default=60.0,
+        description="How often the server sweeps by itself (missed webhooks, new reviews); "
+        "0: never (only POST /cron/tick or `incident-app tick` sweep, and deadlines wait for "
+        "them).",
+    )
     lock_ttl_seconds: float = Field(
         default=30.0,
         description="Cluster mode: how long an issue's lock outlives a replica that stopped "

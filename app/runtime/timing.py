@@ -235,6 +235,7 @@ def wire(
     ticker: Ticker | None,
     sender: Notifications | None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    sweep_every: float = SWEEP_EVERY.total_seconds() / 60,
 ) -> Timing:
     """The process's clock, as the app factory builds it: wake-ups in Redis with a cluster
     (and the repositories' daily checks shared there), else in this process; the sweep run
@@ -248,7 +249,8 @@ def wire(
         clients=clients,
         now=now,
         sleep=sleep,
-        sweep=ticker.run if ticker is not None else None,
+        sweep=ticker.run if ticker is not None and sweep_every > 0 else None,
+        sweep_every=timedelta(minutes=sweep_every or SWEEP_EVERY.total_seconds() / 60),
         once=cluster.once if cluster is not None else None,
         archive_after=sender.archive_after() if sender is not None else None,
         tidy=sender.sweep if sender is not None else None,

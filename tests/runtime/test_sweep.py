@@ -108,7 +108,6 @@ async def test_an_incident_the_index_has_not_caught_up_with_is_swept_from_its_wa
     github.unindexed.add((REPO, 1))  # declared a moment ago: search does not show it yet
     key = IssueKey(INSTALLATION_ID, *REPO.split("/"), 1)
     clock = timing(harness)
-    harness.app.state.ticker.known = clock.known
     await clock.wakeups.put(Wake("incident", key), T0 + timedelta(minutes=15))
     harness.clock.now = T0 + timedelta(minutes=20)
     body = (await tick(harness)).json()

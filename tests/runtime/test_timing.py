@@ -19,20 +19,7 @@ KEY = IssueKey(INSTALLATION_ID, *REPO.split("/"), 1)
 
 
 def timing(harness: Harness) -> Timing:
-    state = harness.app.state
-    if not hasattr(state, "timing"):  # TEMPORARY until server.py wires it (split-done)
-        from app.runtime import timing as wiring
-
-        state.timing = wiring.wire(
-            queue=state.queue,
-            reconciler=state.reconciler,
-            clients=state.reconciler._clients,
-            now=harness.clock,
-            cluster=state.cluster,
-            ticker=state.ticker,
-            sender=None,
-        )
-    found: Timing = state.timing
+    found: Timing = harness.app.state.timing
     return found
 
 
@@ -45,7 +32,6 @@ async def fire(harness: Harness) -> int:
 
 
 async def test_a_p0s_escalation_comes_from_its_wake_up_with_no_tick(harness: Harness) -> None:
-    timing(harness)
     await declared(harness)
     assert timing(harness).wakeups.known() == {Wake("incident", KEY): T0 + timedelta(minutes=15)}
     harness.clock.now = T0 + timedelta(minutes=15) - timedelta(seconds=1)
@@ -62,7 +48,6 @@ async def test_a_p0s_escalation_comes_from_its_wake_up_with_no_tick(harness: Har
 async def test_a_process_suspended_past_two_deadlines_catches_up_at_its_next_check(
     harness: Harness,
 ) -> None:
-    timing(harness)
     await declared(harness)
     harness.clock.now = T0 + timedelta(minutes=31)  # slept through 15 and 30 minutes
     assert await fire(harness) == 1
@@ -71,7 +56,6 @@ async def test_a_process_suspended_past_two_deadlines_catches_up_at_its_next_che
 
 
 async def test_a_stale_or_doubled_wake_up_posts_nothing(harness: Harness) -> None:
-    timing(harness)
     await declared(harness)
     harness.clock.now = T0 + timedelta(minutes=20)
     assert (await tick(harness)).status_code == 200  # the tick did it first
@@ -84,7 +68,6 @@ async def test_a_stale_or_doubled_wake_up_posts_nothing(harness: Harness) -> Non
 
 
 async def test_a_wake_up_that_fires_early_replans_and_reschedules(harness: Harness) -> None:
-    timing(harness)
     await declared(harness)
     harness.clock.now = T0 + timedelta(minutes=5)
     await timing(harness).wakeups.put(Wake("incident", KEY), harness.clock.now)
@@ -95,7 +78,6 @@ async def test_a_wake_up_that_fires_early_replans_and_reschedules(harness: Harne
 
 
 async def test_an_issue_no_longer_an_incident_is_never_woken_again(harness: Harness) -> None:
-    timing(harness)
     await declared(harness)
     github = harness.github
     github.issues[(REPO, 1)].labels.clear()
@@ -109,7 +91,6 @@ async def test_an_issue_no_longer_an_incident_is_never_woken_again(harness: Harn
 
 
 async def test_a_failed_run_is_woken_again_a_minute_later(harness: Harness) -> None:
-    timing(harness)
     await declared(harness)
     harness.clock.now = T0 + timedelta(minutes=16)
     harness.github.fail("POST", r"/issues/1/comments$", 422)
@@ -124,7 +105,6 @@ async def test_a_failed_run_is_woken_again_a_minute_later(harness: Harness) -> N
 
 
 async def test_the_loop_sweeps_at_start_then_checks_every_five_seconds(harness: Harness) -> None:
-    timing(harness)
     await declared(harness)
     clock = timing(harness)
     clock.wakeups._due.clear()  # a fresh process: nothing known until the start-up sweep

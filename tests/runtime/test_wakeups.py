@@ -25,7 +25,6 @@ def shared(replicas: Replicas, settings: object, url: str, n: int = 3) -> list[H
     made = []
     for _ in range(n):
         harness = replicas.add(settings, url)  # type: ignore[arg-type]
-        timing(harness)
         made.append(harness)
     return made
 
@@ -129,8 +128,6 @@ async def test_a_lock_left_by_a_dead_replica_heals_within_its_expiry_without_a_t
     github = replicas.github
     dying = replicas.add(paced(settings), redis_single.url, sleep=freeze, lock_ttl=0.3)  # type: ignore[arg-type]
     heir = replicas.add(paced(settings), redis_single.url, lock_ttl=0.3, lock_wait=1.5)  # type: ignore[arg-type]
-    for h in (dying, heir):
-        timing(h)
     github.add_issue(1, labels=("incident", "sev:P1"))
     payload = delivery_for(github, "issues.opened-incident-p0.json", number=1)
     await dying.deliver("issues", payload, delivery="d-1", drain=False)

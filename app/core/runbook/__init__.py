@@ -24,6 +24,7 @@ from app.core.runbook import (
     review,
     severity,
 )
+from app.core.runbook.breach import breach_due, breach_open
 from app.core.runbook.deadlines import next_due, reminder_due, repository_due
 from app.core.runbook.declaration import recurs_of
 from app.core.runbook.drills import (
@@ -114,6 +115,8 @@ __all__ = [
     "StepFunction",
     "Wanted",
     "action_list",
+    "breach_due",
+    "breach_open",
     "breach_steps",
     "briefed",
     "drill",

@@ -13,13 +13,13 @@ from datetime import datetime, time, timedelta
 from app.core import markers
 from app.core.commands import Status
 from app.core.policy import Policy
+from app.core.runbook.breach import breach_open
 from app.core.runbook.communication import next_reminder_at
-from app.core.runbook.escalation import breach_steps, due_steps
+from app.core.runbook.escalation import breach_schedule, due_steps, posted_steps
 from app.core.runbook.resolution import resolutions
 from app.core.runbook.review import due_date
 from app.core.runbook.situation import Situation
 from app.core.snapshot import Snapshot
-from app.core.state import IncidentState
 
 # Escalation tracks are looked ahead this far; a wake-up then looks again.
 HORIZON = timedelta(days=366)
@@ -29,8 +29,9 @@ REPOSITORY_CHECK = timedelta(days=1)
 
 def next_due(s: Situation, *, archive_after: timedelta | None = None) -> datetime | None:
     """The first moment after `s.now` at which planning this incident again may do
-    something: an escalation step, an update reminder, a breach deadline, or (with Slack's
-    `archive_after`) its channel's archiving. None when nothing is ever due again."""
+    something: an escalation step, an update reminder, a breach deadline (resolved or not),
+    or (with Slack's `archive_after`) its channel's archiving. None when nothing is ever due
+    again."""
     found = [*_escalation_dues(s), *_breach_dues(s)]
     if s.state.status is not Status.RESOLVED:
         found.append(next_reminder_at(s.policy, s.state, s.now))
@@ -39,35 +40,22 @@ def next_due(s: Situation, *, archive_after: timedelta | None = None) -> datetim
     return _first_after(found, s.now)
 
 
-def _posted(state: IncidentState) -> set[str]:
-    return {step for n in state.notes_of(markers.Escalation) for step in n.marker.steps}
-
-
 def _escalation_dues(s: Situation) -> list[datetime]:
     """The next response and unresolved steps not yet posted (none once resolved)."""
     if s.state.status is Status.RESOLVED:
         return []
-    posted = _posted(s.state)
+    posted, _ = posted_steps(s.state)
     steps = due_steps(s.policy, s.state, s.now + HORIZON)
     return [step.due for step in steps if step.id not in posted]
 
 
-def breach_deadlines_open(s: Situation) -> bool:
-    """Do the breach's deadlines still run? While the incident is unresolved.
-
-    The hook for "breach deadlines outlive resolution" (issue 22, item 4): the chapter that
-    records legal's and the regulator's notification replaces this with its own predicate,
-    and the wake-ups and the sweep follow it (the sweep's `breach` search covers closed
-    incidents past the 30-day window)."""
-    return s.state.breach is not None and s.state.status is not Status.RESOLVED
-
-
 def _breach_dues(s: Situation) -> list[datetime]:
-    if not breach_deadlines_open(s):
+    """The breach's deadline steps not yet posted: they outlive the resolution (behaviour
+    §4), so a resolved incident with a breach still open (`breach_open`) has them due."""
+    if not breach_open(s.state, s.policy):
         return []
-    posted = _posted(s.state)
-    steps = breach_steps(s.policy, s.state, s.now + HORIZON)
-    return [step.due for step in steps if step.id not in posted]
+    posted, _ = posted_steps(s.state)
+    return [step.due for step in breach_schedule(s.policy, s.state) if step.id not in posted]
 
 
 def reminder_due(snapshot: Snapshot, policy: Policy, now: datetime) -> datetime | None:
