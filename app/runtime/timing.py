@@ -57,7 +57,7 @@ class Timing:
         archive_after: timedelta | None = None,
         tidy: Callable[[datetime], Awaitable[object]] | None = None,
         check_every: float = CHECK_SECONDS,
-        sweep_every: timedelta = SWEEP_EVERY,
+        sweep_every: timedelta | None = SWEEP_EVERY,
         heal_after: float = 30.0,
     ) -> None:
         self.wakeups = wakeups
@@ -191,6 +191,8 @@ class Timing:
     def _sweep_due(self) -> bool:
         if self.wakeups.resweep:
             return True
+        if self._sweep_every is None:  # SWEEP_MINUTES=0: on start only
+            return self._last_sweep is None
         return self._last_sweep is None or self._now() - self._last_sweep >= self._sweep_every
 
     async def _sweep_now(self) -> None:
@@ -199,11 +201,11 @@ class Timing:
         resweep, self.wakeups.resweep = self.wakeups.resweep, False
         if self._sweep is None:
             return
-        if self._once is not None and not resweep:
-            # One replica's sweep per interval: the others leave it to that one.
-            bucket = int(now.timestamp() // self._sweep_every.total_seconds())
-            if not await self._once(f"sweep:{bucket}", self._sweep_every.total_seconds()):
-                return
+        every = (self._sweep_every or SWEEP_EVERY).total_seconds()
+        # One replica's sweep per interval: the others leave it to that one.
+        bucket = f"sweep:{int(now.timestamp() // every)}"
+        if self._once is not None and not resweep and not await self._once(bucket, every):
+            return
         try:
             await self._sweep()
         except Busy:
@@ -249,8 +251,8 @@ def wire(
         clients=clients,
         now=now,
         sleep=sleep,
-        sweep=ticker.run if ticker is not None and sweep_every > 0 else None,
-        sweep_every=timedelta(minutes=sweep_every or SWEEP_EVERY.total_seconds() / 60),
+        sweep=ticker.run if ticker is not None else None,
+        sweep_every=timedelta(minutes=sweep_every) if sweep_every > 0 else None,
         once=cluster.once if cluster is not None else None,
         archive_after=sender.archive_after() if sender is not None else None,
         tidy=sender.sweep if sender is not None else None,
