@@ -167,3 +167,19 @@ def test_nothing_falls_due_before_next_due(history: list[tuple[str, ...]], gap: 
     if wake is not None and probe >= wake:
         probe = wake - timedelta(seconds=1)
     assert plan(world.snapshot(), PLAIN, probe) == []
+
+
+def test_a_breach_resolved_before_its_legal_deadline_is_still_due_at_it() -> None:
+    breach_at = DECLARED + timedelta(minutes=2)
+    resolved = snapshot(
+        "P0",
+        comments=[
+            (timedelta(minutes=1), "/ack"),
+            (timedelta(minutes=2), "/breach card data"),
+            (timedelta(minutes=30), "/status resolved"),
+        ],
+        own=[markers.BreachNote()],
+    )
+    legal_by = POLICY.breach.legal_within.after(breach_at, POLICY.business_calendar)
+    assert due(resolved, DECLARED + timedelta(minutes=31)) == legal_by
+    assert "escalation" in posted(resolved, legal_by)
