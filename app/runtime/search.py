@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.labels import ACTION_ITEM, BREACH, INCIDENT
-from app.github.port import GitHubPort
+from app.core.snapshot import Repo
+from app.github.port import GitHubPort, paginate
 
 MAX_RESULTS = 1000  # GitHub answers no more than this many per query
 PER_MINUTE = 30  # search's own rate limit, per installation
@@ -156,3 +157,27 @@ def repository_of(issue: dict[str, Any]) -> tuple[str, str] | None:
     if len(parts) < 2 or parts[-3:-2] != ["repos"]:
         return None
     return parts[-2], parts[-1]
+
+
+async def listed(
+    gh: GitHubPort, repo: Repo, has_open: bool, *, pir_label: str, since: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Where search cannot serve, one repository's lists: its incidents (open, and resolved
+    lately), its open reviews and its open action items."""
+    path = f"/repos/{repo.full_name}/issues"
+    # A repository without open issues has no open incident and no open review.
+    incidents = (
+        await paginate(gh, path, params={"labels": INCIDENT, "state": "open"}) if has_open else []
+    )
+    incidents += await paginate(
+        gh, path, params={"labels": INCIDENT, "state": "closed", "since": since}
+    )
+    reviews = (
+        await paginate(gh, path, params={"labels": pir_label, "state": "open"}) if has_open else []
+    )
+    items = (
+        await paginate(gh, path, params={"labels": ACTION_ITEM, "state": "open"})
+        if has_open
+        else []
+    )
+    return incidents, reviews, items

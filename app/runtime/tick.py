@@ -13,7 +13,7 @@ from typing import Any
 from app.core import runbook
 from app.core.actions import Action
 from app.core.keys import IssueKey
-from app.core.labels import ACTION_ITEM, INCIDENT, PIR
+from app.core.labels import PIR
 from app.core.policy import Policy
 from app.core.snapshot import Repo, Snapshot
 from app.github.errors import GitHubError
@@ -27,9 +27,11 @@ from app.runtime.search import (
     SearchPace,
     Unusable,
     active_repositories,
+    listed,
     repository_of,
     search,
 )
+from app.runtime.shares import Shares
 from app.runtime.tally import TickReport, severity
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ REVIEW_WINDOW = timedelta(days=30)
 MONTHLY_WINDOW = timedelta(days=62)  # back to the start of the month before, at least
 ROUND_RETRY = timedelta(hours=1)  # a repository whose daily check failed is tried again
 CONCURRENCY = 8  # repositories and incidents worked on at once, per sweep
+SHARED_WORKERS = 4  # installations the sweep's holder takes at once in cluster mode
 
 Exclusive = Callable[[IssueKey], contextlib.AbstractAsyncContextManager[None]]
 Known = Callable[[], Awaitable[Iterable[IssueKey]]]
@@ -92,6 +95,7 @@ class Ticker:
         self._running = asyncio.Lock()
         self.daily = daily or DailyChecks(reconciler)
         self.known = known  # the incidents the wake-ups know of (timing.wire sets it)
+        self.shares: Shares | None = None  # cluster mode: installations shared out
         self._pace = pace or SearchPace()
         self._limit = asyncio.Semaphore(concurrency)
         self._rounds: dict[int, datetime] = {}  # installation → its next daily round
@@ -116,11 +120,44 @@ class Ticker:
                 return report
             known = list(await self.known()) if self.known is not None else []
             report.installations = len(installations)
-            await asyncio.gather(
-                *(self._installation(data, known, report, dry_run) for data in installations)
-            )
+            await self._share_out(installations, known, report, dry_run)
             report.repositories = len(report.seen_repositories)
             return report
+
+    async def _share_out(
+        self, installations: list[Any], known: list[IssueKey], report: TickReport, dry_run: bool
+    ) -> None:
+        """Every installation swept: here, or in cluster mode by whichever replica takes it
+        (app/runtime/shares.py); a dry run stays here."""
+        shares = self.shares
+        if shares is None or dry_run or not await shares.offer(installations):
+            await asyncio.gather(
+                *(self._installation(d, known, report, dry_run) for d in installations)
+            )
+            return
+
+        async def worker() -> None:
+            while (data := await shares.take()) is not None:
+                try:
+                    await self._installation(data, known, report, dry_run)
+                finally:
+                    await shares.done()
+
+        await asyncio.gather(*(worker() for _ in range(SHARED_WORKERS)))
+        if not await shares.finished():
+            report.errors.append({"scope": "sweep", "error": "an installation left unfinished"})
+
+    async def help(self) -> bool:
+        """Another replica's sweep under way: take one of its installations and sweep it
+        here. False when there is none (or this replica holds the sweep)."""
+        if self.shares is None or self.busy or (data := await self.shares.take()) is None:
+            return False
+        try:
+            known = list(await self.known()) if self.known is not None else []
+            await self._installation(data, known, TickReport(), False)
+        finally:
+            await self.shares.done()
+        return True
 
     async def _installation(
         self, data: dict[str, Any], known: list[IssueKey], report: TickReport, dry_run: bool
@@ -271,7 +308,9 @@ class Ticker:
         report.seen_repositories.add(repo.full_name)
         try:
             async with self._limit:
-                incidents, reviews, items = await self._listed(gh, repo, has_open)
+                incidents, reviews, items = await listed(
+                    gh, repo, has_open, pir_label=self._pir_label, since=self._since()
+                )
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
             return
@@ -312,35 +351,6 @@ class Ticker:
     @staticmethod
     def _of(installation_id: int, repo: Repo, issue: dict[str, Any]) -> IssueKey:
         return IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
-
-    async def _listed(
-        self, gh: GitHubPort, repo: Repo, has_open: bool
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        """The repository's incidents (open, and resolved lately), its open reviews and its
-        open action items."""
-        path = f"/repos/{repo.full_name}/issues"
-        # A repository without open issues has no open incident and no open review.
-        incidents = (
-            await paginate(gh, path, params={"labels": INCIDENT, "state": "open"})
-            if has_open
-            else []
-        )
-        incidents += await paginate(
-            gh,
-            path,
-            params={"labels": INCIDENT, "state": "closed", "since": self._since()},
-        )
-        reviews = (
-            await paginate(gh, path, params={"labels": self._pir_label, "state": "open"})
-            if has_open
-            else []
-        )
-        items = (
-            await paginate(gh, path, params={"labels": ACTION_ITEM, "state": "open"})
-            if has_open
-            else []
-        )
-        return incidents, reviews, items
 
     async def _incident(
         self,

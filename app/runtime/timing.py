@@ -26,6 +26,7 @@ from app.notify.dispatch import Notifications
 from app.runtime.cluster import TAKEN_OVER, Busy, Cluster
 from app.runtime.daily import SharedChecked
 from app.runtime.reconcile import Reconciler, RunReport
+from app.runtime.shares import Shares
 from app.runtime.tick import Ticker
 from app.runtime.wakeups import Kind, LocalWakeups, SharedWakeups, Wake
 from app.runtime.work import IssueQueue
@@ -76,6 +77,9 @@ class Timing:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         self.fired = 0
+        self.helped = 0  # installations of other replicas' sweeps swept here
+        self._ticker: Ticker | None = None
+        self._helping = False
         self._heal = timedelta(seconds=heal_after)
         reconciler.before = self.begin
         reconciler.after = self.settle
@@ -134,6 +138,9 @@ class Timing:
             else:
                 self._spawn(self._remind(wake))
         self.fired += len(due)
+        if self._ticker is not None and self._ticker.shares is not None and not self._helping:
+            self._helping = True
+            self._spawn(self._help(self._ticker))
         if due and self._tidy is not None:
             await self._tidy(now)  # e.g. Slack channels whose archive time came
         return len(due)
@@ -142,6 +149,16 @@ class Timing:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _help(self, ticker: Ticker) -> None:
+        """Sweep installations of another replica's sweep while there are any."""
+        try:
+            while await ticker.help():
+                self.helped += 1
+        except Exception:
+            log.exception("wake-ups: helping another replica's sweep failed")
+        finally:
+            self._helping = False
 
     async def _remind(self, wake: Wake) -> None:
         """A review or action item due: read it and let the reconciler remind."""
@@ -260,6 +277,8 @@ def wire(
     )
     if ticker is not None:
         ticker.known = timing.known
+        timing._ticker = ticker
         if cluster is not None:
             ticker.daily.checked = SharedChecked(cluster)
+            ticker.shares = Shares(cluster)
     return timing

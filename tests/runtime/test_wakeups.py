@@ -137,3 +137,42 @@ async def test_a_lock_left_by_a_dead_replica_heals_within_its_expiry_without_a_t
     replicas.clock.now += timedelta(seconds=0.3)  # the lock's expiry, on GitHub's clock
     assert await fire(heir) == 1  # no delivery, no tick: the heir's check finds it
     assert len(briefs(github, 1)) == 1
+
+
+async def test_one_sweep_is_shared_out_to_the_replicas_by_installation(
+    replicas: Replicas, settings: object, redis_single: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.runtime import tick as ticks
+    from tests.conftest import CRON_SECRET
+
+    github = replicas.github
+    holder, helper = shared(replicas, settings, redis_single.url, n=2)
+    github.installations = [INSTALLATION_ID, 2]
+    github.repos[2] = ["acme/payments"]
+    for repo in (REPO, "acme/payments"):
+        github.files[(repo.lower(), ".github/incident.yml")] = ROSTER
+        github.add_issue(1, labels=("incident", "sev:P0"), repo=repo)
+    monkeypatch.setattr(ticks, "SHARED_WORKERS", 1)
+    mine = holder.app.state.ticker
+    real, first, go = mine._installation, asyncio.Event(), asyncio.Event()
+
+    async def slow(*args: object) -> None:
+        first.set()
+        await go.wait()  # the holder is busy with its first installation…
+        await real(*args)
+
+    monkeypatch.setattr(mine, "_installation", slow)
+    replicas.clock.now = T0 + timedelta(minutes=20)
+    sweep = asyncio.create_task(
+        holder.client.post("/cron/tick", headers={"Authorization": f"Bearer {CRON_SECRET}"})
+    )
+    await asyncio.wait_for(first.wait(), 5)
+    assert await helper.app.state.ticker.help()  # …so the other replica takes the second
+    assert not await helper.app.state.ticker.help()
+    go.set()
+    answer = await sweep
+    assert answer.status_code == 200 and answer.json()["errors"] == []
+    await replicas.drain()
+    for repo in (REPO, "acme/payments"):
+        posted = github.posted_comments(1, repo=repo)
+        assert sum('"k":"escalation"' in c for c in posted) == 1
