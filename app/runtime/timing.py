@@ -80,6 +80,7 @@ class Timing:
         self.helped = 0  # installations of other replicas' sweeps swept here
         self._ticker: Ticker | None = None
         self._helping = False
+        self._sweeping: asyncio.Task[None] | None = None
         self._heal = timedelta(seconds=heal_after)
         reconciler.before = self.begin
         reconciler.after = self.settle
@@ -178,7 +179,9 @@ class Timing:
             log.exception("wake-up of %s", key, extra={"issue": str(key)})
 
     async def drain(self) -> None:
-        """Wait for the work the fired wake-ups queued."""
+        """Wait for the work the fired wake-ups queued (and a sweep under way)."""
+        if self._sweeping is not None:
+            await asyncio.gather(self._sweeping, return_exceptions=True)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._queue.drain()
@@ -187,14 +190,14 @@ class Timing:
 
     async def run(self) -> None:
         """Sweep once (the wake-ups are rebuilt from GitHub), then check every few seconds
-        and sweep every `sweep_every` (or when Redis came back)."""
-        await self._sweep_now()
+        and sweep every `sweep_every` (or when Redis came back). A sweep runs beside the
+        checks, never in their way: at thousands of repositories it takes minutes."""
         while True:
-            await self._sleep(self._pause())
             try:
+                if self._sweep_due() and (self._sweeping is None or self._sweeping.done()):
+                    self._sweeping = asyncio.get_running_loop().create_task(self._sweep_now())
+                await self._sleep(self._pause())
                 await self.check()
-                if self._sweep_due():
-                    await self._sweep_now()
             except Exception:
                 log.exception("wake-ups: check failed; next check in %.0fs", self.check_every)
 
@@ -235,11 +238,12 @@ class Timing:
             self._loop = asyncio.get_running_loop().create_task(self.run())
 
     async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
-            self._loop = None
+        for task in (self._loop, self._sweeping):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._loop = self._sweeping = None
         for task in list(self._tasks):
             task.cancel()
 
