@@ -28,6 +28,7 @@ import httpx  # noqa: E402
 import respx  # noqa: E402
 import uvicorn  # noqa: E402
 
+from app.core import markers  # noqa: E402
 from tests.conftest import APP_BOT, GitHubDouble, iso  # noqa: E402
 
 OWNER = "acme"
@@ -118,9 +119,16 @@ class Served:
 
 
 def seed(
-    double: GitHubDouble, *, repos: int, incidents: int, first: float, spacing: float
+    double: GitHubDouble,
+    *,
+    repos: int,
+    incidents: int,
+    first: float,
+    spacing: float,
+    declared: bool = False,
 ) -> dict[str, float]:
-    """The repositories and incidents; each incident's repository → its deadline."""
+    """The repositories and incidents (with `declared`, briefed by the app already: the
+    start-up sweep writes nothing); each incident's repository → its deadline."""
     names = [f"{OWNER}/repo-{i:05d}" for i in range(repos)]
     double.repos = {INSTALLATION: names}
     double.installations = [INSTALLATION]
@@ -136,6 +144,12 @@ def seed(
             created_at=labelled,
             title=f"Outage {n}",
         )
+        if declared:
+            issue = double.issue(1, repo=names[-1 - n])
+            double.label(1, "status:investigating", at=labelled, repo=issue.repo, ours=True)
+            issue.assignees = ["rohan", "morgan", "casey"]
+            brief = markers.render(markers.Brief("P0", checklist="P0"))
+            double.comment(1, f"Declared.\n{brief}", at=labelled, repo=issue.repo, ours=True)
         deadlines[names[-1 - n]] = (labelled + timedelta(minutes=15)).timestamp()
     return deadlines
 
@@ -149,11 +163,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lag", type=float, default=30.0, help="search index lag, seconds")
     parser.add_argument("--first", type=float, default=40.0, help="first deadline, s after start")
     parser.add_argument("--spacing", type=float, default=5.0, help="between deadlines, s")
+    parser.add_argument("--declared", action="store_true", help="incidents briefed already")
     args = parser.parse_args(argv)
     double = GitHubDouble(respx.MockRouter(), WallClock(), api="http://github.test")  # type: ignore[arg-type]
     app = Served(double, latency=args.latency, lag=args.lag)
     app.deadlines = seed(
-        double, repos=args.repos, incidents=args.incidents, first=args.first, spacing=args.spacing
+        double,
+        repos=args.repos,
+        incidents=args.incidents,
+        first=args.first,
+        spacing=args.spacing,
+        declared=args.declared,
     )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off")
 

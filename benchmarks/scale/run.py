@@ -100,7 +100,14 @@ def bench(github: str) -> dict[str, Any]:
 
 
 def run_one(
-    repos: int, mode: str, latency: float, lag: float, key: str, incidents: int, spacing: float
+    repos: int,
+    mode: str,
+    latency: float,
+    lag: float,
+    key: str,
+    incidents: int,
+    spacing: float,
+    declared: bool = False,
 ) -> Row:
     row = Row(repos, mode, latency, incidents)
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
@@ -127,6 +134,7 @@ def run_one(
                     str(FIRST),
                     "--spacing",
                     str(spacing),
+                    *(["--declared"] if declared else []),
                 ],
                 env,
                 str(ROOT),
@@ -251,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lag", type=float, default=30.0)
     parser.add_argument("--incidents", type=int, default=5)
     parser.add_argument("--spacing", type=float, default=5.0, help="seconds between deadlines")
+    parser.add_argument(
+        "--declared", action="store_true", help="incidents briefed before start (no writes)"
+    )
     args = parser.parse_args(argv)
     key = new_private_key()
     rows = []
@@ -258,7 +269,16 @@ def main(argv: list[str] | None = None) -> int:
         for mode in args.modes.split(","):
             t0 = time.monotonic()
             rows.append(
-                run_one(size, mode, args.latency, args.lag, key, args.incidents, args.spacing)
+                run_one(
+                    size,
+                    mode,
+                    args.latency,
+                    args.lag,
+                    key,
+                    args.incidents,
+                    args.spacing,
+                    args.declared,
+                )
             )
             print(f"{size} {mode}: {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
     print(table(rows))
