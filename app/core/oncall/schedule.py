@@ -196,12 +196,17 @@ def _layer_edges(hours: str, zone: ZoneInfo, after: datetime, until: datetime) -
     return edges
 
 
+def _holder(name: str, policy: Policy, record: OnCallRecord, at: datetime) -> str | None:
+    order = on_call(name, policy, record, at)
+    return order[0] if order else None
+
+
 def _changes(
     name: str, policy: Policy, record: OnCallRecord, after: datetime, until: datetime | None = None
 ) -> Handoff | None:
     """The first handoff of rotation `name` after `after` (at most LOOKAHEAD ahead)."""
     rotation = policy.rotations[name]
-    before = (on_call(name, policy, record, after) or [None])[0]
+    before = _holder(name, policy, record, after)
     horizon = until or after + LOOKAHEAD
     low = after
     while low < horizon:
@@ -209,7 +214,7 @@ def _changes(
         for t in sorted({t for t in _candidates(rotation, policy, record, low, high) if t > low}):
             if t > high:
                 continue
-            now = (on_call(name, policy, record, t) or [None])[0]
+            now = _holder(name, policy, record, t)
             if (now or "").lower() != (before or "").lower():
                 return Handoff(name, t, before, now)
         low = high
