@@ -134,6 +134,16 @@ class LegalNotified:
 
 
 @dataclass(frozen=True)
+class OnCall:
+    """`/oncall`: who is on call now and next; with `cover`, `/oncall cover @login
+    [<rotation>] [until <time>]` hands the login a rotation's turn from the comment on."""
+
+    cover: str | None = None
+    rotation: str | None = None
+    until: str = ""  # as written: `2026-12-27 09:00`, `18:00`, `in 4h`
+
+
+@dataclass(frozen=True)
 class Invalid:
     """A command we recognised but could not read; `problem` says what is valid."""
 
@@ -151,11 +161,13 @@ Command = (
     | Breach
     | LegalNotified
     | AddActionItem
+    | OnCall
     | Invalid
 )
 
 _LINE_RE = re.compile(
-    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|action)\b(.*)$", re.I
+    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|action|oncall)\b(.*)$",
+    re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
 _FIELD_RE = re.compile(
@@ -258,6 +270,8 @@ def _parse_one(name: str, rest: str) -> Command:
         return AddActionItem(horizon, text[:200], owner[1] if owner else None)
     if name == "breach":
         return Breach(rest)
+    if name == "oncall":
+        return _oncall(args)
     if name == "legal":
         if not args or args[0].lower() != "notified":
             return Invalid("/legal", "use /legal notified [reference]")
@@ -270,6 +284,24 @@ def _parse_one(name: str, rest: str) -> Command:
     if args and args[0].lower() == "help":
         return Help()
     return Invalid("/incident", "the only /incident command is /incident help")
+
+
+ONCALL_USAGE = "use /oncall, or /oncall cover @login [rotation] [until <time>]"
+
+
+def _oncall(args: list[str]) -> Command:
+    if not args:
+        return OnCall()
+    if args[0].lower() != "cover" or len(args) < 2:
+        return Invalid("/oncall", ONCALL_USAGE)
+    login = _LOGIN_RE.match(args[1])
+    if login is None or not args[1].startswith("@"):
+        return Invalid("/oncall", f"{_echo(args[1])} is not a @login; {ONCALL_USAGE}")
+    rest = args[2:]
+    rotation = rest.pop(0) if rest and rest[0].lower() != "until" else None
+    if rest and (rest[0].lower() != "until" or len(rest) < 2):
+        return Invalid("/oncall", ONCALL_USAGE)
+    return OnCall(login[1], rotation, " ".join(rest[1:]))
 
 
 def template_fields(text: str) -> dict[str, str]:

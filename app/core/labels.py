@@ -16,6 +16,7 @@ ACTION_ITEM = "action-item"
 MONTHLY_REVIEW = "incident-review"
 PIR = "pir"  # the default of `pir.label`; a repository's policy may name another
 HORIZON_PREFIX = "horizon:"
+ONCALL = "on-call"  # the repository's "On-call" issue (covers) and its handover issues
 
 # Labels that change who is told what (behaviour §8): after the brief, adding or removing one
 # counts only from someone with authority; otherwise the app puts it back and says why.

@@ -260,6 +260,54 @@ class AlertNote(Marker):
     auto: bool = False
 
 
+@dataclass(frozen=True)
+class Handover(Marker):
+    """An open incident told of a rotation's handoff (`at`: the handoff, ISO in UTC)."""
+
+    KIND: ClassVar[str] = "handover"
+    rotation: str
+    at: str
+
+
+@dataclass(frozen=True)
+class HandoverIssue(Marker):
+    """In the body of the handover issue the tick opened for a rotation's handoff."""
+
+    KIND: ClassVar[str] = "handover-issue"
+    rotation: str
+    at: str
+
+
+@dataclass(frozen=True)
+class OnCallReply(Marker):
+    """`/oncall` (or `/oncall cover`) of comment `comment` answered."""
+
+    KIND: ClassVar[str] = "oncall-reply"
+    comment: int
+
+
+@dataclass(frozen=True)
+class OnCallLog(Marker):
+    """In the body of the repository's "On-call" issue, where covers are recorded."""
+
+    KIND: ClassVar[str] = "oncall-log"
+
+
+@dataclass(frozen=True)
+class CoverNote(Marker):
+    """A cover recorded in the "On-call" issue (times ISO in UTC; no `until`: to the next
+    handoff), asked for by `by` in comment `comment` of issue `issue`."""
+
+    KIND: ClassVar[str] = "cover"
+    rotation: str
+    login: str
+    start: str
+    by: str
+    until: str | None = None
+    issue: int | None = None
+    comment: int | None = None
+
+
 # Field name → wire key, for the fields whose key is not their name.
 _KEYS: dict[type[Marker], dict[str, str]] = {
     Brief: {"severity": "sev"},
@@ -272,6 +320,7 @@ _KEYS: dict[type[Marker], dict[str, str]] = {
     ConfigProblem: {"digest": "h"},
     Reminder: {"anchor": "a", "number": "n"},
     PirLink: {"pull": "pr"},
+    OnCallReply: {"comment": "c"},
 }
 KINDS: dict[str, type[Marker]] = {
     cls.KIND: cls
@@ -302,6 +351,11 @@ KINDS: dict[str, type[Marker]] = {
         ScheduledDrill,
         AlertIssue,
         AlertNote,
+        Handover,
+        HandoverIssue,
+        OnCallReply,
+        OnCallLog,
+        CoverNote,
     )
 }
 

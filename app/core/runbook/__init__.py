@@ -20,6 +20,7 @@ from app.core.runbook import (
     declaration,
     escalation,
     follow_through,
+    oncall,
     resolution,
     review,
     severity,
@@ -66,7 +67,9 @@ STEPS: tuple[StepFunction, ...] = (
     declaration.security,
     breach.breach,
     communication.commands,
+    oncall.commands,
     communication.undone,
+    oncall.handover,
     escalation.escalations,
     communication.reminder,
     follow_through.action_items,
@@ -84,6 +87,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     Labels and assignees come before comments: a comment is the record that something was
     done, so if a run stops half-way the next one repeats only idempotent writes.
     """
+    policy = oncall.on_call_policy(snapshot, policy, now)
     state = derive(snapshot, policy)
     if state is None:
         return []
