@@ -20,7 +20,8 @@ import icalendar
 import recurring_ical_events  # type: ignore[import-untyped]
 
 from app.core.oncall import CalendarFeed, Shift
-from app.notify.operator import CalendarSource
+from app.notify.operator import CalendarSource, OperatorError, load
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -151,3 +152,15 @@ class Calendars:
     def _failed(name: str, problem: str) -> CalendarFeed:
         log.warning("calendar %s: %s", name, problem)
         return CalendarFeed(name, problem=problem)
+
+
+def from_settings(settings: Settings, *, now: Callable[[], datetime]) -> Calendars | None:
+    """The calendars of NOTIFIERS_FILE, None without the file or without `calendars:` (an
+    unusable file is the notifiers' to report)."""
+    if settings.notifiers_file is None:
+        return None
+    try:
+        found = load(settings.notifiers_file, env=settings.environment())
+    except OperatorError:
+        return None
+    return Calendars(found.calendars, now=now) if found.calendars else None

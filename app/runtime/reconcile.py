@@ -24,7 +24,9 @@ from app.github.errors import GitHubError, MaybeApplied, RateLimited
 from app.github.executor import Outcome, execute, to_call
 from app.github.port import GitHubPort
 from app.github.reader import Reader
+from app.notify import calendars
 from app.runtime import review
+from app.runtime.oncall import OnCallReader
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,10 @@ class Reconciler:
         config: ConfigLoader | None = None,
         max_actions: int = 30,
         notifications: notify.Sink | None = None,
+        oncall: OnCallReader | None = None,
     ) -> None:
         self._clients = clients
+        self.oncall = oncall or OnCallReader(None, app_id=app_id)
         self._app_id = app_id
         self._now = now
         self._max_actions = max_actions
@@ -82,6 +86,7 @@ class Reconciler:
             now=now,
             max_actions=settings.max_actions_per_run,
             notifications=notifications,
+            oncall=OnCallReader(calendars.from_settings(settings, now=now), app_id=settings.app_id),
         )
 
     @property
@@ -157,6 +162,9 @@ class Reconciler:
             if found is None:
                 return
             snapshot, policy = found
+            if policy.rotations:
+                record = await self.oncall.record(gh, key.full_name, policy, self._now())
+                snapshot = replace(snapshot, oncall=record)
             actions = self._plan(report, snapshot, policy, extra)
             if dry_run or not actions:
                 return
@@ -181,9 +189,11 @@ class Reconciler:
     ) -> list[Action]:
         """The runbook's actions for this read, capped at `max_actions`; the report records
         the read, the whole plan and how many were cut."""
-        report.seen = (snapshot, policy)
+        now = self._now()
+        # Notifications tell of the run as planned: who was on call when it planned.
+        report.seen = (snapshot, runbook.on_call_policy(snapshot, policy, now))
         report.incident = True
-        actions = runbook.plan(snapshot, policy, self._now())
+        actions = runbook.plan(snapshot, policy, now)
         report.planned = actions
         if len(actions) > self._max_actions:
             report.capped = len(actions) - self._max_actions

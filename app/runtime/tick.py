@@ -22,10 +22,13 @@ from app.core.labels import (
     is_incident,
     severity_of,
 )
-from app.core.snapshot import Issue, Repo
+from app.core.policy import Policy
+from app.core.snapshot import Issue, Repo, Snapshot
 from app.github.errors import GitHubError
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
+from app.core.oncall.texts import iso
+from app.runtime import handover
 from app.runtime.cluster import Busy
 from app.runtime.reconcile import Reconciler, RunReport
 from app.runtime.redeliver import Redeliverer
@@ -108,6 +111,7 @@ class Ticker:
         self._running = asyncio.Lock()
         self._monthly_done: set[tuple[str, str]] = set()  # (repository, month) handled
         self._drills_done: set[tuple[str, str, str]] = set()  # (repository, severity, period)
+        self._handovers_done: set[tuple[str, str, str]] = set()  # (repository, rotation, at)
 
     @property
     def busy(self) -> bool:
@@ -167,7 +171,9 @@ class Ticker:
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
             return
+        first = len(report.runs)
         await self._incidents(installation_id, repo, incidents, report, dry_run)
+        seen = [run.seen for run in report.runs[first:] if run.seen is not None]
         for issue in reviews:
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
             run = await self._reconciler.remind_review(key, issue, repo=repo, dry_run=dry_run)
@@ -181,6 +187,7 @@ class Ticker:
         try:
             await self._monthly(gh, installation_id, repo, report, dry_run)
             await self._drills(gh, installation_id, repo, report, dry_run)
+            await self._handovers(gh, installation_id, repo, seen, report, dry_run)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
 
@@ -308,6 +315,47 @@ class Ticker:
                 )
                 if not run.outcome.failed:
                     self._drills_done.add((repo.full_name, sev, period))
+            self._count(report, key, run)
+
+    async def _handovers(
+        self,
+        gh: GitHubPort,
+        installation_id: int,
+        repo: Repo,
+        seen: list[tuple[Snapshot, Policy]],
+        report: TickReport,
+        dry_run: bool,
+    ) -> None:
+        """After a rotation's handoff, its handover issue listing the open incidents, once
+        (app/runtime/handover.py)."""
+        policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
+        if not policy.rotations:
+            return
+        now = self._reconciler.now()
+        record = await self._reconciler.oncall.record(gh, repo.full_name, policy, now)
+        due = [
+            h
+            for h in handover.due(policy, record, now)
+            if (repo.full_name, h.rotation, h.at.isoformat()) not in self._handovers_done
+        ]
+        open_incidents = handover.incidents(seen)
+        if not due or not open_incidents:
+            return
+        done = await handover.made(gh, repo.full_name, due, self._reconciler.app_id)
+        self._handovers_done |= {
+            (repo.full_name, h.rotation, h.at.isoformat())
+            for h in due
+            if (h.rotation, iso(h.at)) in done
+        }
+        key = IssueKey(installation_id, repo.owner, repo.name, 0)
+        for found, action in handover.to_open(policy, due, done, open_incidents):
+            run = RunReport(key, incident=False, planned=[action] if action else [])
+            if action is not None and not dry_run:
+                run.outcome = await execute(
+                    gh, repo.full_name, 0, [action], log_extra={"repository": repo.full_name}
+                )
+            if not dry_run and not run.outcome.failed:
+                self._handovers_done.add((repo.full_name, found.rotation, found.at.isoformat()))
             self._count(report, key, run)
 
     async def _monthly(

@@ -73,7 +73,8 @@ def _layer_order(rotation: Rotation, zone: ZoneInfo, at: datetime) -> list[str] 
 
 
 def _first(login: str, order: list[str]) -> list[str]:
-    return [login, *(m for m in order if m.lower() != login.lower())]
+    """`login` holding the turn in place of the first; the rest of the order stays."""
+    return [login, *(m for m in order[1:] if m.lower() != login.lower())]
 
 
 def _base_order(rotation: Rotation, zone: ZoneInfo, at: datetime) -> list[str]:

@@ -44,6 +44,7 @@ from app.core.runbook.follow_through import (
     wanted_items,
 )
 from app.core.runbook.monthly import Period, due_period, review_issue
+from app.core.runbook.oncall import HANDOVER_WINDOW, handover_issue, on_call_policy
 from app.core.runbook.review import (
     pir_round,
     pir_step,
@@ -101,6 +102,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
 __all__ = [
     "DRILL_HEADER",
     "DRILL_QUIET_ROLES",
+    "HANDOVER_WINDOW",
     "MAX_STEPS",
     "STEPS",
     "DueDrill",
@@ -117,7 +119,9 @@ __all__ = [
     "due_drills",
     "due_period",
     "due_steps",
+    "handover_issue",
     "linked_round",
+    "on_call_policy",
     "pir_round",
     "pir_step",
     "plan",

@@ -14,9 +14,10 @@ from app.core.labels import ONCALL
 from app.core.oncall import Handoff, bound, holder_at, last_handoff, next_handoff, texts
 from app.core.policy import Policy, Severity
 from app.core.runbook.roles import logins
+from app.core.runbook.severity import deadlines, next_update
 from app.core.runbook.situation import Situation, briefed
 from app.core.snapshot import Comment, Snapshot
-from app.core.state import briefed_at, declared_at
+from app.core.state import IncidentState, briefed_at, declared_at
 
 # A handoff further back than this is history: a stopped app tells of the latest one only.
 HANDOVER_WINDOW = timedelta(hours=12)
@@ -199,3 +200,47 @@ def _cover(s: Situation, comment: Comment, c: cmd.OnCall) -> list[Action]:
     )
     reply = texts.cover_reply(comment.id, login, rotation, until, shown)
     return [write, PostComment(reply, "oncall-reply")]
+
+
+def _next_deadline(policy: Policy, state: IncidentState, zone: str) -> str:
+    """The incident's next deadline in words: its response, else its next update."""
+    respond_by, _ = deadlines(policy, state)
+    if state.acked_at is None:
+        return f"response due {texts.local(respond_by, zone)}"
+    _, due, _ = next_update(policy, state)
+    return f"update due {texts.local(due, zone)}"
+
+
+def handover_issue(
+    policy: Policy, handoff: Handoff, incidents: list[tuple[Snapshot, IncidentState]]
+) -> OpenIssue | None:
+    """The handover issue of one rotation's handoff, listing the incidents open at it with
+    their status and next deadline; None when none was (nothing to hand over)."""
+    open_ones = sorted(
+        (
+            (snap, state)
+            for snap, state in incidents
+            if snap.issue.state == "open"
+            and state.status is not Status.RESOLVED
+            and state.declared_at < handoff.at
+        ),
+        key=lambda pair: (pair[1].severity.value, pair[0].issue.number),
+    )
+    if not open_ones:
+        return None
+    zone = policy.rotations[handoff.rotation].timezone or policy.calendar.timezone
+    rows = [
+        texts.OpenIncident(
+            snap.issue.number,
+            snap.issue.title,
+            state.severity.value,
+            state.status.value,
+            _next_deadline(policy, state, zone),
+        )
+        for snap, state in open_ones
+    ]
+    title, body = texts.handover_issue(
+        handoff.rotation, handoff.at, zone, handoff.outgoing, handoff.incoming, rows
+    )
+    assignees = (handoff.incoming,) if handoff.incoming else ()
+    return OpenIssue(title, body, (ONCALL,), assignees, "handover")

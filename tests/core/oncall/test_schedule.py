@@ -104,7 +104,8 @@ def test_an_override_holds_the_turn_and_hands_it_back() -> None:
     assert ic(text, utc(2026, 12, 23, 23, 0)) == "ken"  # midnight in Berlin
     assert ic(text, utc(2026, 12, 26, 23, 0)) == "ana"
     p = policy(text)
-    assert holder_at("architect.morgan-lee", p, OnCallRecord(), utc(2026, 12, 25)) == "ana"
+    # ken holds ana's turn; the next in turn stays who it was (ada), ana is off.
+    assert holder_at("architect.morgan-lee", p, OnCallRecord(), utc(2026, 12, 25)) == "ada"
 
 
 def test_a_cover_holds_the_turn_until_the_next_handoff() -> None:

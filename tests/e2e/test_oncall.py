@@ -1,0 +1,174 @@
+"""Who is on call, end to end over the GitHub double: the declaration assigns who is on call,
+a handoff hands the open P0/P1 over (once, however many ticks), escalations after it reach
+the incoming person, and `/oncall` and `/oncall cover` (docs/user-guide/oncall.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.core import markers
+from app.core.labels import ONCALL
+from tests.conftest import CRON_SECRET, REPO, T0, Harness, delivery_for, marked
+from tests.e2e.test_hostile_users import say
+
+pytestmark = pytest.mark.anyio
+
+# T0 is Wednesday 2019-05-15 15:20 UTC, 17:20 in Berlin: ken's turn (the daily handoff is
+# 18:00 Berlin, 16:00 UTC, when ana takes over; the technical lead's seat is the next in turn).
+CONFIG = """\
+calendar: {timezone: Europe/Berlin}
+rotations:
+  primary:
+    members: [ada, ken, ana]
+    start: "2019-05-13 18:00"
+    every: 1d
+roster:
+  release_manager.rohan-patel: {rotation: primary}
+  architect.morgan-lee: {rotation: primary, offset: 1}
+  team_lead.casey-brooks: casey
+"""
+HANDOFF = datetime(2019, 5, 15, 16, 0, tzinfo=UTC)
+TICK = {"Authorization": f"Bearer {CRON_SECRET}"}
+
+
+async def declare(harness: Harness, *labels: str) -> None:
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = CONFIG
+    github.add_issue(labels=labels or ("incident", "sev:P1"))
+    await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
+
+
+async def tick(harness: Harness) -> None:
+    response = await harness.client.post("/cron/tick", headers=TICK)
+    assert response.status_code == 200, response.text
+
+
+def handover_issues(harness: Harness) -> list[str]:
+    return [
+        i.body
+        for i in harness.github.issues.values()
+        if ONCALL in i.labels and markers.of(markers.HandoverIssue, i.body)
+    ]
+
+
+async def test_the_declaration_assigns_and_mentions_who_is_on_call(harness: Harness) -> None:
+    await declare(harness)
+    issue = harness.github.issue()
+    assert sorted(issue.assignees) == ["ana", "ken"]  # commander ken, technical lead ana
+    (brief,) = marked(harness.github.posted_comments(), markers.Brief)
+    assert "@ken" in brief and "@ada" not in brief
+
+
+async def test_a_handoff_hands_open_p1s_over_once_and_escalations_reach_the_incoming(
+    harness: Harness,
+) -> None:
+    github = harness.github
+    await declare(harness)
+    harness.clock.now = HANDOFF + timedelta(minutes=1)
+    await tick(harness)
+    (note,) = marked(github.posted_comments(), markers.Handover)
+    assert "@ana takes over from `ken`" in note and "@ada takes over from `ana`" in note
+    assert sorted(github.issue().assignees) == ["ada", "ana"]
+    (listing,) = handover_issues(harness)
+    assert "#1 Checkout returns 502 for every user | P1 | investigating | response due" in listing
+    writes = len(github.writes)
+
+    await tick(harness)  # a second tick (or a replica's) adds nothing
+    assert len(github.writes) == writes
+    assert len(handover_issues(harness)) == 1
+
+    # Nobody acknowledged within the hour: the escalation reaches the holders after the handoff.
+    harness.clock.now = T0 + timedelta(hours=1, minutes=1)
+    await tick(harness)
+    (escalation,) = marked(github.posted_comments(), markers.Escalation)
+    assert "@ada" in escalation and "@ken" not in escalation
+
+
+async def test_a_hand_made_assign_stays_through_a_handoff(harness: Harness) -> None:
+    github = harness.github
+    await declare(harness)
+    await say(harness, "/assign ic @rohan")
+    harness.clock.now = HANDOFF + timedelta(minutes=1)
+    await tick(harness)
+    assert sorted(github.issue().assignees) == ["ada", "rohan"]  # rohan stays commander
+    (note,) = marked(github.posted_comments(), markers.Handover)
+    assert "@ada takes over from `ana`" in note  # the technical lead's seat still moves
+
+
+async def test_nothing_open_means_no_handover_issue(harness: Harness) -> None:
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = CONFIG
+    github.add_issue(labels=("bug",))
+    harness.clock.now = HANDOFF + timedelta(minutes=1)
+    await tick(harness)
+    assert handover_issues(harness) == []
+    assert github.writes == []
+
+
+async def test_oncall_replies_who_is_on_call_now_and_next(harness: Harness) -> None:
+    await declare(harness)
+    harness.clock.advance(minutes=5)
+    item = await say(harness, "/oncall")
+    (reply,) = marked(harness.github.posted_comments(), markers.OnCallReply)
+    assert "| `primary` | `release_manager.rohan-patel` | `ken` |" in reply
+    assert "Wed 2019-05-15 18:00 Europe/Berlin: `ana`" in reply
+    assert markers.of(markers.OnCallReply, reply) == [markers.OnCallReply(item["id"])]
+
+
+async def test_a_cover_is_recorded_in_the_on_call_issue_and_takes_effect_at_once(
+    harness: Harness,
+) -> None:
+    github = harness.github
+    await declare(harness)
+    harness.clock.advance(minutes=5)
+    await say(harness, "/oncall cover @ada until 17:30", by="ken")
+    (log,) = [i for i in github.issues.values() if markers.of(markers.OnCallLog, i.body)]
+    (cover,) = markers.of(markers.CoverNote, log.body)
+    assert (cover.login, cover.rotation, cover.by, cover.until) == (
+        "ada",
+        "primary",
+        "ken",
+        "2019-05-15T15:30Z",
+    )
+    (reply,) = marked(github.posted_comments(), markers.OnCallReply)
+    assert reply.startswith("@ada is on call for `primary` from now until Wed 2019-05-15 17:30")
+    # The next run reads the cover: ada takes the commander's seat on this P1.
+    await tick(harness)
+    (note,) = marked(github.posted_comments(), markers.Handover)
+    assert "@ada takes over from `ken`" in note
+    assert "ada" in github.issue().assignees and "ken" not in github.issue().assignees
+    # A second cover is a comment in the same On-call issue.
+    await say(harness, "/oncall cover @ana", by="ken")
+    assert len(markers.of(markers.CoverNote, "\n".join(github.posted_comments(log.number)))) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("/oncall cover @mallory", "`mallory` is neither a member of `primary` nor has write"),
+        ("/oncall cover @ada secondary", "there is no rotation `secondary`"),
+        ("/oncall cover @ada until tea time", "`tea time` is no time to come"),
+    ],
+)
+async def test_a_cover_that_cannot_be_given_is_refused_and_changes_nothing(
+    harness: Harness, command: str, reason: str
+) -> None:
+    github = harness.github
+    await declare(harness)
+    harness.clock.advance(minutes=5)
+    await say(harness, command, by="ken")
+    (reply,) = marked(github.posted_comments(), markers.OnCallReply)
+    assert reply.startswith("Nothing changed: " + reason)
+    assert not [i for i in github.issues.values() if markers.of(markers.OnCallLog, i.body)]
+
+
+async def test_a_cover_by_someone_without_authority_is_denied(harness: Harness) -> None:
+    github = harness.github
+    await declare(harness)
+    harness.clock.advance(minutes=5)
+    await say(harness, "/oncall cover @ada", by="mallory", perm="read")
+    assert marked(github.posted_comments(), markers.OnCallReply) == []
+    assert marked(github.posted_comments(), markers.Denied)
+    assert not [i for i in github.issues.values() if markers.of(markers.OnCallLog, i.body)]
