@@ -22,12 +22,12 @@ from app.core.labels import (
     is_incident,
     severity_of,
 )
+from app.core.oncall.texts import iso
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot
 from app.github.errors import GitHubError
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
-from app.core.oncall.texts import iso
 from app.runtime import handover
 from app.runtime.cluster import Busy
 from app.runtime.reconcile import Reconciler, RunReport
