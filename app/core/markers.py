@@ -308,6 +308,14 @@ class CoverNote(Marker):
     comment: int | None = None
 
 
+@dataclass(frozen=True)
+class CalendarProblem(Marker):
+    """An incident told that an on-call calendar could not be read (once per calendar)."""
+
+    KIND: ClassVar[str] = "calendar-problem"
+    calendar: str
+
+
 # Field name → wire key, for the fields whose key is not their name.
 _KEYS: dict[type[Marker], dict[str, str]] = {
     Brief: {"severity": "sev"},
@@ -356,6 +364,7 @@ KINDS: dict[str, type[Marker]] = {
         OnCallReply,
         OnCallLog,
         CoverNote,
+        CalendarProblem,
     )
 }
 

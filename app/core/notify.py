@@ -33,6 +33,7 @@ class Kind(StrEnum):
     RESOLVED = "resolved"  # the all-clear
     REOPENED = "reopened"  # a recurrence inside the monitoring window
     REVIEW = "review"  # the post-incident review was opened
+    HANDOVER = "handover"  # an on-call rotation handed the incident to its incoming person
 
 
 # The app's comments that people outside GitHub hear about, by the marker kind the planner
@@ -48,6 +49,7 @@ COMMENT_EVENTS: Mapping[str, Kind] = {
     "all-clear": Kind.RESOLVED,
     "recurrence": Kind.REOPENED,
     "pir": Kind.REVIEW,
+    "handover": Kind.HANDOVER,
 }
 
 

@@ -60,6 +60,7 @@ EVERY_KIND: list[Marker] = [
     markers.HandoverIssue("primary", "2026-03-30T07:00Z"),
     markers.OnCallReply(1234),
     markers.OnCallLog(),
+    markers.CalendarProblem("vendor-oncall"),
     markers.CoverNote("primary", "ken", "2026-03-25T10:00Z", "ada"),
     markers.CoverNote("primary", "ken", "2026-03-25T10:00Z", "ada", "2026-03-26T10:00Z", 7, 99),
 ]

@@ -126,6 +126,16 @@ def oncall_reply(comment_id: int, rows: Sequence[SeatNow], zone: str, problems: 
     return "\n".join(lines)
 
 
+def calendar_problem(calendar: str, problem: str, seats: Sequence[str]) -> str:
+    """On an incident: a calendar its seats follow could not be read."""
+    named = ", ".join(f"`{s}`" for s in seats)
+    return (
+        f"⚠️ The on-call calendar `{calendar}` could not be read ({problem}): nobody holds "
+        f"{named} from it, so those roles' backups are reached meanwhile. The operator's "
+        "`doctor` fetches it to check.\n" + markers.render(markers.CalendarProblem(calendar))
+    )
+
+
 def cover_reply(
     comment_id: int, login: str, rotation: str, until: datetime | None, zone: str
 ) -> str:

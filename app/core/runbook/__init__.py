@@ -71,6 +71,7 @@ STEPS: tuple[StepFunction, ...] = (
     oncall.commands,
     communication.undone,
     oncall.handover,
+    oncall.calendar_problems,
     escalation.escalations,
     communication.reminder,
     follow_through.action_items,

@@ -54,6 +54,24 @@ def handover(s: Situation) -> list[Action]:
     return actions
 
 
+def calendar_problems(s: Situation) -> list[Action]:
+    """An open incident is told once per calendar its seats follow that could not be read."""
+    if not briefed(s.state) or s.snapshot.issue.state != "open":
+        return []
+    told = {n.marker.calendar for n in s.state.notes_of(markers.CalendarProblem)}
+    actions: list[Action] = []
+    for name, feed in s.snapshot.oncall.calendars.items():
+        seats = [
+            seat
+            for seat, held in s.policy.seats.items()
+            if s.policy.rotations[held.rotation].calendar == name
+        ]
+        if feed.problem and seats and name not in told:
+            body = texts.calendar_problem(name, feed.problem, seats)
+            actions.append(PostComment(body, "calendar-problem"))
+    return actions
+
+
 def _handed(s: Situation, handoff: Handoff) -> list[Action]:
     """The assignee swap and the note for one handoff, or nothing when no role changes."""
     policy, state, record = s.policy, s.state, s.snapshot.oncall
