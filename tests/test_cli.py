@@ -36,6 +36,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         ["tick"],
         ["report"],
         ["doctor"],
+        ["oncall"],
     ],
 )
 def test_every_command_explains_itself(

@@ -61,13 +61,17 @@ def _in_order(members: list[str], k: int) -> list[str]:
     return [*members[k:], *members[:k]]
 
 
+def in_hours(hours: str, zone: ZoneInfo, at: datetime) -> bool:
+    """Does `at` fall in the daily window `hours` (HH:MM-HH:MM) on `zone`'s clock?"""
+    local = at.astimezone(zone).time()
+    start, end = parse_hours(hours)
+    return start <= local < end if start < end else local >= start or local < end
+
+
 def _layer_order(rotation: Rotation, zone: ZoneInfo, at: datetime) -> list[str] | None:
     """The members of the follow-the-sun layer whose hours `at` falls in, in turn."""
     for layer in rotation.layers:
-        local = at.astimezone(ZoneInfo(layer.timezone) if layer.timezone else zone).time()
-        start, end = parse_hours(layer.hours)
-        inside = start <= local < end if start < end else local >= start or local < end
-        if inside:
+        if in_hours(layer.hours, ZoneInfo(layer.timezone) if layer.timezone else zone, at):
             return _in_order(list(layer.members), turn(rotation, zone, at))
     return None
 
