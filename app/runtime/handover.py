@@ -16,8 +16,8 @@ from datetime import datetime
 from app.core import markers, runbook
 from app.core.actions import Action
 from app.core.labels import ONCALL
+from app.core.messages.oncall import iso
 from app.core.oncall import Handoff, OnCallRecord, last_handoff
-from app.core.oncall.texts import iso
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Snapshot
 from app.core.state import IncidentState, derive

@@ -22,7 +22,7 @@ from app.core.labels import (
     is_incident,
     severity_of,
 )
-from app.core.oncall.texts import iso
+from app.core.messages.oncall import iso
 from app.core.policy import Policy
 from app.core.snapshot import Issue, Repo, Snapshot
 from app.github.errors import GitHubError

@@ -17,6 +17,8 @@ COMMANDS_HELP = """\
 | `/breach [text]` | a confirmed data breach: P0, legal and the security officer told, "notify legal by" deadline |
 | `/legal notified [reference]` | legal was notified (legal, the incident commander or the security officer) |
 | `/action immediate\\|short\\|long <text> [@owner]` | file an action item now (due in 1 week, 1 month or 1 quarter) |
+| `/oncall` | who holds each rotating seat now and after the next handoff |
+| `/oncall cover @login [rotation] [until <time>]` | @login takes the rotation's turn from now (until the next handoff, or `<time>`) |
 | `/incident help` | this list |
 
 A comment written in the status update template counts as `/status`. Commands work for \

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from app.core.messages.oncall import local
 from app.core.oncall.record import EMPTY, OnCallRecord
 from app.core.oncall.schedule import handoffs, in_hours, on_call
-from app.core.oncall.texts import local
 from app.core.policy import Policy
 from app.core.policy.rotations import Layer
 

@@ -11,7 +11,8 @@ from app.core import markers
 from app.core.actions import Action, AddAssignees, OpenIssue, PostComment, RemoveAssignees
 from app.core.commands import Status
 from app.core.labels import ONCALL
-from app.core.oncall import Handoff, bound, holder_at, last_handoff, next_handoff, texts
+from app.core.messages import oncall as texts
+from app.core.oncall import Handoff, bound, holder_at, last_handoff, next_handoff
 from app.core.policy import Policy, Severity
 from app.core.runbook.roles import logins
 from app.core.runbook.severity import deadlines, next_update

@@ -1,6 +1,4 @@
-"""Every text about who is on call that users read: handover notes and issues, `/oncall`
-replies, covers. (Beside `app.core.messages` while that module is being split; it joins the
-messages package afterwards.)"""
+"""On call: handover notes and issues, `/oncall` replies, covers, calendar problems."""
 
 from __future__ import annotations
 
@@ -10,6 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from app.core import markers
+from app.core.messages.formatting import cell
 
 ONCALL_TITLE = "On-call"
 HANDOVER_TITLE = "On-call handover: {rotation}, {when}"
@@ -86,7 +85,8 @@ def handover_issue(
         "| --- | --- | --- | --- |",
     ]
     lines += [
-        f"| #{i.number} {_cell(i.title)} | {i.severity} | {i.status} | {i.next_deadline or '—'} |"
+        f"| #{i.number} {cell(i.title, 80)} | {i.severity} | {i.status} "
+        f"| {i.next_deadline or '—'} |"
         for i in incidents
     ]
     lines += [
@@ -96,10 +96,6 @@ def handover_issue(
         markers.render(markers.HandoverIssue(rotation, iso(at))),
     ]
     return title, "\n".join(lines)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")[:80]
 
 
 @dataclass(frozen=True)
