@@ -37,6 +37,8 @@ def _moment(text: str | None) -> datetime | None:
 async def oncall(args: argparse.Namespace) -> int:
     from app.core.oncall import views
 
+    if args.feed_url:
+        return _feed_url(args)
     at = _moment(args.at)
     if at is None:
         print(f"error: --at {args.at!r}: use an ISO time, e.g. 2026-03-30T09:00Z", file=sys.stderr)
@@ -57,6 +59,22 @@ async def oncall(args: argparse.Namespace) -> int:
         print(f"warning: {problem}; its seats' backups are reached")
     for line in views.agenda(policy, at, record):
         print(line)
+    return 0
+
+
+def _feed_url(args: argparse.Namespace) -> int:
+    """`--feed-url`: the address people subscribe to (PUBLIC_URL, ONCALL_FEED_SECRET)."""
+    from app.core.oncall.tokens import feed_path
+
+    settings = common.settings()
+    if not args.repo or "/" not in args.repo:
+        print("error: give --repo owner/name", file=sys.stderr)
+        return 2
+    if settings.oncall_feed_secret is None or not settings.public_url:
+        print("error: --feed-url needs ONCALL_FEED_SECRET and PUBLIC_URL", file=sys.stderr)
+        return 2
+    secret = settings.oncall_feed_secret.get_secret_value()
+    print(settings.public_url + feed_path(secret, args.repo))
     return 0
 
 

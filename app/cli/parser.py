@@ -201,6 +201,12 @@ def _oncall(sub: Commands) -> None:
     oncall.add_argument("--config", help="a local .github/incident.yml instead of GitHub's")
     oncall.add_argument("--at", help="from when, an ISO time (default: now)")
     oncall.add_argument("--ics", action="store_true", help="print an iCalendar feed instead")
+    oncall.add_argument(
+        "--feed-url",
+        action="store_true",
+        help="print the feed's address for --repo (from PUBLIC_URL and ONCALL_FEED_SECRET), "
+        "to subscribe to in a calendar",
+    )
     oncall.set_defaults(func=cmd_oncall)
 
 
