@@ -200,8 +200,10 @@ class OperatorFile(_Model):
         return list(dict.fromkeys(found))
 
     def urls(self) -> list[str]:
-        """The URLs the notifiers POST to through httpx (webhooks), for its request log."""
-        return [n.url for n in self.notifiers.values() if isinstance(n, WebhookNotifier)]
+        """The URLs the app sends to or fetches from through httpx (webhooks, calendars), for
+        its request log."""
+        hooks = [n.url for n in self.notifiers.values() if isinstance(n, WebhookNotifier)]
+        return hooks + [c.url.get_secret_value() for c in self.calendars.values()]
 
     def people_for(self, extra: Mapping[str, str]) -> dict[str, str]:
         """Login (lowercase) → Slack ID: a repository's roster, the operator's file on top."""
