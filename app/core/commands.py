@@ -46,6 +46,8 @@ ROLE_HELP = (
     "development_team (dev) or qa_team (qa)"
 )
 
+ONCALL_USAGE = "use /oncall, or /oncall cover @login [rotation] [until <time>]"
+
 ACTION_HORIZONS = {
     "immediate": "immediate",
     "short": "short-term",
@@ -135,8 +137,7 @@ class LegalNotified:
 
 @dataclass(frozen=True)
 class OnCall:
-    """`/oncall`: who is on call now and next; with `cover`, `/oncall cover @login
-    [<rotation>] [until <time>]` hands the login a rotation's turn from the comment on."""
+    """`/oncall`, or `/oncall cover @login [<rotation>] [until <time>]`."""
 
     cover: str | None = None
     rotation: str | None = None
@@ -286,9 +287,6 @@ def _parse_one(name: str, rest: str) -> Command:
     return Invalid("/incident", "the only /incident command is /incident help")
 
 
-ONCALL_USAGE = "use /oncall, or /oncall cover @login [rotation] [until <time>]"
-
-
 def _oncall(args: list[str]) -> Command:
     if not args:
         return OnCall()
@@ -297,7 +295,7 @@ def _oncall(args: list[str]) -> Command:
     login = _LOGIN_RE.match(args[1])
     if login is None or not args[1].startswith("@"):
         return Invalid("/oncall", f"{_echo(args[1])} is not a @login; {ONCALL_USAGE}")
-    rest = args[2:]
+    rest = args[2:]  # [rotation] [until <time>]
     rotation = rest.pop(0) if rest and rest[0].lower() != "until" else None
     if rest and (rest[0].lower() != "until" or len(rest) < 2):
         return Invalid("/oncall", ONCALL_USAGE)

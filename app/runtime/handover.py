@@ -15,16 +15,19 @@ from datetime import datetime
 
 from app.core import markers, runbook
 from app.core.actions import Action
+from app.core.keys import IssueKey
 from app.core.labels import ONCALL
 from app.core.messages.oncall import iso
 from app.core.oncall import Handoff, OnCallRecord, last_handoff
 from app.core.policy import Policy
-from app.core.snapshot import Issue, Snapshot
+from app.core.snapshot import Issue, Repo, Snapshot
 from app.core.state import IncidentState, derive
+from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
+from app.runtime.reconcile import Reconciler, RunReport
 
 
-def due(policy: Policy, record: OnCallRecord, now: datetime) -> list[Handoff]:
+def due_handoffs(policy: Policy, record: OnCallRecord, now: datetime) -> list[Handoff]:
     """Each rotation's latest handoff within the handover window."""
     found = (
         last_handoff(name, policy, now, runbook.HANDOVER_WINDOW, record)
@@ -74,3 +77,50 @@ def to_open(
         for h in handoffs
         if (h.rotation, iso(h.at)) not in done
     ]
+
+
+class Handovers:
+    """The tick's handover issues, remembering per process which handoffs are done (the
+    marker on GitHub is the record; this only spares the listing)."""
+
+    def __init__(self, reconciler: Reconciler) -> None:
+        self._reconciler = reconciler
+        self._done: set[tuple[str, str, str]] = set()  # (repository, rotation, at)
+
+    async def run(
+        self,
+        gh: GitHubPort,
+        key: IssueKey,
+        repo: Repo,
+        seen: list[tuple[Snapshot, Policy]],
+        *,
+        dry_run: bool,
+    ) -> list[RunReport]:
+        """After a rotation's handoff, its handover issue listing the incidents the tick just
+        read that were open at it, once."""
+        policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
+        if not policy.rotations:
+            return []
+        now = self._reconciler.now()
+        record = await self._reconciler.oncall.record(gh, repo.full_name, policy, now)
+        due = [h for h in due_handoffs(policy, record, now) if self._key(repo, h) not in self._done]
+        open_incidents = incidents(seen)
+        if not due or not open_incidents:
+            return []
+        done = await made(gh, repo.full_name, due, self._reconciler.app_id)
+        self._done |= {self._key(repo, h) for h in due if (h.rotation, iso(h.at)) in done}
+        runs: list[RunReport] = []
+        for found, action in to_open(policy, due, done, open_incidents):
+            run = RunReport(key, incident=False, planned=[action] if action else [])
+            if action is not None and not dry_run:
+                run.outcome = await execute(
+                    gh, repo.full_name, 0, [action], log_extra={"repository": repo.full_name}
+                )
+            if not dry_run and not run.outcome.failed:
+                self._done.add(self._key(repo, found))
+            runs.append(run)
+        return runs
+
+    @staticmethod
+    def _key(repo: Repo, handoff: Handoff) -> tuple[str, str, str]:
+        return (repo.full_name, handoff.rotation, iso(handoff.at))

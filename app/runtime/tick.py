@@ -22,9 +22,7 @@ from app.core.labels import (
     is_incident,
     severity_of,
 )
-from app.core.messages.oncall import iso
-from app.core.policy import Policy
-from app.core.snapshot import Issue, Repo, Snapshot
+from app.core.snapshot import Issue, Repo
 from app.github.errors import GitHubError
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
@@ -111,7 +109,7 @@ class Ticker:
         self._running = asyncio.Lock()
         self._monthly_done: set[tuple[str, str]] = set()  # (repository, month) handled
         self._drills_done: set[tuple[str, str, str]] = set()  # (repository, severity, period)
-        self._handovers_done: set[tuple[str, str, str]] = set()  # (repository, rotation, at)
+        self._handovers = handover.Handovers(reconciler)
 
     @property
     def busy(self) -> bool:
@@ -187,7 +185,9 @@ class Ticker:
         try:
             await self._monthly(gh, installation_id, repo, report, dry_run)
             await self._drills(gh, installation_id, repo, report, dry_run)
-            await self._handovers(gh, installation_id, repo, seen, report, dry_run)
+            key = IssueKey(installation_id, repo.owner, repo.name, 0)
+            for run in await self._handovers.run(gh, key, repo, seen, dry_run=dry_run):
+                self._count(report, key, run)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
 
@@ -315,47 +315,6 @@ class Ticker:
                 )
                 if not run.outcome.failed:
                     self._drills_done.add((repo.full_name, sev, period))
-            self._count(report, key, run)
-
-    async def _handovers(
-        self,
-        gh: GitHubPort,
-        installation_id: int,
-        repo: Repo,
-        seen: list[tuple[Snapshot, Policy]],
-        report: TickReport,
-        dry_run: bool,
-    ) -> None:
-        """After a rotation's handoff, its handover issue listing the open incidents, once
-        (app/runtime/handover.py)."""
-        policy = (await self._reconciler.config.load(gh, repo.owner, repo.name)).policy
-        if not policy.rotations:
-            return
-        now = self._reconciler.now()
-        record = await self._reconciler.oncall.record(gh, repo.full_name, policy, now)
-        due = [
-            h
-            for h in handover.due(policy, record, now)
-            if (repo.full_name, h.rotation, h.at.isoformat()) not in self._handovers_done
-        ]
-        open_incidents = handover.incidents(seen)
-        if not due or not open_incidents:
-            return
-        done = await handover.made(gh, repo.full_name, due, self._reconciler.app_id)
-        self._handovers_done |= {
-            (repo.full_name, h.rotation, h.at.isoformat())
-            for h in due
-            if (h.rotation, iso(h.at)) in done
-        }
-        key = IssueKey(installation_id, repo.owner, repo.name, 0)
-        for found, action in handover.to_open(policy, due, done, open_incidents):
-            run = RunReport(key, incident=False, planned=[action] if action else [])
-            if action is not None and not dry_run:
-                run.outcome = await execute(
-                    gh, repo.full_name, 0, [action], log_extra={"repository": repo.full_name}
-                )
-            if not dry_run and not run.outcome.failed:
-                self._handovers_done.add((repo.full_name, found.rotation, found.at.isoformat()))
             self._count(report, key, run)
 
     async def _monthly(

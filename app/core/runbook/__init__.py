@@ -2,7 +2,7 @@
 clock.
 
 The state machine it follows is drawn in README.md ("State machine"). Every comment it plans
-carries a marker (app/core/markers.py), and the next snapshot shows it, so planning again
+carries a marker (app/core/markers/), and the next snapshot shows it, so planning again
 after executing a plan yields nothing new. Each chapter is a module; each step of a plan is a
 function `step(s: Situation) -> list[Action]`, run in the order of `STEPS`.
 """

@@ -24,15 +24,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from app.core.markers.base import Marker
+from app.core.markers.oncall import (
+    CalendarProblem,
+    CoverNote,
+    Handover,
+    HandoverIssue,
+    OnCallLog,
+    OnCallReply,
+)
+
 PREFIX = "incident-app"
 VERSION = 1
 _RE = re.compile(r"<!--\s*incident-app\s+(\{.*?\})\s*-->", re.S)
 
-
-class Marker:
-    """Base of every marker kind: `KIND` is its wire name."""
-
-    KIND: ClassVar[str]
+# The kinds kept in modules of their own, re-exported: `markers.Handover`, …
+__all__ = ["CalendarProblem", "CoverNote", "Handover", "HandoverIssue", "Marker", "OnCallLog"]
+__all__ += ["OnCallReply"]
 
 
 @dataclass(frozen=True)
@@ -258,62 +266,6 @@ class AlertNote(Marker):
     firing: tuple[str, ...] = ()
     resolved: bool = False
     auto: bool = False
-
-
-@dataclass(frozen=True)
-class Handover(Marker):
-    """An open incident told of a rotation's handoff (`at`: the handoff, ISO in UTC)."""
-
-    KIND: ClassVar[str] = "handover"
-    rotation: str
-    at: str
-
-
-@dataclass(frozen=True)
-class HandoverIssue(Marker):
-    """In the body of the handover issue the tick opened for a rotation's handoff."""
-
-    KIND: ClassVar[str] = "handover-issue"
-    rotation: str
-    at: str
-
-
-@dataclass(frozen=True)
-class OnCallReply(Marker):
-    """`/oncall` (or `/oncall cover`) of comment `comment` answered."""
-
-    KIND: ClassVar[str] = "oncall-reply"
-    comment: int
-
-
-@dataclass(frozen=True)
-class OnCallLog(Marker):
-    """In the body of the repository's "On-call" issue, where covers are recorded."""
-
-    KIND: ClassVar[str] = "oncall-log"
-
-
-@dataclass(frozen=True)
-class CoverNote(Marker):
-    """A cover recorded in the "On-call" issue (times ISO in UTC; no `until`: to the next
-    handoff), asked for by `by` in comment `comment` of issue `issue`."""
-
-    KIND: ClassVar[str] = "cover"
-    rotation: str
-    login: str
-    start: str
-    by: str
-    until: str | None = None
-    issue: int | None = None
-    comment: int | None = None
-
-
-@dataclass(frozen=True)
-class CalendarProblem(Marker):
-    """An incident told that an on-call calendar could not be read (once per calendar)."""
-
-    KIND: ClassVar[str] = "calendar-problem"
-    calendar: str
 
 
 # Field name → wire key, for the fields whose key is not their name.
