@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from app.core import markers, notify, runbook
-from app.core.actions import PIR_ACTIONS, Action, OpenIssue
+from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
 from app.core.keys import Hints, IssueKey
 from app.core.labels import horizon_of
 from app.core.policy import Policy
@@ -171,6 +171,10 @@ class Reconciler:
             outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
             report.outcome.done += outcome.done
             self.reader.remember(key, outcome)
+            if not outcome.failed and attempt == 1 and any(map(_covers, actions)):
+                # A cover takes effect at once: read the On-call issue again and plan on it.
+                hints, issue = None, None
+                continue
             if not outcome.failed:
                 await self._follow_up(gh, report, snapshot, policy, actions, extra)
                 return
@@ -326,6 +330,11 @@ class Reconciler:
     def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
         """The requests a plan would send, one line each (dry runs)."""
         return [to_call(key.full_name, key.number, a).describe() for a in actions]
+
+
+def _covers(action: Action) -> bool:
+    """Does the action record a cover in the On-call issue (`/oncall cover`)?"""
+    return isinstance(action, PostComment | OpenIssue) and action.kind in ("cover", "oncall")
 
 
 def _extra(key: IssueKey, hints: Hints | None) -> dict[str, Any]:

@@ -134,11 +134,16 @@ async def test_a_cover_is_recorded_in_the_on_call_issue_and_takes_effect_at_once
     )
     (reply,) = marked(github.posted_comments(), markers.OnCallReply)
     assert reply.startswith("@ada is on call for `primary` from now until Wed 2019-05-15 17:30")
-    # The next run reads the cover: ada takes the commander's seat on this P1.
-    await tick(harness)
+    # At once (the same run reads the On-call issue again): ada takes the commander's seat.
     (note,) = marked(github.posted_comments(), markers.Handover)
     assert "@ada takes over from `ken`" in note
     assert "ada" in github.issue().assignees and "ken" not in github.issue().assignees
+    await tick(harness)  # a cover is a handoff too: the tick opens its handover issue
+    (listing,) = handover_issues(harness)
+    assert listing.startswith("@ada takes over `primary` from `ken`")
+    writes = len(github.writes)
+    await tick(harness)
+    assert len(github.writes) == writes  # and the next tick adds nothing
     # A second cover is a comment in the same On-call issue.
     await say(harness, "/oncall cover @ana", by="ken")
     assert len(markers.of(markers.CoverNote, "\n".join(github.posted_comments(log.number)))) == 1
