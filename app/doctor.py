@@ -19,7 +19,15 @@ from app.github.config import ConfigLoader, check_text, read_file
 from app.github.errors import GitHubError, Reply
 from app.github.port import GitHubPort, paginate
 from app.notify.attempts import SendError
-from app.notify.operator import Notifier, OperatorError, SlackNotifier, WebhookNotifier, load
+from app.notify.operator import (
+    EmailNotifier,
+    Notifier,
+    OperatorError,
+    SlackNotifier,
+    StatuspageNotifier,
+    WebhookNotifier,
+    load,
+)
 from app.notify.slack import SCOPES, SlackApp
 from app.settings import Settings
 
@@ -293,6 +301,11 @@ async def _notifier(
     if isinstance(config, WebhookNotifier):
         host = urlsplit(config.url).hostname or "?"
         return Check("ok", subject, f"webhook to {host}, signed")
+    if isinstance(config, StatuspageNotifier):
+        return Check("ok", subject, f"statuspage page {config.page_id}: public updates only")
+    if isinstance(config, EmailNotifier):
+        host = f"{config.host}:{config.port}"
+        return Check("ok", subject, f"email via {host}: public updates only")
     if not isinstance(config, SlackNotifier):
         return Check("ok", subject, "pagerduty: its first event checks the key")
     if config.bot_token is None:

@@ -24,7 +24,8 @@ import pytest
 from app.core.notify import Event, Kind
 from app.core.policy import Severity
 from app.notify import slack_text
-from app.notify.dispatch import Notifications, SharedLedger
+from app.notify.dispatch import Notifications
+from app.notify.ledger import SharedLedger
 from app.notify.operator import parse
 from app.notify.pagerduty import enqueue_body
 from app.runtime.cluster import Cluster
