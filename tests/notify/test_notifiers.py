@@ -826,3 +826,18 @@ async def test_two_replicas_sharing_redis_send_an_event_once(
     finally:
         for cluster in clusters:
             await cluster.close()
+
+
+async def test_a_public_update_never_reaches_an_internal_notifier(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only `statuspage` and `email` read public updates: a `public: true` route naming
+    another kind gets nothing (its messages carry the issue's title and links)."""
+    notifications = world.notifications()
+    update = replace(event(Kind.PUBLIC), public_text="We are investigating.", impact=20.0)
+    notifications.submit(update, ["payments-slack", "team-webhook", "payments-pager", "ops-hook"])
+    await notifications.drain()
+    assert world.slack.requests == [] and world.pagerduty.requests == []
+    assert world.hook.requests == []
+    assert [r[2] for r in world.results] == ["skipped"] * 4
+    assert "is not for customers (slack)" in caplog.text
