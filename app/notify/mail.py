@@ -205,6 +205,10 @@ class Email:
                 except smtplib.SMTPRecipientsRefused:
                     # One refused address stops no one else's message (not logged: personal).
                     log.warning("email: the server refused a recipient; the others go on")
+                except smtplib.SMTPDataError as exc:
+                    if exc.smtp_code < 500:
+                        raise  # "try again later": the retry goes on from this recipient
+                    log.warning("email: a message refused (%s); the others go on", exc.smtp_code)
                 sent.add(recipient)
 
     async def sweep(self, now: datetime, attempts: Attempts) -> list[str]:

@@ -448,3 +448,24 @@ def test_the_operator_file_checks_an_email_notifier(extra: dict[str, Any], probl
     (found,) = caught.value.problems
     assert found.startswith(problem)
     assert PASSWORD not in str(caught.value)
+
+
+async def test_a_retry_goes_on_with_the_recipients_not_yet_sent_to(
+    smtp: Server, certificates: Certificates, mailer: Mailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accept = smtp.handle_DATA
+    refusals = {CUSTOMERS[1]: ["451 4.3.0 try again later", "550 5.7.1 not this one"]}
+
+    async def handle_DATA(server: SMTP, session: Session, envelope: Envelope) -> str:
+        answers = refusals.get(envelope.rcpt_tos[0]) or []
+        return answers.pop(0) if answers else await accept(server, session, envelope)
+
+    monkeypatch.setattr(smtp, "handle_DATA", handle_DATA)
+    notifications = mailer.notifications(notifier_text(smtp.port, certificates.ca_file))
+    await mailer.send(notifications, public())  # 451 for the second: tried again, from it
+    assert [r.envelope.rcpt_tos for r in smtp.received] == [[CUSTOMERS[0]]]
+    assert mailer.results == [
+        ("customers", "public", "retried"),
+        ("customers", "public", "sent"),
+    ]
+    assert [user for user, _ in smtp.logins] == [USER, USER]  # two sessions
