@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.core import markers
-from app.core.policy import Policy
+from app.core.policy import ConfigError, Policy
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.github.config import check_text
 
@@ -30,6 +32,18 @@ SENIOR_MANAGEMENT = (
     'roles:\n  senior_management: {title: Senior Management, members: ["@acme/leadership"]}\n'
 )
 NEW_YORK = "calendar:\n  timezone: America/New_York\n  holidays_country: US\n"
+
+# A status update in the runbook's template, as people type it: odd case, a wrapped line.
+TEMPLATE = """\
+🚨 INCIDENT UPDATE #7 - 15:20 UTC
+severity: P1
+STATUS: mitigating
+Impact: checkout fails for EU users
+about 30% of orders
+ETA: 16:30 UTC
+Next Update: {next}
+Actions: rolled back deploy 412; watching error rate
+"""
 
 
 def roster(*seats: str) -> str:
@@ -156,3 +170,10 @@ def incident(
         events=tuple(events),
         authorized=frozenset(authorized),
     )
+
+
+def config_problems(text: str) -> list[str]:
+    """The problems a repository's config text has, as `location: message` lines."""
+    with pytest.raises(ConfigError) as caught:
+        check_text(text, source="incident.yml")
+    return [f"{p.location}: {p.message}" for p in caught.value.problems]
