@@ -300,9 +300,11 @@ class Audience:
     public: list[str] = field(default_factory=list)
 
     def for_event(self, event: Event) -> list[str]:
-        """The notifiers `event` goes to: a public event to the public routes only, any other
-        to the internal ones only (internal text never reaches a customer's notifier)."""
-        return self.public if event.public else self.to
+        """The notifiers `event` goes to: a public update (`Kind.PUBLIC`) to the public routes
+        only; an all-clear that carries the final public entry to both (each side reads its
+        own fields); any other event to the internal routes only."""
+        internal = self.to if event.kind is not Kind.PUBLIC else []
+        return list(dict.fromkeys([*internal, *(self.public if event.public else [])]))
 
 
 def audience(

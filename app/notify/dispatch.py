@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from app.core.notify import Event
+from app.core.notify import Event, Kind
 from app.notify.attempts import Attempts, Notifier, Result, SendError, Sleep
 from app.notify.ledger import Ledger, MemoryLedger
 from app.notify.mail import Email
@@ -230,7 +230,7 @@ class Notifications:
                     log.warning("notify: no notifier named %r: %s not sent to it", name, event.key)
                     self._result(name, event, "skipped")
                     continue
-                if notifier.public != event.public:
+                if not (event.public if notifier.public else event.kind is not Kind.PUBLIC):
                     # Customers never read internal events, nor internal places public ones.
                     self._misrouted(name, notifier, event)
                     continue

@@ -45,9 +45,14 @@ def opaque(incident: str) -> str:
     return hashlib.sha256(f"incident-app:{incident}".encode()).hexdigest()[:24]
 
 
+def resolves(event: Event) -> bool:
+    """The all-clear with its final public entry, or `/public resolved`."""
+    return event.kind is Kind.RESOLVED or event.status == "resolved"
+
+
 def incident_status(event: Event) -> str:
     """The Statuspage status of a public event (STATUSES)."""
-    if event.kind is Kind.RESOLVED:
+    if resolves(event):
         return "resolved"
     return STATUSES.get(event.status, "investigating")
 
@@ -56,7 +61,7 @@ def incident_body(event: Event, components: dict[str, str]) -> dict[str, Any]:
     """The `{"incident": …}` body for `event`: name, status, body, components, metadata.
 
     Only the public fields: never the issue's title, its text, its URL or repository."""
-    resolved = event.kind is Kind.RESOLVED
+    resolved = resolves(event)
     states = {
         components[name]: "operational" if resolved else COMPONENT_STATUSES[state]
         for name, state in event.components.items()
@@ -98,7 +103,7 @@ class Statuspage:
                 return  # applied already (a redelivery): nothing changes
             url = f"{self._incidents}/{found['id']}"
             await attempts.run(lambda: self._call("PATCH", url, body))
-        elif event.kind is not Kind.RESOLVED:
+        elif not resolves(event):
             await attempts.run(lambda: self._call("POST", self._incidents, body))
         # A resolution without an open Statuspage incident: resolved there already.
 

@@ -184,8 +184,12 @@ def test_public_routes_are_kept_apart_from_the_internal_ones() -> None:
     [
         # Every internal kind goes to the internal routes, never to a public one.
         *((kind, "", ["payments-slack"]) for kind in NotifyKind if kind is not NotifyKind.PUBLIC),
-        # The all-clear is internal; a resolution told with public text is for customers.
-        (NotifyKind.RESOLVED, "All systems are back.", ["status-page", "customers-mail"]),
+        # The all-clear is internal; carrying the final public entry, it is told to both.
+        (
+            NotifyKind.RESOLVED,
+            "All systems are back.",
+            ["payments-slack", "status-page", "customers-mail"],
+        ),
         (NotifyKind.PUBLIC, "We are looking into it.", ["status-page", "customers-mail"]),
         (NotifyKind.PUBLIC, "", ["status-page", "customers-mail"]),
     ],

@@ -841,3 +841,14 @@ async def test_a_public_update_never_reaches_an_internal_notifier(
     assert world.hook.requests == []
     assert [r[2] for r in world.results] == ["skipped"] * 4
     assert "is not for customers (slack)" in caplog.text
+
+
+async def test_an_all_clear_carrying_the_final_public_entry_still_resolves_the_page(
+    world: World,
+) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(), ["payments-pager"])
+    final = replace(event(Kind.RESOLVED), public_text="Resolved after 42 minutes.")
+    notifications.submit(final, ["payments-pager"])
+    await notifications.drain()
+    assert [e["event_action"] for e in world.pagerduty.events] == ["trigger", "resolve"]

@@ -312,3 +312,16 @@ def test_a_long_title_is_cut_to_statuspages_limit() -> None:
 
     body = incident_body(public(title="x" * 300, at=T + timedelta(minutes=1)), COMPONENTS)
     assert len(body["incident"]["name"]) == 255
+
+
+async def test_public_resolved_resolves_the_incident(page: Page) -> None:
+    """`/public resolved <text>`: a public update whose status is resolved."""
+    await page.send(
+        public(components={"api": "major-outage"}),
+        public("Back to normal.", status="resolved", key="public:102",
+               components={"api": "major-outage"}),
+    )  # fmt: skip
+    found = incident(page)
+    assert found["status"] == "resolved"
+    assert found["components"] == {"cmpapi000001": "operational"}
+    assert found["incident_updates"][-1] == {"status": "resolved", "body": "Back to normal."}
