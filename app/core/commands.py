@@ -134,6 +134,13 @@ class LegalNotified:
 
 
 @dataclass(frozen=True)
+class RegulatorNotified:
+    """`/regulator notified [reference]`: the regulator was notified of the breach."""
+
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class Invalid:
     """A command we recognised but could not read; `problem` says what is valid."""
 
@@ -150,12 +157,15 @@ Command = (
     | Help
     | Breach
     | LegalNotified
+    | RegulatorNotified
     | AddActionItem
     | Invalid
 )
 
 _LINE_RE = re.compile(
-    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|action)\b(.*)$", re.I
+    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|regulator|action)"
+    r"\b(.*)$",
+    re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
 _FIELD_RE = re.compile(
@@ -258,10 +268,11 @@ def _parse_one(name: str, rest: str) -> Command:
         return AddActionItem(horizon, text[:200], owner[1] if owner else None)
     if name == "breach":
         return Breach(rest)
-    if name == "legal":
+    if name in {"legal", "regulator"}:
         if not args or args[0].lower() != "notified":
-            return Invalid("/legal", "use /legal notified [reference]")
-        return LegalNotified(rest[len(args[0]) :].strip())
+            return Invalid(f"/{name}", f"use /{name} notified [reference]")
+        recorded = LegalNotified if name == "legal" else RegulatorNotified
+        return recorded(rest[len(args[0]) :].strip())
     if name == "escalate":
         if args and args[0].lower() in TRIGGERS:
             return Escalate(rest[len(args[0]) :].strip(), args[0].lower())
