@@ -22,9 +22,11 @@ from app.notify.attempts import SendError
 from app.notify.calendars import Calendars
 from app.notify.operator import (
     CalendarSource,
+    EmailNotifier,
     Notifier,
     OperatorError,
     SlackNotifier,
+    StatuspageNotifier,
     WebhookNotifier,
     load,
 )
@@ -318,6 +320,11 @@ async def _notifier(
     if isinstance(config, WebhookNotifier):
         host = urlsplit(config.url).hostname or "?"
         return Check("ok", subject, f"webhook to {host}, signed")
+    if isinstance(config, StatuspageNotifier):
+        return Check("ok", subject, f"statuspage page {config.page_id}: public updates only")
+    if isinstance(config, EmailNotifier):
+        host = f"{config.host}:{config.port}"
+        return Check("ok", subject, f"email via {host}: public updates only")
     if not isinstance(config, SlackNotifier):
         return Check("ok", subject, "pagerduty: its first event checks the key")
     if config.bot_token is None:

@@ -136,6 +136,13 @@ class LegalNotified:
 
 
 @dataclass(frozen=True)
+class RegulatorNotified:
+    """`/regulator notified [reference]`: the regulator was notified of the breach."""
+
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class OnCall:
     """`/oncall`, or `/oncall cover @login [<rotation>] [until <time>]`."""
 
@@ -161,13 +168,15 @@ Command = (
     | Help
     | Breach
     | LegalNotified
+    | RegulatorNotified
     | AddActionItem
     | OnCall
     | Invalid
 )
 
 _LINE_RE = re.compile(
-    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|action|oncall)\b(.*)$",
+    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|regulator|action"
+    r"|oncall)\b(.*)$",
     re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
@@ -273,10 +282,11 @@ def _parse_one(name: str, rest: str) -> Command:
         return Breach(rest)
     if name == "oncall":
         return _oncall(args)
-    if name == "legal":
+    if name in {"legal", "regulator"}:
         if not args or args[0].lower() != "notified":
-            return Invalid("/legal", "use /legal notified [reference]")
-        return LegalNotified(rest[len(args[0]) :].strip())
+            return Invalid(f"/{name}", f"use /{name} notified [reference]")
+        recorded = LegalNotified if name == "legal" else RegulatorNotified
+        return recorded(rest[len(args[0]) :].strip())
     if name == "escalate":
         if args and args[0].lower() in TRIGGERS:
             return Escalate(rest[len(args[0]) :].strip(), args[0].lower())

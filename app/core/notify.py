@@ -34,6 +34,7 @@ class Kind(StrEnum):
     REOPENED = "reopened"  # a recurrence inside the monitoring window
     REVIEW = "review"  # the post-incident review was opened
     HANDOVER = "handover"  # an on-call rotation handed the incident to its incoming person
+    PUBLIC = "public"  # a customer-facing update (`/public`): for the public notifiers only
 
 
 # The app's comments that people outside GitHub hear about, by the marker kind the planner
@@ -75,6 +76,20 @@ class Event:
     # A private repository's incident, or a sensitive one (ever labelled `security` or
     # `breach`, behaviour §8): told only in private places, and never by title in shared ones.
     confidential: bool = False
+    # What customers are told (a public update, `Kind.PUBLIC`, or the resolution told to them,
+    # `Kind.RESOLVED` with `public_text`): the only fields a public notifier reads beside
+    # `kind`, `status`, `key`, `incident` and `at`; never the title, text or URLs above.
+    public_text: str = ""
+    public_title: str = ""
+    # component name → operational | degraded | partial-outage | major-outage
+    components: Mapping[str, str] = field(default_factory=dict)
+    impact: float | None = None  # the share of users affected, in percent (`/impact`)
+
+    @property
+    def public(self) -> bool:
+        """Is this for customers? A public update, or the resolution told with public text.
+        Public events go only to routes with `public: true`, internal ones never there."""
+        return self.kind is Kind.PUBLIC or (self.kind is Kind.RESOLVED and bool(self.public_text))
 
     @property
     def incident(self) -> str:
@@ -240,10 +255,15 @@ def summary(body: str, limit: int = 1500) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def routes(policy: Policy, severity: Severity) -> list[str]:
-    """The operator's notifiers a repository's `notify:` sends this severity to."""
+def routes(policy: Policy, severity: Severity, *, public: bool = False) -> list[str]:
+    """The operator's notifiers a repository's `notify:` sends this severity to: the internal
+    routes, or (`public`) the routes with `public: true`, which get public updates only."""
     return list(
-        dict.fromkeys(r.to for r in policy.notify if not r.severities or severity in r.severities)
+        dict.fromkeys(
+            r.to
+            for r in policy.notify
+            if r.public == public and (not r.severities or severity in r.severities)
+        )
     )
 
 
@@ -272,12 +292,21 @@ def checked(
 
 @dataclass(frozen=True)
 class Audience:
-    """Who hears of a run's writes: the operator's notifiers (`to`), the GitHub logins of the
-    people holding the severity's roles, and whether only private places may be told."""
+    """Who hears of a run's writes: the operator's notifiers (`to`), those of the routes with
+    `public: true` (`public`), the GitHub logins of the people holding the severity's roles,
+    and whether only private places may be told."""
 
     to: list[str]
     people: list[str]
     confidential: bool
+    public: list[str] = field(default_factory=list)
+
+    def for_event(self, event: Event) -> list[str]:
+        """The notifiers `event` goes to: a public update (`Kind.PUBLIC`) to the public routes
+        only; an all-clear that carries the final public entry to both (each side reads its
+        own fields); any other event to the internal routes only."""
+        internal = self.to if event.kind is not Kind.PUBLIC else []
+        return list(dict.fromkeys([*internal, *(self.public if event.public else [])]))
 
 
 def audience(
@@ -294,7 +323,8 @@ def audience(
     # lowered to P2 still resolves the page its declaration triggered.
     severities = sorted({sev for _, sev, _ in state.severity_changes} | {state.severity})
     to = list(dict.fromkeys(r for sev in severities for r in routes(policy, sev)))
-    if not to:
+    public = list(dict.fromkeys(r for sev in severities for r in routes(policy, sev, public=True)))
+    if not to and not public:
         return None
     assigned = policy.for_severity(state.severity).assign
     people = [
@@ -307,6 +337,7 @@ def audience(
         to=to,
         people=list(dict.fromkeys(people)),
         confidential=snapshot.repo.private or state.sensitive,
+        public=public,
     )
 
 

@@ -28,9 +28,14 @@ from app.core.policy import NOTIFIER_NAME, SLACK_ID
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SPAN = re.compile(r"^\s*(\d{1,6})\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-KINDS = ("slack", "pagerduty", "webhook")
+KINDS = ("slack", "pagerduty", "webhook", "statuspage", "email")
 # A webhook's HMAC key: shorter is guessable offline from one signed delivery.
 MIN_WEBHOOK_SECRET = 16
+STATUSPAGE_API = "https://api.statuspage.io"
+STATUSPAGE_ID = r"^[A-Za-z0-9]{1,64}$"  # page and component ids (`kctbh9vrtdwd`)
+# One address, no display name: nothing that could end a header line or add a recipient.
+ADDRESS = r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
+EMAIL_ABOVE = 10.0  # the runbook: "Email for incidents affecting >10% of users"
 
 
 class OperatorError(Exception):
@@ -150,8 +155,108 @@ class CalendarSource(_Model):
         return value
 
 
+class StatuspageNotifier(_Model):
+    """An Atlassian Statuspage page, through its REST API v1: public updates only (routes
+    with `public: true`)."""
+
+    kind: Literal["statuspage"] = Field(description="`statuspage`.")
+    page_id: str = Field(pattern=STATUSPAGE_ID, description="The page's id (its API page).")
+    api_key: SecretStr = Field(description="An API key of the page's owner (`${VAR}`).")
+    components: dict[
+        Annotated[str, Field(max_length=100)], Annotated[str, Field(pattern=STATUSPAGE_ID)]
+    ] = Field(
+        default_factory=dict,
+        description="A component's name in `/component` → its Statuspage component id; "
+        "components not named here are not shown on Statuspage.",
+    )
+    api_url: str = Field(default=STATUSPAGE_API, max_length=2000, description="The API's root URL.")
+
+    _check_url = field_validator("api_url")(_url)
+
+
+Address = Annotated[str, Field(pattern=ADDRESS)]
+
+
+class EmailNotifier(_Model):
+    """Customers by email (SMTP with STARTTLS): public updates only (routes with
+    `public: true`), and only of incidents affecting more than `email_above` % of users."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    kind: Literal["email"] = Field(description="`email`.")
+    host: str = Field(
+        pattern=r"^[A-Za-z0-9.-]{1,253}$", description="The SMTP server (submission)."
+    )
+    port: int = Field(default=587, ge=1, le=65535, description="Its port (587: submission).")
+    username: str | None = Field(default=None, max_length=320, description="SMTP AUTH user.")
+    password: SecretStr | None = Field(
+        default=None, description="SMTP AUTH password (`${SMTP_PASSWORD}`), never logged."
+    )
+    starttls: bool = Field(
+        default=True,
+        description="Upgrade the connection with STARTTLS (certificate checked) before "
+        "anything else; off only for a local relay without a password.",
+    )
+    sender: Address = Field(alias="from", description="The From address.")
+    to: list[Address] = Field(
+        default_factory=list, max_length=10_000, description="Recipients, one message each."
+    )
+    subscribers_file: Path | None = Field(
+        default=None,
+        description="A file of recipients, one address a line (`#` comments), read at each "
+        "send: beside or instead of `to`.",
+    )
+    unsubscribe: list[str] = Field(
+        min_length=1,
+        max_length=2,
+        description="List-Unsubscribe: a `mailto:` address and/or an https:// URL (with an "
+        "https URL, List-Unsubscribe-Post offers one-click unsubscribing).",
+    )
+    status_url: str | None = Field(
+        default=None, max_length=2000, description="The public status site, linked in mails."
+    )
+    ca_file: Path | None = Field(
+        default=None,
+        description="A CA bundle (PEM) to trust for this server's certificate, beside the "
+        "system's (a private relay).",
+    )
+    email_above: float = Field(
+        default=EMAIL_ABOVE,
+        ge=0,
+        le=100,
+        description="Mail only incidents whose `/impact` is above this share of users (%); "
+        "an incident without an impact is not mailed.",
+    )
+
+    @field_validator("unsubscribe")
+    @classmethod
+    def _unsubscribe(cls, value: list[str]) -> list[str]:
+        for uri in value:
+            if not uri.startswith(("mailto:", "https://")) or any(c in uri for c in "\r\n<>, "):
+                raise ValueError("each must be a mailto: address or an https:// URL")
+        return value
+
+    @field_validator("status_url")
+    @classmethod
+    def _status_url(cls, value: str | None) -> str | None:
+        return None if value is None else _url(value)
+
+    @model_validator(mode="after")
+    def _safe(self) -> EmailNotifier:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give both username and password, or neither")
+        if self.password is not None and not self.starttls:
+            raise ValueError("a password is sent only after STARTTLS: set starttls: true")
+        if not self.to and self.subscribers_file is None:
+            raise ValueError("give the recipients: `to` or `subscribers_file`")
+        return self
+
+
+PUBLIC_KINDS = ("statuspage", "email")  # the notifiers customers read: public events only
+
 Notifier = Annotated[
-    SlackNotifier | PagerDutyNotifier | WebhookNotifier, Field(discriminator="kind")
+    SlackNotifier | PagerDutyNotifier | WebhookNotifier | StatuspageNotifier | EmailNotifier,
+    Field(discriminator="kind"),
 ]
 NotifierName = Annotated[str, Field(pattern=NOTIFIER_NAME)]
 SlackId = Annotated[str, Field(pattern=SLACK_ID)]

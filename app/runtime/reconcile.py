@@ -256,7 +256,8 @@ class Reconciler:
             at=self._now(),
         )
         for event in found:
-            self._notifications.submit(event, told.to)
+            if to := told.for_event(event):
+                self._notifications.submit(event, to)
 
     async def _list_action_items(
         self,

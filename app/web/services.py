@@ -15,7 +15,8 @@ from app.core.notify import Sink
 from app.github.client import AppClients
 from app.github.offline import OfflineGitHub
 from app.github.port import GitHubPort
-from app.notify.dispatch import Notifications, SharedLedger
+from app.notify.dispatch import Notifications
+from app.notify.ledger import SharedLedger
 from app.runtime.alerts import AlertWork, Installations
 from app.runtime.cluster import TAKEN_OVER, Cluster, LockLost
 from app.runtime.reconcile import Reconciler

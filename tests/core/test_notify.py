@@ -11,8 +11,10 @@ import pytest
 
 from app.core import markers
 from app.core.actions import Action, AddLabels, PostComment
-from app.core.notify import Audience, audience, pages
-from app.core.policy import Policy
+from app.core.notify import Audience, audience, pages, routes
+from app.core.notify import Event as NotifyEvent
+from app.core.notify import Kind as NotifyKind
+from app.core.policy import Policy, Severity
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.core.state import derive
 from app.github.config import check_text
@@ -139,3 +141,69 @@ def test_a_private_or_sensitive_incident_is_confidential(
 )
 def test_which_writes_page(action: Action, expected: bool) -> None:
     assert pages([action]) is expected
+
+
+# --- public routes: customers hear public updates only ----------------------------------
+
+PUBLIC = check_text(
+    "notify:\n"
+    "  - {to: payments-slack}\n"
+    "  - {to: status-page, public: true}\n"
+    "  - {to: customers-mail, public: true, severities: [P0, P1]}\n",
+    source="test",
+)
+
+
+def an_event(kind: NotifyKind, **fields: object) -> NotifyEvent:
+    return NotifyEvent(
+        key=f"acme/shop#1:{kind.value}",
+        kind=kind,
+        repo="acme/shop",
+        number=1,
+        title="Outage of the payments-db primary",
+        severity=Severity.P1,
+        status="mitigating",
+        issue_url="https://github.com/acme/shop/issues/1",
+        url="https://github.com/acme/shop/issues/1#issuecomment-9",
+        text="failing over db-primary-3 (internal detail)",
+        at=DECLARED,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_public_routes_are_kept_apart_from_the_internal_ones() -> None:
+    found = told(snapshot("P1"), PUBLIC)
+    assert found is not None
+    assert found.to == ["payments-slack"]
+    assert found.public == ["status-page", "customers-mail"]
+    assert routes(PUBLIC, Severity.P2, public=True) == ["status-page"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "public_text", "expected"),
+    [
+        # Every internal kind goes to the internal routes, never to a public one.
+        *((kind, "", ["payments-slack"]) for kind in NotifyKind if kind is not NotifyKind.PUBLIC),
+        # The all-clear is internal; carrying the final public entry, it is told to both.
+        (
+            NotifyKind.RESOLVED,
+            "All systems are back.",
+            ["payments-slack", "status-page", "customers-mail"],
+        ),
+        (NotifyKind.PUBLIC, "We are looking into it.", ["status-page", "customers-mail"]),
+        (NotifyKind.PUBLIC, "", ["status-page", "customers-mail"]),
+    ],
+)
+def test_each_event_goes_to_one_audience(
+    kind: NotifyKind, public_text: str, expected: list[str]
+) -> None:
+    found = told(snapshot("P1"), PUBLIC)
+    assert found is not None
+    assert found.for_event(an_event(kind, public_text=public_text)) == expected
+
+
+def test_only_public_routes_are_enough_to_tell_customers() -> None:
+    only = check_text("notify:\n  - {to: status-page, public: true}\n", source="test")
+    found = told(snapshot("P1"), only)
+    assert found is not None and found.to == [] and found.public == ["status-page"]
+    assert found.for_event(an_event(NotifyKind.STATUS)) == []

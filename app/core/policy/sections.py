@@ -189,7 +189,7 @@ class BreachPolicy(_Model):
     )
     recorders: list[str] = Field(
         default_factory=lambda: ["legal", "incident_commander", "security"],
-        description="Roles whose holders may record `/legal notified`.",
+        description="Roles whose holders may record `/legal notified` and `/regulator notified`.",
     )
     escalate_to: list[str] = Field(
         default_factory=lambda: ["incident_commander", "senior_management", "legal"],
@@ -261,6 +261,12 @@ class NotifyRoute(_Model):
     )
     severities: list[Severity] = Field(
         default_factory=list, description="Severities sent to it; every severity when empty."
+    )
+    public: bool = Field(
+        default=False,
+        description="A route for customers: only public updates (`/public`, the resolution "
+        "told to customers) go to it, and nothing internal ever does. The operator's "
+        "`statuspage` and `email` notifiers take only these.",
     )
 
 
