@@ -19,9 +19,8 @@ from app.github.config import ConfigLoader, check_text, read_file
 from app.github.errors import GitHubError, Reply
 from app.github.port import GitHubPort, paginate
 from app.notify.attempts import SendError
-from app.notify.calendars import Calendars
+from app.notify.calendars import probe
 from app.notify.operator import (
-    CalendarSource,
     EmailNotifier,
     Notifier,
     OperatorError,
@@ -295,22 +294,8 @@ async def check_notifiers(settings: Settings) -> AsyncIterator[Check]:
         for name, config in operator.notifiers.items():
             yield await _notifier(f"notifier {name}", config, settings, pool)
     if operator.calendars:
-        async for check in check_calendars(operator.calendars):
-            yield check
-
-
-async def check_calendars(sources: Mapping[str, CalendarSource]) -> AsyncIterator[Check]:
-    """Each on-call calendar fetched and read (its URL, a secret, never shown)."""
-    now = datetime.now(UTC)
-    for name, feed in (await Calendars(sources, now=lambda: now).feeds(sources, now)).items():
-        verdict: Verdict
-        if feed.problem:
-            verdict, reason = "FAIL", f"{feed.problem}: its seats fall to their backups"
-        elif feed.shifts:
-            verdict, reason = "ok", f"{len(feed.shifts)} shift(s) in the next five weeks"
-        else:
-            verdict, reason = "warn", "read, but it has no shifts in the next five weeks"
-        yield Check(verdict, f"calendar {name}", reason)
+        for name, verdict, reason in await probe(operator.calendars, datetime.now(UTC)):
+            yield Check(verdict, f"calendar {name}", reason)
 
 
 async def _notifier(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
+from app.core.oncall.command import OnCall, parse_oncall
 from app.core.policy import Severity
 
 MAX_SCANNED_CHARS = 20_000
@@ -45,8 +46,6 @@ ROLE_HELP = (
     "incident_commander (ic), technical_lead (tl), communication_lead (comms), "
     "development_team (dev) or qa_team (qa)"
 )
-
-ONCALL_USAGE = "use /oncall, or /oncall cover @login [rotation] [until <time>]"
 
 ACTION_HORIZONS = {
     "immediate": "immediate",
@@ -140,15 +139,6 @@ class RegulatorNotified:
     """`/regulator notified [reference]`: the regulator was notified of the breach."""
 
     reference: str = ""
-
-
-@dataclass(frozen=True)
-class OnCall:
-    """`/oncall`, or `/oncall cover @login [<rotation>] [until <time>]`."""
-
-    cover: str | None = None
-    rotation: str | None = None
-    until: str = ""  # as written: `2026-12-27 09:00`, `18:00`, `in 4h`
 
 
 @dataclass(frozen=True)
@@ -281,7 +271,8 @@ def _parse_one(name: str, rest: str) -> Command:
     if name == "breach":
         return Breach(rest)
     if name == "oncall":
-        return _oncall(args)
+        found = parse_oncall(args)
+        return found if isinstance(found, OnCall) else Invalid("/oncall", found)
     if name in {"legal", "regulator"}:
         if not args or args[0].lower() != "notified":
             return Invalid(f"/{name}", f"use /{name} notified [reference]")
@@ -295,21 +286,6 @@ def _parse_one(name: str, rest: str) -> Command:
     if args and args[0].lower() == "help":
         return Help()
     return Invalid("/incident", "the only /incident command is /incident help")
-
-
-def _oncall(args: list[str]) -> Command:
-    if not args:
-        return OnCall()
-    if args[0].lower() != "cover" or len(args) < 2:
-        return Invalid("/oncall", ONCALL_USAGE)
-    login = _LOGIN_RE.match(args[1])
-    if login is None or not args[1].startswith("@"):
-        return Invalid("/oncall", f"{_echo(args[1])} is not a @login; {ONCALL_USAGE}")
-    rest = args[2:]  # [rotation] [until <time>]
-    rotation = rest.pop(0) if rest and rest[0].lower() != "until" else None
-    if rest and (rest[0].lower() != "until" or len(rest) < 2):
-        return Invalid("/oncall", ONCALL_USAGE)
-    return OnCall(login[1], rotation, " ".join(rest[1:]))
 
 
 def template_fields(text: str) -> dict[str, str]:

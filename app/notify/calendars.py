@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import icalendar
@@ -164,3 +164,21 @@ def from_settings(settings: Settings, *, now: Callable[[], datetime]) -> Calenda
     except OperatorError:
         return None
     return Calendars(found.calendars, now=now) if found.calendars else None
+
+
+Verdict = Literal["ok", "warn", "FAIL"]
+
+
+async def probe(
+    sources: Mapping[str, CalendarSource], now: datetime
+) -> list[tuple[str, Verdict, str]]:
+    """`doctor`'s check of each calendar: (name, verdict, why); its URL never shown."""
+    found: list[tuple[str, Verdict, str]] = []
+    for name, feed in (await Calendars(sources, now=lambda: now).feeds(sources, now)).items():
+        if feed.problem:
+            found.append((name, "FAIL", f"{feed.problem}: its seats fall to their backups"))
+        elif feed.shifts:
+            found.append((name, "ok", f"{len(feed.shifts)} shift(s) in the next five weeks"))
+        else:
+            found.append((name, "warn", "read, but it has no shifts in the next five weeks"))
+    return found

@@ -13,6 +13,7 @@ from app.core.commands import Status
 from app.core.labels import ONCALL
 from app.core.messages import oncall as texts
 from app.core.oncall import Handoff, bound, holder_at, last_handoff, next_handoff
+from app.core.oncall.command import OnCall
 from app.core.policy import Policy, Severity
 from app.core.runbook.roles import logins
 from app.core.runbook.severity import deadlines, next_update
@@ -124,7 +125,7 @@ def commands(s: Situation) -> list[Action]:
     actions: list[Action] = []
     for use in s.state.uses:
         c = use.command
-        if not isinstance(c, cmd.OnCall) or not use.authorized or use.comment.id in answered:
+        if not isinstance(c, OnCall) or not use.authorized or use.comment.id in answered:
             continue
         answered.add(use.comment.id)
         if c.cover is None:
@@ -175,7 +176,7 @@ def _names(policy: Policy) -> str:
     return ", ".join(f"`{n}`" for n in policy.rotations) or "none configured"
 
 
-def _cover(s: Situation, comment: Comment, c: cmd.OnCall) -> list[Action]:
+def _cover(s: Situation, comment: Comment, c: OnCall) -> list[Action]:
     policy = s.policy
     zone = policy.business_calendar.zone
     assert c.cover is not None
