@@ -169,6 +169,18 @@ async def test_a_cover_that_cannot_be_given_is_refused_and_changes_nothing(
     assert not [i for i in github.issues.values() if markers.of(markers.OnCallLog, i.body)]
 
 
+async def test_a_cover_may_go_to_someone_with_write_access(harness: Harness) -> None:
+    github = harness.github
+    await declare(harness)
+    github.permissions[(REPO.lower(), "rohan")] = "write"  # in no rotation, never commented
+    harness.clock.advance(minutes=5)
+    await say(harness, "/oncall cover @rohan", by="ken")
+    (reply,) = marked(github.posted_comments(), markers.OnCallReply)
+    assert reply.startswith("@rohan is on call for `primary` from now until the next handoff")
+    (note,) = marked(github.posted_comments(), markers.Handover)
+    assert "@rohan takes over from `ken`" in note
+
+
 async def test_a_cover_by_someone_without_authority_is_denied(harness: Harness) -> None:
     github = harness.github
     await declare(harness)
