@@ -17,7 +17,14 @@ from app.core.policy import Severity
 
 HISTORY_VERSION = 1
 
-__all__ = ["ComponentState", "History", "PublicIncident", "PublicStatus", "PublicUpdate", "SiteConfig"]
+__all__ = [
+    "ComponentState",
+    "History",
+    "PublicIncident",
+    "PublicStatus",
+    "PublicUpdate",
+    "SiteConfig",
+]
 
 
 class PublicStatus(StrEnum):
