@@ -22,13 +22,14 @@ def atom(config: SiteConfig, incidents: list[PublicIncident]) -> str:
         reverse=True,
     )[:FEED_LIMIT]
     updated = iso(entries[0][0]) if entries else EPOCH
+    own = quoteattr(config.url + "feed.atom")
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
         f"<title>{escape(config.title)}</title>",
         f"<id>{escape(config.url)}</id>",
         f'<link rel="alternate" type="text/html" href={quoteattr(config.url)}/>',
-        f'<link rel="self" type="application/atom+xml" href={quoteattr(config.url + "feed.atom")}/>',
+        f'<link rel="self" type="application/atom+xml" href={own}/>',
         f"<updated>{updated}</updated>",
         f"<author><name>{escape(config.title)}</name></author>",
     ]
