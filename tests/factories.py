@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.core import markers
-from app.core.policy import Policy
+from app.core.policy import ConfigError, Policy
 from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from app.github.config import check_text
 
@@ -156,3 +158,10 @@ def incident(
         events=tuple(events),
         authorized=frozenset(authorized),
     )
+
+
+def config_problems(text: str) -> list[str]:
+    """The problems a repository's config text has, as `location: message` lines."""
+    with pytest.raises(ConfigError) as caught:
+        check_text(text, source="incident.yml")
+    return [f"{p.location}: {p.message}" for p in caught.value.problems]

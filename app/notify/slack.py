@@ -11,100 +11,36 @@ only a link: never its title or text. A channel is the incident's only when the 
 it and its topic ends with the issue's URL: a name someone else took, or another incident's
 channel, is passed over for the next name.
 
-slack-sdk's async client needs aiohttp, a second HTTP stack beside httpx; its sync client
-needs nothing more, so it runs here in a small thread pool of our own, one request per call
-with the SDK's own retries off: the retries are ours (`Attempts`).
+The SDK runs in our threads (`slack_client`); the channels are kept by `slack_channels`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
-import urllib.error
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from http.client import HTTPException
-from typing import Any, TypeVar
+from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from app.core.notify import Event, Kind
-from app.notify.attempts import Attempts, Permanent, SendError, Transient
+from app.notify.attempts import Attempts, Permanent, Transient
 from app.notify.operator import SlackNotifier
+from app.notify.slack_channels import Channel, Channels
+from app.notify.slack_client import SDK_LOG, Threads
 from app.notify.slack_text import (
-    PREFIX,
     announcement,
-    belongs,
     channel_name,
-    channel_names,
     message,
     open_topic,
-    resolved_at,
     resolved_topic,
     shared,
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-# slack-sdk logs each request at DEBUG, an incoming webhook's URL (a secret) among them.
-_SDK_LOG = logging.getLogger("app.notify.slack.sdk")
-_SDK_LOG.setLevel(logging.INFO)
-
-CACHED_CHANNELS = 1000
-# Slack's `error` codes that say "try again later".
-_TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "timeout"}
-
-
-def _failure(exc: BaseException, what: str) -> SendError:
-    """A slack-sdk or urllib error as ours: transient or a refusal with Slack's code."""
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        data = exc.response.data
-        error = str(data.get("error", "")) if isinstance(data, dict) else ""
-        if status == 429 or error == "ratelimited":
-            after = exc.response.headers.get("retry-after") or exc.response.headers.get(
-                "Retry-After"
-            )
-            retry = float(after) if isinstance(after, str) and after.isdigit() else None
-            return Transient(f"Slack {what}: rate limited", retry)
-        if status >= 500 or error in _TRANSIENT:
-            return Transient(f"Slack {what}: {error or status}")
-        return Permanent(f"Slack {what}: {error or status}", error)
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return Transient(f"Slack {what}: no answer in time")
-    # urllib's errors name the reason, never the URL (an incoming webhook's is a secret).
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else type(exc).__name__
-    return Transient(f"Slack {what}: unreachable ({reason})")
-
-
-class _Threads:
-    """Runs the SDK's blocking calls in our thread pool, its errors turned into ours."""
-
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
-        self._pool = pool
-
-    async def run(self, what: str, call: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, call)
-        except (SlackApiError, OSError, HTTPException) as exc:
-            raise _failure(exc, what) from None
-
-
-@dataclass
-class _Channel:
-    id: str
-    archived: bool = False
-    created: bool = False
-    name: str = ""
-    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,10 +80,10 @@ class SlackApp:
             base_url=api_url,
             timeout=max(1, round(timeout)),
             retry_handlers=[],
-            logger=_SDK_LOG,
+            logger=SDK_LOG,
         )
-        self._threads = _Threads(pool)
-        self._channels: OrderedDict[str, _Channel] = OrderedDict()  # incident → channel
+        self._threads = Threads(pool)
+        self._channels = Channels(self.call, self._bot_id)
         self._invited: dict[str, set[str]] = {}  # channel id → user IDs invited by us
         self._bot = ""  # the bot's user ID, from auth.test when first needed
 
@@ -200,7 +136,7 @@ class SlackApp:
             await self._post(self.config.channel, shared(event), attempts)
             return
         create = event.kind not in (Kind.RESOLVED, Kind.REVIEW)
-        channel = await self._channel(event, attempts, create=create)
+        channel = await self._channels.of(event, attempts, create=create)
         if channel is None or channel.archived:
             if channel is not None:
                 log.warning(
@@ -224,7 +160,7 @@ class SlackApp:
             log.warning(
                 "slack: #%s: %s: posting to %s", channel.name, exc.error, self.config.channel
             )
-            self._channels.pop(event.incident, None)
+            self._channels.forget(event.incident)
             await self._post(self.config.channel, shared(event), attempts)
             return
         if event.kind is Kind.RESOLVED:
@@ -246,10 +182,10 @@ class SlackApp:
             unfurl_media=False,
         )
 
-    async def _topic(self, channel: _Channel, topic: str, attempts: Attempts) -> None:
+    async def _topic(self, channel: Channel, topic: str, attempts: Attempts) -> None:
         await self.call("conversations.setTopic", attempts, channel=channel.id, topic=topic)
 
-    async def _invite(self, channel: _Channel, event: Event, attempts: Attempts) -> None:
+    async def _invite(self, channel: Channel, event: Event, attempts: Attempts) -> None:
         """Invite the role holders Slack knows; someone unknown or unable to join is skipped."""
         ids = {**{k.lower(): v for k, v in event.slack_ids.items()}, **self._people}
         invited = self._invited.setdefault(channel.id, set())
@@ -270,114 +206,9 @@ class SlackApp:
                 log.warning("slack: inviting to #%s: %s", channel_name(event), exc.reason)
         invited.update(users)
 
-    async def _channel(self, event: Event, attempts: Attempts, *, create: bool) -> _Channel | None:
-        """The incident's channel: remembered, found by name, or (with `create`) created.
-        A name another incident holds is passed over for the next (`channel_names`)."""
-        found = self._channels.get(event.incident)
-        if found is not None and (found.private or not event.confidential):
-            self._channels.move_to_end(event.incident)
-            return found
-        # Not remembered, or public and the incident has become confidential since.
-        found = None
-        for name in channel_names(event):
-            if create:
-                try:
-                    data = await self.call(
-                        "conversations.create",
-                        attempts,
-                        name=name,
-                        is_private=event.confidential,
-                    )
-                    found = _Channel(
-                        str(data["channel"]["id"]),
-                        created=True,
-                        name=name,
-                        private=event.confidential,
-                    )
-                except Permanent as exc:
-                    if exc.error != "name_taken":
-                        raise
-                    # Another replica or an earlier run made it, another incident has it,
-                    # or someone else took the name.
-                    found = await self._find(name, event, attempts)
-            else:
-                found = await self._find(name, event, attempts)
-            if found is not None:
-                break
-        else:
-            if create:
-                raise Permanent(
-                    f"Slack: #{channel_name(event)} and the names after it are taken, and "
-                    f"none of them is a channel the bot made for {event.incident}"
-                )
-        if found is not None:
-            self._channels[event.incident] = found
-            while len(self._channels) > CACHED_CHANNELS:
-                self._channels.popitem(last=False)
-        return found
-
-    async def _find(self, name: str, event: Event, attempts: Attempts) -> _Channel | None:
-        """The channel named `name`, if it is this incident's (`belongs`, on what
-        conversations.info says of it)."""
-        async for listed in self._list(attempts, exclude_archived=False):
-            if listed.get("name") != name:
-                continue
-            data = await self.call("conversations.info", attempts, channel=listed["id"])
-            info = data.get("channel")
-            channel: dict[str, Any] = info if isinstance(info, dict) else listed
-            if not belongs(channel, event, await self._bot_id(attempts)):
-                return None
-            return _Channel(
-                str(channel["id"]),
-                archived=bool(channel.get("is_archived")),
-                name=name,
-                private=bool(channel.get("is_private")),
-            )
-        return None
-
-    async def _list(
-        self, attempts: Attempts, *, exclude_archived: bool
-    ) -> AsyncIterator[dict[str, Any]]:
-        """Every public channel, and the private ones the bot is in, page by page."""
-        cursor = ""
-        while True:
-            page: dict[str, Any] = {"cursor": cursor} if cursor else {}
-            data = await self.call(
-                "conversations.list",
-                attempts,
-                types="public_channel,private_channel",
-                exclude_archived=exclude_archived,
-                limit=1000,
-                **page,
-            )
-            for channel in data.get("channels") or []:
-                if isinstance(channel, dict):
-                    yield channel
-            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
-            if not cursor:
-                return
-
     async def sweep(self, now: datetime, attempts: Attempts) -> list[str]:
         """Archive the incident channels resolved more than `archive_after` ago."""
-        archived: list[str] = []
-        async for channel in self._list(attempts, exclude_archived=True):
-            name = str(channel.get("name", ""))
-            if not name.startswith(PREFIX) or channel.get("is_archived"):
-                continue
-            when = resolved_at(str((channel.get("topic") or {}).get("value") or ""))
-            if when is None or now - when < self.config.archive_after:
-                continue
-            try:
-                await self.call("conversations.archive", attempts, channel=channel["id"])
-            except Permanent as exc:
-                if exc.error != "already_archived":
-                    log.warning("slack: archiving #%s: %s", name, exc.reason)
-                    continue
-            archived.append(name)
-            self._channels = OrderedDict(
-                (k, v) for k, v in self._channels.items() if v.id != channel["id"]
-            )
-        return archived
+        return await self._channels.sweep(now, attempts, archive_after=self.config.archive_after)
 
 
 class SlackWebhook:
@@ -391,9 +222,9 @@ class SlackWebhook:
             config.webhook_url.get_secret_value(),
             timeout=max(1, round(timeout)),
             retry_handlers=[],
-            logger=_SDK_LOG,
+            logger=SDK_LOG,
         )
-        self._threads = _Threads(pool)
+        self._threads = Threads(pool)
 
     def wants(self, event: Event) -> bool:
         return True

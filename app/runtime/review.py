@@ -23,6 +23,7 @@ from app.github.errors import GitHubError, NotFound, Refused, Reply, Unprocessab
 from app.github.executor import Outcome, execute
 from app.github.port import GitHubPort
 from app.github.reader import Reader
+from app.github.review import pir_record
 
 MAX_STEPS = 8  # issue, branch, document, pull request, link — with room for a retry or two
 
@@ -62,7 +63,7 @@ async def finish(
                 return  # the link comment: the round is done
         for action, exc in done.failed:
             if isinstance(exc, Unprocessable):  # it may exist already (a racing run): look
-                fresh = await reader.pir_record(gh, key, snapshot, policy, state)
+                fresh = await pir_record(gh, key, snapshot, policy, state, app_id=reader.app_id)
                 if fresh is None:
                     return
                 unchanged = fresh == record

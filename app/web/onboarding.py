@@ -1,207 +1,37 @@
-"""The front page: registering the App through GitHub's manifest flow, then a status page."""
+"""Setup mode: the page that registers the App through GitHub's manifest flow, and the
+redirect back that saves its credentials."""
 
 from __future__ import annotations
 
-import base64
-import copy
-import hashlib
-import hmac
-import html
 import json
 import logging
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
-import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from app import __version__
-from app.github.port import API_VERSION, USER_AGENT
 from app.logs import HIDE_MANIFEST_CODE
 from app.settings import Settings
-from app.web.envfile import quote_value, save_env
+from app.web.envfile import save_env
+from app.web.exchange import STATE_TTL, ExchangeFailed, States, exchange
+from app.web.layout import escape, page
+from app.web.manifest import (
+    CALLBACK_PATH,
+    DEFAULT_NAME,
+    build_manifest,
+    manifest_template,
+    new_app_url,
+    web_url,
+)
 
 log = logging.getLogger(__name__)
 
-CALLBACK_PATH = "/setup/callback"
-DEFAULT_NAME = "incident-app"
-MAX_STATES = 256  # what the old store of issued states held; no store is left to flood
 STATE_COOKIE = "incident_app_setup"
-STATE_TTL = 3600  # seconds: GitHub's manifest code itself lives an hour
-
-MANIFEST_PATH = Path(__file__).resolve().parents[2] / "app.yml"
-# The same manifest as app.yml, for installs that do not carry the repository's root files.
-# tests/web/test_onboarding.py checks the two stay identical.
-EMBEDDED_MANIFEST: dict[str, Any] = {
-    "name": "incident-app",
-    "description": "Runs the incident-response runbook on GitHub issues — roles, checklists,"
-    " deadlines, escalations and post-incident reviews.",
-    "url": "https://github.com/apps/incident-app",
-    "hook_attributes": {"url": "https://example.com/api/github/webhooks", "active": True},
-    "redirect_url": "https://example.com/setup/callback",
-    "public": False,
-    "default_events": ["issues", "issue_comment", "pull_request"],
-    "default_permissions": {
-        "issues": "write",
-        "pull_requests": "write",
-        "contents": "write",
-        "metadata": "read",
-    },
-}
-
-# What the conversion answer holds → the setting it becomes in .env.
-CREDENTIALS = {
-    "id": "APP_ID",
-    "pem": "PRIVATE_KEY",
-    "webhook_secret": "WEBHOOK_SECRET",
-    "client_id": "GITHUB_CLIENT_ID",
-    "client_secret": "GITHUB_CLIENT_SECRET",
-}
-
-STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;"
-    "color:#1f2328}code{background:#f6f8fa;padding:0 .2em;word-break:break-all}"
-    "dt{font-weight:600}dd{margin:0 0 .5rem 0}"
-    "button{font:inherit;padding:.5rem 1rem;border-radius:6px;border:1px solid #1a7f37;"
-    "background:#1f883d;color:#fff;cursor:pointer}button:focus{outline:3px solid #0969da}"
-)
-
-
-# --- the manifest ---------------------------------------------------------------------
-
-
-def manifest_template() -> dict[str, Any]:
-    """app.yml from the repository root, else the identical embedded copy."""
-    try:
-        data = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
-    except OSError:
-        return copy.deepcopy(EMBEDDED_MANIFEST)
-    if not isinstance(data, dict):
-        raise ValueError(f"{MANIFEST_PATH}: the manifest must be a mapping")
-    return data
-
-
-def build_manifest(
-    template: Mapping[str, Any], *, public_url: str, webhook_path: str, name: str | None = None
-) -> dict[str, Any]:
-    """The manifest GitHub gets: the template with this server's URLs."""
-    manifest = copy.deepcopy(dict(template))
-    manifest["name"] = name or manifest.get("name") or DEFAULT_NAME
-    manifest["url"] = public_url
-    manifest["hook_attributes"] = {
-        **manifest.get("hook_attributes", {}),
-        "url": public_url + webhook_path,
-    }
-    manifest["redirect_url"] = public_url + CALLBACK_PATH
-    return manifest
-
-
-def web_url(api_url: str) -> str:
-    """GitHub's web host for an API root: api.github.com → github.com, HOST/api/v3 → HOST."""
-    url = httpx.URL(api_url.rstrip("/"))
-    path = url.path.rstrip("/")
-    if path.endswith("/api/v3"):
-        path = path.removesuffix("/api/v3")
-    elif path in ("", "/") and url.host.startswith("api."):
-        url = url.copy_with(host=url.host.removeprefix("api."))
-    return str(url.copy_with(path=path or "/", query=None)).rstrip("/")
-
-
-def new_app_url(*, api_url: str, state: str, org: str | None = None) -> str:
-    """GitHub's "new app from a manifest" page for the user, or for an organisation."""
-    owner = f"/organizations/{quote(org, safe='')}" if org else ""
-    return f"{web_url(api_url)}{owner}/settings/apps/new?state={quote(state, safe='')}"
-
-
-# --- the round trip -------------------------------------------------------------------
-
-
-class States:
-    """The `state` of the manifest round trip, bound to the browser that asked for it.
-
-    Nothing is stored per page load: the browser gets a cookie `<issued>.<nonce>` and GitHub
-    carries `state` = HMAC(this process's key, cookie) there and back. A state is good once,
-    for an hour, with its own cookie; the nonces used are remembered until they would have
-    expired anyway, so no one can push them out.
-    """
-
-    def __init__(self, *, ttl: int = STATE_TTL) -> None:
-        self._ttl = ttl
-        self._key = secrets.token_bytes(32)
-        self._used: dict[str, int] = {}  # nonce → when its cookie expires, in use order
-
-    def _sign(self, cookie: str) -> str:
-        mac = hmac.new(self._key, cookie.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-
-    def issue(self, now: int) -> tuple[str, str]:
-        """A fresh (state, cookie) pair."""
-        cookie = f"{now}.{secrets.token_urlsafe(24)}"
-        return self._sign(cookie), cookie
-
-    def take(self, state: str | None, cookie: str | None, now: int) -> str | None:
-        """None, once, for a state this process issued with this cookie; else why not."""
-        if not state or not cookie:
-            return "the link or this browser's setup cookie is missing"
-        if not hmac.compare_digest(self._sign(cookie), state):
-            return (
-                "it was not issued to this browser, or this browser opened a newer setup "
-                "page since, or the server restarted"
-            )
-        issued, _, nonce = cookie.partition(".")
-        expires = int(issued) + self._ttl if issued.isdigit() else 0
-        if expires <= now:
-            return "it expired (a setup link works for an hour)"
-        while self._used:
-            oldest = next(iter(self._used))
-            if self._used[oldest] > now:
-                break
-            del self._used[oldest]
-        if nonce in self._used:
-            return "it was already used"
-        self._used[nonce] = expires
-        return None
-
-    def drop_all(self) -> None:
-        """No state issued so far is good any more."""
-        self._key = secrets.token_bytes(32)
-        self._used.clear()
-
-
-def env_values(app: Mapping[str, Any]) -> dict[str, str]:
-    """The .env lines of a conversion answer; raises KeyError when one is missing."""
-    values = {}
-    for field, key in CREDENTIALS.items():
-        raw = app[field]
-        if raw is None or raw == "":
-            raise KeyError(field)
-        values[key] = str(raw) if key == "APP_ID" else quote_value(str(raw))
-    return values
-
-
-# --- pages ----------------------------------------------------------------------------
-
-
-def page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
-    """A small self-contained HTML page (no scripts, no external resources)."""
-    text = (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body><main>{body}</main></body></html>\n"
-    )
-    return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value))
 
 
 @dataclass(frozen=True)
@@ -250,7 +80,7 @@ class Setup:
         org = self.settings.gh_org
         state, cookie = self.states.issue(self._seconds())
         action = new_app_url(api_url=self.settings.github_api_url, state=state, org=org)
-        owner = f"the organisation <strong>{_e(org)}</strong>" if org else "your GitHub account"
+        owner = f"the organisation <strong>{escape(org)}</strong>" if org else "your GitHub account"
         permissions = ", ".join(
             f"{name.replace('_', ' ')}: {level}"
             for name, level in manifest.get("default_permissions", {}).items()
@@ -259,20 +89,20 @@ class Setup:
 <h1>Set up incident-app</h1>
 <p>This server has no GitHub App credentials yet. The button below takes you to GitHub to
 create a GitHub App owned by {owner}. GitHub then sends you back here, and the App's
-credentials are saved to <code>{_e(self.settings.env_file_path)}</code> on this server.</p>
+credentials are saved to <code>{escape(self.settings.env_file_path)}</code> on this server.</p>
 <h2>What will be created</h2>
 <dl>
-<dt>Name</dt><dd>{_e(manifest["name"])} (you can change it on GitHub)</dd>
-<dt>Webhook URL</dt><dd><code>{_e(manifest["hook_attributes"]["url"])}</code></dd>
-<dt>Events</dt><dd>{_e(", ".join(manifest.get("default_events", [])))}</dd>
-<dt>Permissions</dt><dd>{_e(permissions)}</dd>
-<dt>Return address</dt><dd><code>{_e(manifest["redirect_url"])}</code></dd>
+<dt>Name</dt><dd>{escape(manifest["name"])} (you can change it on GitHub)</dd>
+<dt>Webhook URL</dt><dd><code>{escape(manifest["hook_attributes"]["url"])}</code></dd>
+<dt>Events</dt><dd>{escape(", ".join(manifest.get("default_events", [])))}</dd>
+<dt>Permissions</dt><dd>{escape(permissions)}</dd>
+<dt>Return address</dt><dd><code>{escape(manifest["redirect_url"])}</code></dd>
 </dl>
-<form method="post" action="{_e(action)}">
-<input type="hidden" name="manifest" value="{_e(json.dumps(manifest))}">
+<form method="post" action="{escape(action)}">
+<input type="hidden" name="manifest" value="{escape(json.dumps(manifest))}">
 <button type="submit">Create the GitHub App on GitHub</button>
 </form>
-<p>GitHub must be able to reach the webhook URL. If <code>{_e(public)}</code> is not this
+<p>GitHub must be able to reach the webhook URL. If <code>{escape(public)}</code> is not this
 server's public address, restart it with
 <code>incident-app serve --public-url https://your.host</code>.</p>
 """
@@ -308,46 +138,13 @@ server's public address, restart it with
         code = request.query_params.get("code", "")
         if not code:
             return _problem(400, "GitHub's answer has no code.")
-        exchanged = await self._exchange(code)
-        if isinstance(exchanged, Response):
-            return exchanged
+        try:
+            exchanged = await exchange(code, self.settings, transport=self._transport)
+        except ExchangeFailed as exc:
+            return _problem(exc.status, exc.message)
         if self.created is not None:  # another callback finished while this one waited
             return _already(self.created)
         return self._saved(*exchanged)
-
-    async def _exchange(self, code: str) -> tuple[Any, dict[str, str]] | Response:
-        """GitHub's answer to the code (the App, with its credentials) and the .env values
-        it makes, or the page saying why there are none."""
-        api = self.settings.github_api_url
-        try:
-            async with httpx.AsyncClient(
-                timeout=httpx.Timeout(self.settings.http_timeout, connect=5.0),
-                transport=self._transport,
-            ) as client:
-                reply = await client.post(
-                    f"{api}/app-manifests/{quote(code, safe='')}/conversions",
-                    headers={
-                        "Accept": "application/vnd.github+json",
-                        "X-GitHub-Api-Version": API_VERSION,
-                        "User-Agent": USER_AGENT,
-                    },
-                )
-        except httpx.HTTPError as exc:
-            log.warning("setup: no answer from %s: %s", api, type(exc).__name__)
-            return _problem(502, f"No answer from GitHub at {api} ({type(exc).__name__}).")
-        if reply.status_code not in (200, 201):
-            log.warning("setup: GitHub answered %s to the code exchange", reply.status_code)
-            return _problem(
-                502,
-                f"GitHub refused the code ({reply.status_code}): a code works once, "
-                "within an hour.",
-            )
-        try:
-            data = reply.json()
-            values = env_values(data)
-        except (ValueError, KeyError, TypeError):
-            return _problem(502, "GitHub's answer lacks the App's credentials.")
-        return data, values
 
     def _saved(self, data: Any, values: dict[str, str]) -> Response:
         """The credentials written to the .env file, and the page saying what to do next."""
@@ -374,14 +171,16 @@ server's public address, restart it with
 
 
 def _problem(status: int, message: str) -> HTMLResponse:
-    body = f'<h1>Setup did not finish</h1><p>{_e(message)}</p><p><a href="/">Start again</a></p>'
+    body = (
+        f'<h1>Setup did not finish</h1><p>{escape(message)}</p><p><a href="/">Start again</a></p>'
+    )
     return page("incident-app: setup did not finish", body, status=status)
 
 
 def _already(created: Created) -> HTMLResponse:
     body = (
         f"<h1>Setup is finished</h1><p>This server already registered the GitHub App "
-        f"<strong>{_e(created.name)}</strong> and saved its credentials; it registers no "
+        f"<strong>{escape(created.name)}</strong> and saved its credentials; it registers no "
         "other. Restart <code>incident-app serve</code> to use them.</p>"
     )
     return page("incident-app: setup is finished", body, status=409)
@@ -389,46 +188,16 @@ def _already(created: Created) -> HTMLResponse:
 
 def _restart(created: Created, *, saved_to: Path | None = None) -> str:
     saved = (
-        f" Its credentials are saved to <code>{_e(saved_to.resolve())}</code>, readable only by "
-        "you."
+        f" Its credentials are saved to <code>{escape(saved_to.resolve())}</code>, "
+        "readable only by you."
         if saved_to is not None
         else ""
     )
     return f"""
 <h1>GitHub App created</h1>
-<p>The GitHub App <strong>{_e(created.name)}</strong> is registered.{saved}</p>
+<p>The GitHub App <strong>{escape(created.name)}</strong> is registered.{saved}</p>
 <ol>
-<li><a href="{_e(created.install_url)}">Install it on your repositories</a>.</li>
+<li><a href="{escape(created.install_url)}">Install it on your repositories</a>.</li>
 <li>Restart <code>incident-app serve</code> so it uses the new credentials.</li>
 </ol>
 """
-
-
-def status_page(
-    settings: Settings,
-    *,
-    deliveries: int,
-    last_delivery_at: datetime | None,
-    last_tick_at: datetime | None,
-) -> HTMLResponse:
-    """GET / once configured: what this process knows, without asking GitHub."""
-    name = settings.app_name or DEFAULT_NAME
-
-    def when(moment: datetime | None) -> str:
-        if moment is None:
-            return "none since start"
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-    tick = "POST /cron/tick" if settings.cron_secret else "off (CRON_SECRET is not set)"
-    body = f"""
-<h1>{_e(name)}</h1>
-<p>Running, with GitHub App credentials (App ID {_e(settings.app_id)}).</p>
-<dl>
-<dt>Version</dt><dd>{_e(__version__)}</dd>
-<dt>Installations</dt><dd>unknown here: <code>incident-app doctor</code> lists them</dd>
-<dt>Webhook deliveries received</dt><dd>{deliveries} since start</dd>
-<dt>Last delivery</dt><dd>{_e(when(last_delivery_at))}</dd>
-<dt>Last tick</dt><dd>{_e(when(last_tick_at))} — tick endpoint: {_e(tick)}</dd>
-</dl>
-"""
-    return page(f"{name} status", body)

@@ -23,7 +23,7 @@ import pytest
 
 from app.core.notify import Event, Kind
 from app.core.policy import Severity
-from app.notify import slack
+from app.notify import slack_text
 from app.notify.dispatch import Notifications, SharedLedger
 from app.notify.operator import parse
 from app.notify.pagerduty import enqueue_body
@@ -510,15 +510,15 @@ async def test_a_private_channel_is_found_again_and_archived(world: World) -> No
 def test_channel_names_are_slack_names() -> None:
     long = event(number=123456)
     long = Event(**{**long.__dict__, "repo": "Acme/" + "Very.Long_Repo Name!" * 10})
-    name = slack.channel_name(long)
+    name = slack_text.channel_name(long)
     assert (
         len(name) <= 80 and name.endswith("-123456") and name.startswith("incident-very-long_repo")
     )
     assert name == name.lower() and all(c.isalnum() or c in "-_" for c in name)
-    assert slack.channel_name(event()) == CHANNEL
-    assert slack.channel_names(event()) == [CHANNEL, SECOND, f"{SECOND}-2", f"{SECOND}-3"]
+    assert slack_text.channel_name(event()) == CHANNEL
+    assert slack_text.channel_names(event()) == [CHANNEL, SECOND, f"{SECOND}-2", f"{SECOND}-3"]
     assert all(
-        len(n) <= 80 and n.endswith(("-123456", "-2", "-3")) for n in slack.channel_names(long)
+        len(n) <= 80 and n.endswith(("-123456", "-2", "-3")) for n in slack_text.channel_names(long)
     )
 
 

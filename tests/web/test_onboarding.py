@@ -14,16 +14,15 @@ from typing import Any
 import httpx
 import pytest
 import respx
-import yaml
 
 from app.settings import Settings
-from app.web import onboarding as setup
+from app.web.exchange import MAX_STATES
+from app.web.manifest import EMBEDDED_MANIFEST
 from app.web.server import create_app
 from tests.conftest import CRON_SECRET, T0, Clock, Harness
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = "https://incidents.example.com"
 CONVERSIONS = "https://api.github.com/app-manifests/the-code/conversions"
 CLIENT_SECRET = "client-secret-3f9a8b7c6d"
@@ -84,18 +83,6 @@ def converted(private_key: str) -> dict[str, Any]:
 # --- the manifest ---------------------------------------------------------------------
 
 
-def test_the_embedded_manifest_is_app_yml() -> None:
-    assert yaml.safe_load((ROOT / "app.yml").read_text()) == setup.EMBEDDED_MANIFEST
-    assert setup.manifest_template() == setup.EMBEDDED_MANIFEST
-
-
-def test_without_app_yml_the_embedded_manifest_is_used(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(setup, "MANIFEST_PATH", tmp_path / "missing.yml")
-    assert setup.manifest_template() == setup.EMBEDDED_MANIFEST
-
-
 async def test_the_page_posts_the_manifest_with_this_servers_urls(tmp_path: Path) -> None:
     settings = unconfigured(tmp_path, public_url=PUBLIC + "/", webhook_path="/hooks/github")
     async with _client(settings) as client:
@@ -106,7 +93,7 @@ async def test_the_page_posts_the_manifest_with_this_servers_urls(tmp_path: Path
     assert action == f"https://github.com/settings/apps/new?state={state_of(action)}"
     assert manifest == {
         "name": "incident-app",
-        "description": setup.EMBEDDED_MANIFEST["description"],
+        "description": EMBEDDED_MANIFEST["description"],
         "url": PUBLIC,
         "hook_attributes": {"url": f"{PUBLIC}/hooks/github", "active": True},
         "redirect_url": f"{PUBLIC}/setup/callback",
@@ -150,19 +137,6 @@ async def test_enterprise_server_posts_to_its_own_web_host(tmp_path: Path) -> No
         response = await client.get("/")
     action, _ = form_of(response.text)
     assert action.startswith("https://ghe.example.com/settings/apps/new?state=")
-
-
-@pytest.mark.parametrize(
-    ("api", "web"),
-    [
-        ("https://api.github.com", "https://github.com"),
-        ("https://ghe.example.com/api/v3", "https://ghe.example.com"),
-        ("http://127.0.0.1:8080/api/v3/", "http://127.0.0.1:8080"),
-        ("https://api.octo.ghe.com", "https://octo.ghe.com"),
-    ],
-)
-def test_the_web_host_of_an_api_root(api: str, web: str) -> None:
-    assert setup.web_url(api) == web
 
 
 async def test_every_page_load_hands_out_a_fresh_state(client: httpx.AsyncClient) -> None:
@@ -387,7 +361,7 @@ async def test_page_loads_by_anyone_do_not_spoil_the_owners_state(
     app = create_app(unconfigured(tmp_path, public_url=PUBLIC))
     async with browser(app) as owner, browser(app) as crowd:
         state = state_of(form_of((await owner.get("/")).text)[0])
-        for _ in range(setup.MAX_STATES + 44):
+        for _ in range(MAX_STATES + 44):
             await crowd.get("/")
         with respx.mock(assert_all_mocked=True) as router:
             router.post(CONVERSIONS).respond(201, json=converted(private_key))

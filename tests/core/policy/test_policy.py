@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-from datetime import UTC, date, datetime
-
 import pytest
 
 from app.core.policy import (
-    ConfigError,
-    ConfigIssue,
     Severity,
     Span,
-    public_problems,
 )
 from app.github.config import bundled_policy, check_text
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        check_text(text, source="incident.yml")
-    return [f"{p.location}: {p.message}" for p in caught.value.problems]
+from tests.factories import config_problems as problems
 
 
 def test_bundled_policy_carries_the_runbooks_numbers() -> None:
@@ -138,30 +126,6 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
     assert len(found) == 2
 
 
-def test_yaml_bombs_and_huge_files_are_refused() -> None:
-    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-    for i, prev in zip("bcdefgh", "abcdefg", strict=True):
-        bomb += f"{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
-    assert problems(bomb) == ["file: too many values once aliases are expanded"]
-    assert problems("x: " + "y" * 300_000) == ["file: larger than 262144 bytes"]
-
-
-def test_business_days_skip_weekends_and_holidays() -> None:
-    policy = check_text(
-        "calendar:\n  timezone: Europe/Berlin\n  holidays_country: DE\n", source="x"
-    )
-    cal = policy.business_calendar
-    friday_evening = datetime(2026, 12, 18, 19, 0, tzinfo=UTC)
-    # next business day of a Friday evening is Monday, closing time Berlin (16:00 UTC)
-    assert cal.business_days_after(friday_evening, 1) == datetime(2026, 12, 21, 16, 0, tzinfo=UTC)
-    # Christmas Eve is a Thursday; 25th and 26th are public holidays in Germany
-    christmas_eve = datetime(2026, 12, 24, 10, 0, tzinfo=UTC)
-    assert cal.business_days_after(christmas_eve, 1) == datetime(2026, 12, 28, 16, 0, tzinfo=UTC)
-    assert cal.holiday_name(date(2026, 12, 25)) is not None
-
-
-# --- configs that must be refused because planning could not use them ---------------------
-
 P1 = "severities:\n  P1:\n    "
 
 
@@ -250,191 +214,3 @@ def test_configs_planning_could_not_use_are_refused(text: str, expected: str) ->
 )
 def test_edge_values_that_planning_can_use_are_accepted(text: str) -> None:
     check_text(text, source="x")
-
-
-def test_working_hours_are_read_as_written() -> None:
-    policy = check_text("calendar:\n  working_hours: ' 8:30 - 16:45 '\n", source="x")
-    cal = policy.business_calendar
-    assert (cal.day_start.isoformat(), cal.day_end.isoformat()) == ("08:30:00", "16:45:00")
-
-
-def test_the_review_allows_three_rounds_unless_configured() -> None:
-    assert bundled_policy().pir.max_rounds == 3
-    assert check_text("pir:\n  max_rounds: 5\n", source="x").pir.max_rounds == 5
-
-
-# --- the review's folder and label ----------------------------------------------------------
-
-CHARACTERS = "only letters, digits, '.', '_' and '-' between the slashes"
-PATH_RULE = "pir.path: must be a relative folder in this repository such as ops/docs/incidents"
-
-
-@pytest.mark.parametrize(
-    ("path", "why"),
-    [
-        ("../../victim/contents/docs", "no . or .. segment"),
-        ("ops/../../victim", "no . or .. segment"),
-        ("ops/./docs", "no . or .. segment"),
-        ("/etc/docs", "no leading /"),
-        ("https://evil.example/docs", "not a URL"),
-        ("ops\\docs", "no backslash"),
-        ("ops//docs", "no empty segment (//)"),
-        ("", "no empty segment (//)"),
-        ("ops/docs?ref=evil", CHARACTERS),
-        ("ops/%2e%2e/docs", CHARACTERS),
-        ("ops/d o c s", CHARACTERS),
-        ("a/" * 101 + "b", "at most 200 characters"),
-    ],
-)
-def test_the_review_folder_stays_inside_the_repository(path: str, why: str) -> None:
-    (found,) = problems(f"pir:\n  path: {json.dumps(path)}\n")
-    assert found == f"{PATH_RULE}: {why}"
-    assert path not in found or path == ""
-
-
-@pytest.mark.parametrize(
-    ("text", "folder"),
-    [
-        ("ops/docs/incidents", "ops/docs/incidents"),
-        ("docs/", "docs"),
-        (".github/pir", ".github/pir"),
-    ],
-)
-def test_ordinary_review_folders_are_accepted(text: str, folder: str) -> None:
-    assert check_text(f"pir:\n  path: {text}\n", source="x").pir.path == folder
-
-
-@pytest.mark.parametrize("label", ["pir,incident", "x" * 51, "", "   ", "pir\nlabel"])
-def test_the_review_label_must_be_a_github_label(label: str) -> None:
-    (found,) = problems(f"pir:\n  label: {json.dumps(label)}\n")
-    assert found == "pir.label: must be a GitHub label: 1 to 50 characters, no commas"
-
-
-def test_ordinary_review_labels_are_accepted() -> None:
-    assert check_text("pir:\n  label: 'post-incident review 🔍'\n", source="x").pir.label == (
-        "post-incident review 🔍"
-    )
-
-
-# --- nesting ----------------------------------------------------------------------------------
-
-TOO_DEEP = "file: nested too deeply (more than 64 levels)"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "a: " + "[" * 130_000 + "]" * 130_000,
-        "[" * 250_000,
-        "a: " + "{b: " * 40_000 + "}" * 40_000,
-        "- " * 120_000 + "x",
-        "".join(" " * i + f"k{i}:\n" for i in range(600)),
-        "a: " + "[" * 65 + "]" * 65,
-    ],
-    ids=["flow-lists", "unclosed", "flow-maps", "block-lists", "indentation", "65-levels"],
-)
-def test_deeply_nested_yaml_is_refused(text: str) -> None:
-    assert problems(text) == [TOO_DEEP]
-
-
-def test_flow_nesting_is_refused_before_the_yaml_parser_starts(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import app.core.policy.yaml_guard as guard
-
-    def never(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the YAML parser was started")
-
-    monkeypatch.setattr(guard.yaml, "SafeLoader", never)
-    monkeypatch.setattr(guard, "_Loader", never, raising=False)
-    assert problems("a: " + "[" * 130_000 + "]" * 130_000) == [TOO_DEEP]
-    assert problems("a: '" + "[" * 100 + "'\nb: [[[x]]]\nc: " + "[" * 100 + "]" * 100) == [TOO_DEEP]
-
-
-def test_brackets_in_text_and_comments_are_no_nesting() -> None:
-    text = (
-        "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"
-        "severities:\n  P1:\n    name: '"
-        + "[" * 70
-        + "'\n    checklist: [\"{{{{ "
-        + "[" * 70
-        + "\", don't panic]  # ]]]]\n"
-    )
-    policy = check_text(text, source="x")
-    assert policy.for_severity(Severity.P1).name == "[" * 70
-    assert policy.for_severity(Severity.P1).checklist == ["{{{{ " + "[" * 70, "don't panic"]
-    nested_64 = "x: " + "[" * 64 + "]" * 64
-    assert problems(nested_64) == ["x: unknown key"]
-
-
-# --- _extends and problems found in other repositories' files ---------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "rule"),
-    [
-        (".github:../secrets.yml", "the path must be relative inside the repository: no . or .."),
-        (".github:/etc/passwd", "the path must be relative inside the repository: no leading /"),
-        ("https://evil.example/x.yml", "must be [owner/]repository[:path], not a URL"),
-        (".github:a\\b.yml", "the path must be relative inside the repository: no backslash"),
-        ("..", "must be [owner/]repository[:path]"),
-        ("acme/a b", "must be [owner/]repository[:path]"),
-        ("[a]", "must be text such as .github or .github:path/in/it.yml"),
-    ],
-)
-def test_extends_is_checked_without_echoing_it(value: str, rule: str) -> None:
-    (found,) = problems(f"_extends: {json.dumps(value) if value != '[a]' else value}\n")
-    assert found.startswith("_extends: ") and rule in found
-    assert value not in found
-
-
-def test_problems_from_another_repository_are_counted_never_shown() -> None:
-    secret = ConfigIssue(
-        "acme/.github:.github/incident.yml",
-        "calendar.timezone",
-        "unknown timezone 'hunter2'",
-        foreign=True,
-    )
-    own = ConfigIssue("acme/web:.github/incident.yml", "pir.path", "must be relative")
-    assert "hunter2" not in str(secret) and "calendar" not in str(secret)
-    assert "hunter2" not in secret.public_text()
-    assert own.public_text() == "pir.path: must be relative"
-    assert str(own) == "acme/web:.github/incident.yml: pir.path: must be relative"
-    shown = public_problems([own, secret, secret, replace(secret, location="x", message="y")])
-    assert [str(p) for p in shown] == [
-        "acme/web:.github/incident.yml: pir.path: must be relative",
-        "acme/.github:.github/incident.yml: file: 2 problem(s); details are not shown here: "
-        "run incident-app check-config on that file",
-    ]
-    assert public_problems(shown) == shown
-    assert not any(p.foreign for p in shown)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("calendar:\n  extra_holidays: [2026-02-30]\n", "a value cannot be read: day is out of"),
-        ("a: 1" + "0" * 5000 + "\n", "a value cannot be read: Exceeds the limit"),
-        ("a: \x1f\n", "special characters are not allowed"),
-        ('a: "\\uD800"\n', "text that is not valid Unicode"),
-    ],
-)
-def test_values_yaml_cannot_build_are_explained(text: str, expected: str) -> None:
-    (found,) = problems(text)
-    assert expected in found
-
-
-def test_values_are_counted_while_the_yaml_is_composed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.core.policy.yaml_guard as guard
-
-    monkeypatch.setattr(guard, "MAX_CONFIG_NODES", 100)
-    assert problems("a: [" + "[], " * 200 + "]\n") == ["file: more than 100 values"]
-
-
-def test_the_longest_business_span_on_one_working_day_a_week_is_still_counted() -> None:
-    policy = check_text("calendar:\n  working_days: [sun]\n", source="x")
-    cal = policy.business_calendar
-    saturday = datetime(2026, 1, 3, 12, 0, tzinfo=UTC)
-    due = cal.business_days_after(saturday, 260)
-    assert due == datetime(2030, 12, 22, 17, 0, tzinfo=UTC)  # the 260th Sunday
-    assert cal.business_days_between(saturday, due) == 260
