@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from app.core.business_calendar import BusinessCalendar
 from app.core.policy.durations import Duration, PositiveDuration
 from app.core.policy.fields import LOGIN_RE, TEAM_RE, Loc, _login, _Problems, _shown
-from app.core.policy.public import StatuspagePolicy
+from app.core.policy.public import SiteSettings, StatuspagePolicy
 from app.core.policy.sections import (
     SLACK_ID,
     TRIGGER_KEYS,
@@ -185,6 +185,11 @@ class Policy(_Model):
         default=None,
         description="The public status site this repository's incidents are published on "
         "(`repository` and `branch`, both required); none when not configured.",
+    )
+    site: SiteSettings = Field(
+        default_factory=SiteSettings,
+        description="When this repository serves a public status site: its `title` and the "
+        "`components` customers see.",
     )
     slack: dict[Annotated[str, AfterValidator(_login)], Annotated[str, Field(pattern=SLACK_ID)]] = (
         Field(
