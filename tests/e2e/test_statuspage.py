@@ -212,3 +212,35 @@ async def test_a_cname_the_branch_has_is_kept(harness: Harness) -> None:
     assert files["CNAME"] == "status.acme.com\n"
     feed = files["feed.atom"]
     assert "https://status.acme.com/incidents/" in feed
+
+
+async def _label(harness: Harness, name: str, by: str, remove: bool = False) -> None:
+    from tests.conftest import user
+
+    github = harness.github
+    if remove:
+        github.unlabel(1, name, at=harness.clock.now, by=by)
+    else:
+        github.label(1, name, at=harness.clock.now, by=by)
+    action = "unlabeled" if remove else "labeled"
+    payload = delivery_for(github, "issues.labeled-sev-p1.json", action=action)
+    payload["label"] = {"name": name, "color": "ededed"}
+    payload["sender"] = user(by)
+    await harness.deliver("issues", payload, delivery=f"{action}-{name}-{harness.clock.now}")
+    harness.clock.advance(minutes=1)
+
+
+async def test_a_strangers_customer_facing_label_is_undone(harness: Harness) -> None:
+    await declared(harness)
+    harness.github.permissions[(REPO.lower(), "trudy")] = "triage"
+    await _label(harness, "customer-facing", "trudy")
+    assert "customer-facing" not in harness.github.issue().labels
+    [reply] = marked(harness.github.posted_comments(), markers.Undone)
+    assert "@trudy adding `customer-facing` was undone" in reply
+
+    harness.github.permissions[(REPO.lower(), "alice")] = "write"
+    await _label(harness, "customer-facing", "alice")
+    assert "customer-facing" in harness.github.issue().labels
+    harness.github.permissions[(REPO.lower(), "trudy")] = "triage"
+    await _label(harness, "customer-facing", "trudy", remove=True)
+    assert "customer-facing" in harness.github.issue().labels  # put back
