@@ -261,8 +261,12 @@ class Reconciler:
             slack_ids=policy.slack,
             confidential=told.confidential,
             at=self._now(),
+            public=statuspage.public_incident(snapshot, state),
+            impact=statuspage.impact_share(state),
         )
         for event in found:
+            if event.public:
+                continue  # for the routes with `public: true` only (issue 24, item 4)
             self._notifications.submit(event, told.to)
 
     async def _list_action_items(

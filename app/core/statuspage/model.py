@@ -68,13 +68,22 @@ class PublicUpdate:
     at: datetime
     status: PublicStatus
     text: str
+    automatic: bool = False  # the app's final entry at resolution (no `/public resolved`)
 
     def as_json(self) -> dict[str, Any]:
-        return {"at": _iso(self.at), "status": self.status.value, "text": self.text}
+        data: dict[str, Any] = {"at": _iso(self.at), "status": self.status.value, "text": self.text}
+        if self.automatic:
+            data["automatic"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PublicUpdate:
-        return cls(_time(data["at"]), PublicStatus(str(data["status"])), str(data["text"]))
+        return cls(
+            _time(data["at"]),
+            PublicStatus(str(data["status"])),
+            str(data["text"]),
+            automatic=data.get("automatic") is True,
+        )
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,8 @@ def _resolution(state: IncidentState, updates: list[PublicUpdate]) -> datetime |
     if state.status is not Status.RESOLVED:
         return None
     at = max([state.status_since, *(u.at for u in updates)])
-    updates.append(PublicUpdate(at, PublicStatus.RESOLVED, resolved_text(at - state.declared_at)))
+    text = resolved_text(at - state.declared_at)
+    updates.append(PublicUpdate(at, PublicStatus.RESOLVED, text, automatic=True))
     return at
 
 
