@@ -33,6 +33,18 @@ SENIOR_MANAGEMENT = (
 )
 NEW_YORK = "calendar:\n  timezone: America/New_York\n  holidays_country: US\n"
 
+# A status update in the runbook's template, as people type it: odd case, a wrapped line.
+TEMPLATE = """\
+🚨 INCIDENT UPDATE #7 - 15:20 UTC
+severity: P1
+STATUS: mitigating
+Impact: checkout fails for EU users
+about 30% of orders
+ETA: 16:30 UTC
+Next Update: {next}
+Actions: rolled back deploy 412; watching error rate
+"""
+
 
 def roster(*seats: str) -> str:
     """ROSTER with more seats held: `roster("legal.counsel: lena")`."""

@@ -126,14 +126,6 @@ async def test_payloads_of_the_wrong_shape_are_ignored(harness: Harness, mutate:
     assert harness.github.requests == []
 
 
-def test_hostile_comment_text_is_neutralised_where_the_app_repeats_it() -> None:
-    from app.core.messages import cell
-
-    text = cell("@everyone | <img src=x onerror=alert(1)> " + "@a " * 500)
-    assert "@everyone" not in text and "<img" not in text and "|" not in text.replace("\\|", "")
-    assert len(text) <= 400
-
-
 # --- fuzzing ---------------------------------------------------------------------------
 
 json_values = st.recursive(

@@ -283,16 +283,6 @@ async def test_a_long_title_gives_review_titles_within_githubs_limit(harness: Ha
     assert all(len(t) <= 256 and t.endswith("…") for t in titles)
 
 
-def test_a_body_longer_than_github_allows_is_cut_keeping_its_marker() -> None:
-    from app.core.messages import MAX_BODY, fit
-
-    marker = markers.render(markers.PirFallback())
-    body = fit("x" * 100_000 + "\n\n" + marker)
-    assert len(body) <= MAX_BODY
-    assert body.endswith(marker)
-    assert markers.parse(body) == [markers.PirFallback()]
-
-
 # --- 4. one issue's failure stops nothing else ----------------------------------------
 
 

@@ -216,17 +216,6 @@ async def test_a_minimal_p3_document(harness: Harness) -> None:
     check_golden("pir-p3.md", github.branch_files[(REPO, "pir/1", path)])
 
 
-def test_user_text_cannot_break_the_table_or_the_mermaid_block() -> None:
-    from app.core.messages import cell
-    from app.core.pir import mermaid_text
-
-    hostile = "a | b\n```\n</details><script>@everyone"
-    assert "|" not in cell(hostile).replace("\\|", "")
-    assert "\n" not in cell(hostile) and "<" not in cell(hostile)
-    assert "@\u200beveryone" in cell(hostile)
-    assert all(ch not in mermaid_text("x: y; z %% `w`\n#1") for ch in ":;%`\n#")
-
-
 async def test_a_breach_review_has_its_compliance_record(harness: Harness) -> None:
     """A breach on a private repository: the document is written there, with a Compliance
     section measured against "notify legal team within 1 hour of confirmed breach"."""

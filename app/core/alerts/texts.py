@@ -114,38 +114,13 @@ def open_issue(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> OpenIs
         f"Severity **{sev.value}** (alert label `{messages.cell(policy.severity_label, 100)}`: "
         f"`{messages.cell(_asked(group, policy), 100) or 'none'}`).",
         "",
+        *_quoted(group),
+        *_runbook_lines(group),
+        f"**Common labels:** {_labels(group.common_labels)}",
+        "",
+        *_annotation_lines(group),
+        *_alert_rows(alerts),
     ]
-    summary = _summary(group)
-    if summary:
-        lines += [f"> {inert(summary, 1000)}", ""]
-    description = group.common_annotations.get("description") or (
-        alerts[0].annotations.get("description") if alerts else ""
-    )
-    if description and description != summary:
-        lines += [f"> {inert(description, 2000)}", ""]
-    runbooks = list(
-        dict.fromkeys(
-            url
-            for a in alerts
-            for url in [
-                a.annotations.get("runbook_url", ""),
-                group.common_annotations.get("runbook_url", ""),
-            ]
-            if url.startswith(("https://", "http://"))
-        )
-    )
-    lines += [f"**Runbook:** <{_url(url)}>" for url in runbooks[:5]]
-    if runbooks:
-        lines.append("")
-    lines += [f"**Common labels:** {_labels(group.common_labels)}", ""]
-    others = {
-        k: v
-        for k, v in group.common_annotations.items()
-        if k not in ("summary", "description", "runbook_url")
-    }
-    if others:
-        lines += [f"**Annotations:** {_labels(others)}", ""]
-    lines += _alert_rows(alerts)
     if group.truncated:
         lines += [
             "",
@@ -168,14 +143,53 @@ def open_issue(group: AlertGroup, policy: AlertsPolicy, now: datetime) -> OpenIs
             )
         ),
     ]
-    label = sev.label
     return OpenIssue(
         title=issue_title(group),
         body="\n".join(lines),
-        labels=(INCIDENT, label, ALERT_LABEL),
+        labels=(INCIDENT, sev.label, ALERT_LABEL),
         assignees=(),
         kind="alert",
     )
+
+
+def _quoted(group: AlertGroup) -> list[str]:
+    """The group's summary, and its description when it says more, quoted inert."""
+    alerts = group.firing
+    summary = _summary(group)
+    lines = [f"> {inert(summary, 1000)}", ""] if summary else []
+    description = group.common_annotations.get("description") or (
+        alerts[0].annotations.get("description") if alerts else ""
+    )
+    if description and description != summary:
+        lines += [f"> {inert(description, 2000)}", ""]
+    return lines
+
+
+def _runbook_lines(group: AlertGroup) -> list[str]:
+    """Links to the alerts' runbooks (http(s) only, five at most)."""
+    runbooks = list(
+        dict.fromkeys(
+            url
+            for a in group.firing
+            for url in [
+                a.annotations.get("runbook_url", ""),
+                group.common_annotations.get("runbook_url", ""),
+            ]
+            if url.startswith(("https://", "http://"))
+        )
+    )
+    lines = [f"**Runbook:** <{_url(url)}>" for url in runbooks[:5]]
+    return [*lines, ""] if runbooks else []
+
+
+def _annotation_lines(group: AlertGroup) -> list[str]:
+    """The group's common annotations but those shown above."""
+    others = {
+        k: v
+        for k, v in group.common_annotations.items()
+        if k not in ("summary", "description", "runbook_url")
+    }
+    return [f"**Annotations:** {_labels(others)}", ""] if others else []
 
 
 def _asked(group: AlertGroup, policy: AlertsPolicy) -> str:

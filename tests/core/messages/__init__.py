@@ -1,0 +1,1 @@
+"""Tests of app/core/messages, a module per concern."""

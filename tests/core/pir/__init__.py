@@ -1,0 +1,1 @@
+"""Tests of app/core/pir, a module per concern."""

@@ -1,0 +1,1 @@
+"""Tests of app/core/state, a module per concern."""
