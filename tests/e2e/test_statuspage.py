@@ -8,6 +8,7 @@ import copy
 import json
 from typing import Any
 
+import feedparser
 import pytest
 
 from app.core import markers
@@ -119,6 +120,11 @@ async def test_public_updates_reach_the_site_and_internal_ones_never(harness: Ha
         for internal in ("db-7", "rohan", "Hello-World", "Codertocat", "Checkout returns 502"):
             assert internal not in files[path], (path, internal)
     assert "Partial outage" in files["index.html"]
+    feed = feedparser.parse(files["feed.atom"])
+    assert not feed.bozo and [e.summary for e in feed.entries] == [PUBLIC]
+    summary = json.loads(files["status.json"])
+    assert summary["status"]["indicator"] == "major"
+    assert [i["incident_updates"][0]["body"] for i in summary["incidents"]] == [PUBLIC]
     # The issue says where the incident is published, under the same opaque id.
     [note] = marked(harness.github.posted_comments(), markers.PublicRecord)
     assert page in note
