@@ -441,7 +441,11 @@ class GitHubDouble:
         return found
 
     def _store(self, kind: str, data: dict[str, Any]) -> str:
-        raw = data["content"].encode() if kind == "blob" else json.dumps(data, sort_keys=True).encode()
+        raw = (
+            data["content"].encode()
+            if kind == "blob"
+            else json.dumps(data, sort_keys=True).encode()
+        )
         sha = hashlib.sha1(b"%s %d\x00" % (kind.encode(), len(raw)) + raw).hexdigest()
         self.git_objects[sha] = {"type": kind, **data}
         return sha
@@ -467,7 +471,9 @@ class GitHubDouble:
             todo += self.git_objects[current].get("parents", [])
         return seen
 
-    def _git(self, method: str, path: str, body: Any, request: httpx.Request) -> httpx.Response | None:
+    def _git(
+        self, method: str, path: str, body: Any, request: httpx.Request
+    ) -> httpx.Response | None:
         """The Git Data API: blobs, trees, commits, and updating a branch (fast-forward)."""
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/git/(blobs|trees|commits)(?:/([0-9a-f]+))?", path)
         if m is not None:
@@ -481,7 +487,9 @@ class GitHubDouble:
                 if "raw" in request.headers.get("accept", ""):
                     return httpx.Response(200, text=item["content"])
                 encoded = base64.b64encode(item["content"].encode()).decode()
-                return httpx.Response(200, json={"sha": sha, "content": encoded, "encoding": "base64"})
+                return httpx.Response(
+                    200, json={"sha": sha, "content": encoded, "encoding": "base64"}
+                )
             if kind == "tree":
                 entries = [
                     {"path": p, "mode": "100644", "type": "blob", "sha": b}
