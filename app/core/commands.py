@@ -171,6 +171,13 @@ class LegalNotified:
 
 
 @dataclass(frozen=True)
+class RegulatorNotified:
+    """`/regulator notified [reference]`: the regulator was notified of the breach."""
+
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class Publish:
     """`/public <text>` (or a comment in the PUBLIC UPDATE template): a customer-facing
     update; `final` for `/public resolved <text>`."""
@@ -219,6 +226,7 @@ Command = (
     | Help
     | Breach
     | LegalNotified
+    | RegulatorNotified
     | AddActionItem
     | Publish
     | PublicTitle
@@ -233,8 +241,8 @@ MAX_TITLE_CHARS = 120
 MAX_COMPONENT_CHARS = 60
 
 _LINE_RE = re.compile(
-    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|action|public|component"
-    r"|impact)\b(.*)$",
+    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|regulator|action"
+    r"|public|component|impact)\b(.*)$",
     re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
@@ -366,10 +374,11 @@ def _parse_one(name: str, rest: str) -> Command:
         return AddActionItem(horizon, text[:200], owner[1] if owner else None)
     if name == "breach":
         return Breach(rest)
-    if name == "legal":
+    if name in {"legal", "regulator"}:
         if not args or args[0].lower() != "notified":
-            return Invalid("/legal", "use /legal notified [reference]")
-        return LegalNotified(rest[len(args[0]) :].strip())
+            return Invalid(f"/{name}", f"use /{name} notified [reference]")
+        recorded = LegalNotified if name == "legal" else RegulatorNotified
+        return recorded(rest[len(args[0]) :].strip())
     if name in {"public", "component", "impact"}:
         return _public_one(name, args, rest)
     if name == "escalate":

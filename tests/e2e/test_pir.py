@@ -249,3 +249,38 @@ async def test_a_breach_review_has_its_compliance_record(harness: Harness) -> No
         in document
     )
     check_golden("pir-breach.md", document)
+
+
+async def test_the_compliance_section_shows_legal_and_the_regulator(harness: Harness) -> None:
+    """`breach: {regulator_within: 72h}`: `/regulator notified REF-1` by the legal counsel is
+    recorded with its time and reference beside legal's; a second one changes nothing."""
+    github = harness.github
+    github.private[REPO] = True
+    github.files[(REPO.lower(), ".github/incident.yml")] = (
+        ROSTER
+        + "  legal.counsel: lena\n  security.officer: sid\n"
+        + "breach: {regulator_within: 72h}\n"
+    )
+    github.add_issue(labels=("incident", "sev:P2"), title="Customer export bucket was public")
+    opened = delivery_for(github, "issues.opened-incident-p0.json")
+    opened["repository"]["private"] = True
+    await harness.deliver("issues", opened)
+    await say(harness, 4, "/ack", by="rohan", private=True)
+    await say(harness, 6, "/breach export bucket readable by anyone", by="rohan", private=True)
+    await say(harness, 50, "/legal notified LEGAL-2041", by="lena", private=True)
+    await say(harness, 70, "/regulator notified REF-1", by="lena", private=True)
+    await say(harness, 75, "/regulator notified REF-2", by="lena", private=True)
+    await say(harness, 90, "/status resolved keys rotated", by="rohan", private=True)
+    path = "ops/docs/incidents/2019-05-15-1-customer-export-bucket-was-public.md"
+    document = github.branch_files[(REPO, "pir/1", path)]
+    assert (
+        "| legal notified | 2019-05-15 16:26 UTC (1 hour) | 2019-05-15 16:10 UTC by lena | met |"
+        in document
+    )
+    assert (
+        "| regulator notified | 2019-05-18 15:26 UTC (72 hours) | 2019-05-15 16:30 UTC by lena "
+        "| met |" in document
+    )
+    assert "| regulator reference | | REF-1 | |" in document
+    assert "| Regulator notified (REF-1) | lena |" in document  # the timeline
+    assert "REF-2" not in document

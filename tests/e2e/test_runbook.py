@@ -346,6 +346,43 @@ async def test_the_breach_track_end_to_end(harness: Harness) -> None:
     assert len(late) == 1
 
 
+@pytest.mark.anyio
+async def test_a_breach_closed_before_its_deadline_is_escalated_by_the_tick(
+    harness: Harness,
+) -> None:
+    """Closed 30 minutes after the `breach` label: at +60 min the tick, which revisits
+    recently closed incidents, still posts "legal not notified", once, on the closed issue."""
+    from tests.conftest import CRON_SECRET, REPO, delivery_for
+    from tests.e2e.test_hostile_users import declared
+
+    github = harness.github
+    await declared(harness, "incident", "sev:P3")
+    github.permissions[(REPO.lower(), "alice")] = "write"
+    github.label(1, "breach", at=harness.clock.now, by="alice")
+    breach_at = harness.clock.now
+    payload = delivery_for(github, "issues.labeled-sev-p1.json", action="labeled")
+    payload["label"] = {"name": "breach"}
+    await harness.deliver("issues", payload, delivery="breach")
+    harness.clock.now = breach_at + timedelta(minutes=30)
+    github.close(1, at=harness.clock.now, by="alice")
+    await harness.deliver("issues", delivery_for(github, "issues.closed-incident.json"))
+    assert github.issue().state == "closed"
+
+    def late() -> list[str]:
+        found = marked(github.posted_comments(), markers.Escalation)
+        return [c for c in found if "legal not notified" in c]
+
+    auth = {"Authorization": f"Bearer {CRON_SECRET}"}
+    harness.clock.now = breach_at + timedelta(minutes=59)
+    await harness.client.post("/cron/tick", headers=auth)
+    assert late() == []
+    harness.clock.now = breach_at + timedelta(minutes=61)
+    await harness.client.post("/cron/tick", headers=auth)
+    await harness.client.post("/cron/tick", headers=auth)
+    assert len(late()) == 1
+    assert github.issue().state == "closed"  # told on the closed issue, not reopened
+
+
 # --- "Fix Implementation", "Service Recovery", "Post-Incident Activities" --------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from app.core import markers
 from app.core.messages.declaration import SECURITY_PUBLIC_WARNING
@@ -10,6 +11,9 @@ from app.core.messages.formatting import cell, when
 from app.core.messages.people import reach
 from app.core.messages.templates import checklist
 from app.core.policy import Policy, Severity
+
+if TYPE_CHECKING:
+    from app.core.runbook.reach import Reach
 
 
 def breach_confirmed(
@@ -20,7 +24,7 @@ def breach_confirmed(
     raised_from: Severity | None,
     legal_by: datetime,
     regulator_by: datetime | None,
-    targets: list[tuple[str, list[str]]],
+    targets: list[Reach],
     assigned: list[str],
     with_checklist: bool,
     public: bool,
@@ -30,7 +34,7 @@ def breach_confirmed(
 
     `severity` is the incident's now: P0, unless someone with authority set another since
     the breach, before this note could be posted (it then announces that one)."""
-    who = "; ".join(reach(policy, role, holders) for role, holders in targets)
+    who = "; ".join(reach(policy, target) for target in targets)
     because = f": {cell(text)}" if text else ""
     lines = [f"🔒 **Confirmed data breach**, declared by @{by}{because}."]
     if raised_from is not None:
@@ -46,7 +50,10 @@ def breach_confirmed(
         "`/legal notified [reference]` (legal, the incident commander or the security officer).",
     ]
     if regulator_by is not None:
-        lines.append(f"Regulator deadline: **{when(regulator_by, policy)}**.")
+        lines.append(
+            f"Regulator deadline: **{when(regulator_by, policy)}**. Record it with "
+            "`/regulator notified [reference]`."
+        )
     if public:
         lines += ["", SECURITY_PUBLIC_WARNING.replace("Security incident", "Data breach")]
     if with_checklist:

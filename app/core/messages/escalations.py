@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.core import markers
 from app.core.messages.formatting import cell
-from app.core.messages.people import mentions, reach
+from app.core.messages.people import called_in, reach
 from app.core.policy import Policy
+
+if TYPE_CHECKING:
+    from app.core.runbook.reach import Reach
 
 TRIGGER_TITLES = {
     "technical": "technical complexity",
@@ -19,22 +24,26 @@ def escalation(
     *,
     policy: Policy,
     missed: list[str],
-    role: str,
-    holders: list[str],
+    target: Reach,
     backups: list[str],
     steps: list[str],
     level: int,
+    reached: int,
 ) -> str:
-    """An automatic escalation: which deadlines passed, and who is now called in."""
-    title = policy.role_title(role)
+    """An automatic escalation: which deadlines passed, and who is now called in (`level`:
+    the chain's level called, `reached`: the level whose people were, which the marker
+    records; `backups`: shown beside the role's holders)."""
+    title = policy.role_title(target.role)
     lines = ["⏫ **Escalation** — " + "; ".join(missed) + "."]
-    backup = f" (backup: {' '.join(backups)})" if backups else ""
+    own = not target.handed_on and not target.backup  # the role's holders: backups beside
+    extra = [b for b in backups if b not in target.people] if own else []
+    backup = f" (backup: {' '.join(extra)})" if extra else ""
     lines.append(
         f"Escalating to **{title}** (level {level + 1} of the chain): "
-        f"{mentions(holders, title)}{backup}."
+        f"{called_in(policy, target)}{backup}."
     )
     lines.append("Reply `/ack` to acknowledge, or `/status …` with an update.")
-    lines += ["", markers.render(markers.Escalation(tuple(steps), level=level))]
+    lines += ["", markers.render(markers.Escalation(tuple(steps), level=reached))]
     return "\n".join(lines)
 
 
@@ -43,12 +52,12 @@ def unresolved(
     policy: Policy,
     missed: list[str],
     review: str | None,
-    targets: list[tuple[str, list[str]]],
+    targets: list[Reach],
     steps: list[str],
     level: int,
 ) -> str:
     """The unresolved track: an escalation to named roles, or a standing review."""
-    who = "; ".join(reach(policy, role, holders) for role, holders in targets)
+    who = "; ".join(reach(policy, target) for target in targets)
     if review:
         lines = [
             f"📋 **{review[:1].upper() + review[1:]}** — " + "; ".join(missed) + ".",
@@ -68,18 +77,20 @@ def manual_escalation(
     reason: str,
     trigger: str,
     level: int,
-    targets: list[tuple[str, list[str]]],
+    reached: int,
+    targets: list[Reach],
     climbed: bool,
     comment_id: int,
 ) -> str:
-    """`/escalate [trigger] [reason]`: who is called in, and why."""
-    who = "; ".join(reach(policy, role, holders) for role, holders in targets)
+    """`/escalate [trigger] [reason]`: who is called in, and why (`level`: the chain's level
+    called, `reached`: the level whose people were, which the marker records)."""
+    who = "; ".join(reach(policy, target) for target in targets)
     where = f" (level {level + 1} of the chain)" if climbed else ""
     because = f": {cell(reason)}" if reason else ""
     return (
         f"⏫ Escalated by @{by} for **{TRIGGER_TITLES.get(trigger, trigger)}**{because}.\n"
         f"Calling in {who}{where}: please join.\n\n"
         + markers.render(
-            markers.Escalation((f"manual-{comment_id}",), level=level, comment=comment_id)
+            markers.Escalation((f"manual-{comment_id}",), level=reached, comment=comment_id)
         )
     )

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from app.core.messages.formatting import cell, quiet
 from app.core.policy import Policy
+
+if TYPE_CHECKING:
+    from app.core.runbook.reach import Reach, Seat
+
+CONFIG_FILE = ".github/incident.yml"
 
 
 def backups(policy: Policy, role: str) -> list[str]:
@@ -32,10 +40,6 @@ def named(policy: Policy, role: str, holders: list[str], *, notify: bool = True)
     return missing
 
 
-def mentions(holders: list[str], title: str) -> str:
-    return " ".join(holders) if holders else f"(nobody is named for {title} in the config)"
-
-
 def all_holders(policy: Policy, roles: dict[str, list[str]]) -> list[str]:
     found: list[str] = []
     for role in policy.roles:
@@ -43,11 +47,38 @@ def all_holders(policy: Policy, roles: dict[str, list[str]]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def reach(policy: Policy, role: str, holders: list[str]) -> str:
-    """`**Senior Management**: @x (backup …) — contact …`: whom a message calls in, and how
-    to reach them outside GitHub."""
-    found = policy.roles.get(role)
-    contact = (
-        f" — `{cell(found.contact).replace(chr(0x200B), '')}`" if found and found.contact else ""
+def seats(empty: Sequence[Seat]) -> str:
+    """Empty seats and the config keys that fill them."""
+    if not empty:
+        return "nobody named in the config"
+    names = " ".join(f"`{seat.name}`" for seat in empty)
+    keys = ", ".join(f"`{seat.key}`" for seat in empty)
+    if all(seat.key.startswith("roster.") for seat in empty):
+        return f"{names} — no GitHub login in the roster: set {keys} in `{CONFIG_FILE}`"
+    return f"{names} — nobody named in the config: set {keys} in `{CONFIG_FILE}`"
+
+
+def called_in(policy: Policy, r: Reach) -> str:
+    """Whom a call reaches, and why them: the holders; the backups, naming the empty seats;
+    or, handed on, the empty seats and the role that takes the call."""
+    people = " ".join(r.people)
+    if not r.people:
+        return f"{seats(r.empty)}; nobody else in the config to reach"
+    if not r.handed_on:
+        return f"{people} (backup: {seats(r.empty)})" if r.backup else people
+    whose = "the backup of " if r.backup else ""
+    return (
+        f"nobody to reach ({seats(r.empty)}), so the call goes to "
+        f"{whose}**{policy.role_title(r.by)}**: {people}"
     )
-    return f"**{policy.role_title(role)}**: {named(policy, role, holders)}{contact}"
+
+
+def reach(policy: Policy, r: Reach) -> str:
+    """`**Senior Management**: @x — `contact``: whom a message calls in for a role, and how
+    to reach the role outside GitHub (beside its title when others take its call)."""
+    found = policy.roles.get(r.role)
+    contact = f"`{cell(found.contact).replace(chr(0x200B), '')}`" if found and found.contact else ""
+    title = f"**{policy.role_title(r.role)}**"
+    if r.handed_on and contact:
+        return f"{title} ({contact}): {called_in(policy, r)}"
+    return f"{title}: {called_in(policy, r)}" + (f" — {contact}" if contact else "")

@@ -16,6 +16,7 @@ COMMANDS_HELP = """\
 | `/escalate [technical\\|business\\|compliance\\|resources] [reason]` | escalate now: technical (the default) to the next level of the chain, business to senior management, compliance to legal and the security officer, resources to the team lead |
 | `/breach [text]` | a confirmed data breach: P0, legal and the security officer told, "notify legal by" deadline |
 | `/legal notified [reference]` | legal was notified (legal, the incident commander or the security officer) |
+| `/regulator notified [reference]` | the regulator was notified: stops its reminder (legal, the incident commander or the security officer) |
 | `/action immediate\\|short\\|long <text> [@owner]` | file an action item now (due in 1 week, 1 month or 1 quarter) |
 | `/incident help` | this list |
 

@@ -90,6 +90,10 @@ def _breach_entries(state: IncidentState) -> list[Entry]:
     if record.legal_at is not None:
         ref = f" ({record.reference})" if record.reference else ""
         entries.append(Entry(record.legal_at, f"Legal notified{ref}", record.legal_by, ""))
+    if record.regulator_at is not None:
+        ref = f" ({record.regulator_reference})" if record.regulator_reference else ""
+        what = f"Regulator notified{ref}"
+        entries.append(Entry(record.regulator_at, what, record.regulator_by, ""))
     return entries
 
 

@@ -189,7 +189,7 @@ class BreachPolicy(_Model):
     )
     recorders: list[str] = Field(
         default_factory=lambda: ["legal", "incident_commander", "security"],
-        description="Roles whose holders may record `/legal notified`.",
+        description="Roles whose holders may record `/legal notified` and `/regulator notified`.",
     )
     escalate_to: list[str] = Field(
         default_factory=lambda: ["incident_commander", "senior_management", "legal"],

@@ -25,6 +25,7 @@ from app.core.runbook import (
     review,
     severity,
 )
+from app.core.runbook.breach import breach_due, breach_open
 from app.core.runbook.declaration import recurs_of
 from app.core.runbook.drills import (
     DRILL_HEADER,
@@ -109,6 +110,8 @@ __all__ = [
     "StepFunction",
     "Wanted",
     "action_list",
+    "breach_due",
+    "breach_open",
     "breach_steps",
     "briefed",
     "drill",

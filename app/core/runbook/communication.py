@@ -16,6 +16,10 @@ from app.core.runbook.roles import hand_over
 from app.core.runbook.severity import next_update
 from app.core.runbook.situation import Situation
 from app.core.snapshot import Comment
+from app.core.state import recorders
+
+NO_BREACH = "there is no confirmed data breach on this incident to record it for; nothing changed"
+NOT_RECORDER = "only the {who} (`breach.recorders`) may record it; nothing changed"
 
 
 def reminder(s: Situation) -> list[Action]:
@@ -102,6 +106,7 @@ def _answers(
     """The replies one comment's commands call for and have not had."""
     actions: list[Action] = []
     invalid = [(c.command, c.problem) for c in given if isinstance(c, cmd.Invalid)]
+    invalid += [(name, problem) for _, name, problem in _refused(s, comment, given)]
     if invalid and (markers.InvalidReply, comment.id) not in replied:
         actions.append(PostComment(messages.invalid_reply(comment.id, invalid), "invalid"))
     helped = any(isinstance(c, cmd.Help) for c in given)
@@ -113,12 +118,34 @@ def _answers(
     return actions
 
 
+def _refused(
+    s: Situation, comment: Comment, given: list[cmd.Command]
+) -> list[tuple[cmd.Command, str, str]]:
+    """`/legal notified` and `/regulator notified` the state does not count, as (command,
+    how it was given, why): no confirmed breach before it, or an author who holds none of
+    `breach.recorders`."""
+    breach, policy = s.state.breach, s.policy
+    refused: list[tuple[cmd.Command, str, str]] = []
+    for c in given:
+        if not isinstance(c, cmd.LegalNotified | cmd.RegulatorNotified):
+            continue
+        name = "/legal notified" if isinstance(c, cmd.LegalNotified) else "/regulator notified"
+        if breach is None or comment.created_at < breach.at:
+            refused.append((c, name, NO_BREACH))
+        elif comment.author.lower() not in recorders(policy, s.state.roles):
+            titles = [policy.role_title(r) for r in policy.breach.recorders]
+            who = " or ".join(filter(None, [", ".join(titles[:-1]), *titles[-1:]]))
+            refused.append((c, name, NOT_RECORDER.format(who=who)))
+    return refused
+
+
 def _effects(
     s: Situation, comment: Comment, given: list[cmd.Command], holders: dict[str, list[str]]
 ) -> list[Action]:
     """One comment's one-off effects (hand-overs), done once; `holders` follows `/assign`."""
     actions: list[Action] = []
-    acted = [c for c in given if not isinstance(c, cmd.Invalid | cmd.Help)]
+    refused = [c for c, _, _ in _refused(s, comment, given)]
+    acted = [c for c in given if not isinstance(c, cmd.Invalid | cmd.Help) and c not in refused]
     # The app's own 👍 is the record that the one-off effects were done; anyone else's
     # reaction is no record of anything.
     fresh = acted and not comment.confirmed

@@ -11,6 +11,7 @@ from app.core import markers, messages
 from app.core.actions import Action, PostComment
 from app.core.commands import Status
 from app.core.policy import Policy, Span, UnresolvedTrack
+from app.core.runbook.reach import Reach, reach, reaches
 from app.core.runbook.situation import Situation, recurring
 from app.core.state import IncidentState
 
@@ -123,8 +124,15 @@ def _track_steps(
 
 
 def breach_steps(policy: Policy, state: IncidentState, until: datetime) -> list[Step]:
-    """The breach's deadlines: legal not told in time; the regulator's deadline, with a
-    reminder a quarter before it."""
+    """The breach's deadline steps due by `until`: legal not told in time; the regulator's
+    deadline, with a reminder a quarter before it, until the regulator's notification is
+    recorded. They run on after the incident is resolved (behaviour §4)."""
+    return [step for step in breach_schedule(policy, state) if step.due <= until]
+
+
+def breach_schedule(policy: Policy, state: IncidentState) -> list[Step]:
+    """Every breach deadline step that is or will be due, whenever (none once recorded in
+    time)."""
     record = state.breach
     if record is None:
         return []
@@ -142,38 +150,33 @@ def breach_steps(policy: Policy, state: IncidentState, until: datetime) -> list[
         deadline = regulator.after(record.at, cal)
         remind = deadline - (deadline - record.at) / 4
         when = messages.when(deadline, policy)
-        steps.append(
-            Step(
-                remind,
-                "breach-regulator-reminder",
-                f"the regulator must be notified by {when}",
-                tuple(policy.breach.notify),
-                "regulator deadline",
-            )
+        reminder = Step(
+            remind,
+            "breach-regulator-reminder",
+            f"the regulator must be notified by {when}",
+            tuple(policy.breach.notify),
+            "regulator deadline",
         )
-        steps.append(
-            Step(
-                deadline,
-                "breach-regulator",
-                f"the regulator's deadline ({when}) has come",
-                tuple(policy.breach.escalate_to),
-            )
+        missed = Step(
+            deadline,
+            "breach-regulator",
+            f"the regulator's deadline ({when}) has come",
+            tuple(policy.breach.escalate_to),
         )
-    return [s for s in steps if s.due <= until]
+        told = record.regulator_at  # `/regulator notified`: what was due after it is not
+        steps += [step for step in (reminder, missed) if told is None or told > step.due]
+    return steps
 
 
 def escalations(s: Situation) -> list[Action]:
     """One comment per track for the steps now due and not yet posted: the response track
-    climbs the chain; the unresolved track reaches its roles (or climbs, without one)."""
+    climbs the chain; the unresolved track reaches its roles (or climbs, without one). A
+    resolved incident's clocks stop, but for a breach's deadlines."""
     state, policy = s.state, s.policy
-    if state.status is Status.RESOLVED:
-        return []  # a closed issue is reopened by this plan
-    posted: set[str] = set()
-    level = 0
-    for note in state.notes_of(markers.Escalation):
-        posted.update(note.marker.steps)
-        level = max(level, note.marker.level)
-    due = due_steps(policy, state, s.now) + breach_steps(policy, state, s.now)
+    posted, level = posted_steps(state)
+    due = breach_steps(policy, state, s.now)
+    if state.status is not Status.RESOLVED:  # resolved: a reopen restarts them
+        due = due_steps(policy, state, s.now) + due
     missing = sorted((step for step in due if step.id not in posted), key=lambda step: step.due)
     actions: list[Action] = []
     climbing = [step for step in missing if step.roles is None]
@@ -186,34 +189,50 @@ def escalations(s: Situation) -> list[Action]:
     return actions
 
 
+def posted_steps(state: IncidentState) -> tuple[set[str], int]:
+    """(the steps the app's escalation comments record, the highest level they reached)."""
+    posted: set[str] = set()
+    level = 0
+    for note in state.notes_of(markers.Escalation):
+        posted.update(note.marker.steps)
+        level = max(level, note.marker.level)
+    return posted, level
+
+
 def _climb(s: Situation, climbing: list[Step], level: int) -> PostComment:
-    """The comment reaching the chain's role at `level` for the steps missed."""
-    role = s.policy.escalation_chain[level]
+    """The comment reaching the chain's role at `level` for the steps missed; a role that
+    reaches nobody hands the call on up the chain, and the marker records the level reached."""
+    chain = s.policy.escalation_chain
+    role = chain[level]
+    target = reach(role, s.policy, s.now, s.state.roles)
     body = messages.escalation(
         policy=s.policy,
         missed=[step.why for step in climbing],
-        role=role,
-        holders=s.state.roles.get(role) or s.policy.holders(role),
+        target=target,
         backups=s.policy.backups(role),
         steps=[step.id for step in climbing],
         level=level,
+        reached=_level(chain, [target], level),
     )
     return PostComment(body, "escalation")
 
 
+def _level(chain: list[str], targets: list[Reach], level: int) -> int:
+    """The chain's level a call reached: the highest of the roles reached, at least `level`."""
+    return max((chain.index(t.reached) for t in targets if t.reached in chain), default=level)
+
+
 def _reach(s: Situation, targeted: list[Step], level: int) -> PostComment:
     """The comment reaching the roles of the latest targeted step."""
-    chain = s.policy.escalation_chain
     last = targeted[-1]
-    roles = list(last.roles or ())
-    reached = max((chain.index(r) for r in roles if r in chain), default=level)
+    targets = reaches(last.roles or (), s.policy, s.now, s.state.roles)
     body = messages.unresolved(
         policy=s.policy,
         missed=[step.why for step in targeted],
         review=last.review,
-        targets=[(r, s.state.roles.get(r) or s.policy.holders(r)) for r in roles],
+        targets=targets,
         steps=[step.id for step in targeted],
-        level=max(level, reached),
+        level=max(level, _level(s.policy.escalation_chain, targets, level)),
     )
     return PostComment(body, "escalation")
 
@@ -229,13 +248,15 @@ def manual_escalation(s: Situation, by: str, command: cmd.Escalate, comment_id: 
     else:
         level = min(reached + 1, len(policy.escalation_chain) - 1)
         roles = [policy.escalation_chain[level]]
+    targets = reaches(roles, policy, s.now, state.roles)
     body = messages.manual_escalation(
         policy=policy,
         by=by,
         reason=command.reason,
         trigger=command.trigger,
         level=level,
-        targets=[(r, state.roles.get(r) or policy.holders(r)) for r in roles],
+        reached=_level(policy.escalation_chain, targets, level),
+        targets=targets,
         climbed=not policy.triggers.get(command.trigger),
         comment_id=comment_id,
     )

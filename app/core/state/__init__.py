@@ -17,6 +17,7 @@ from app.core.state.authority import (
     label_actors,
     may_act,
     needs_confirmation,
+    recorders,
 )
 from app.core.state.derivation import declared_at, derive
 from app.core.state.model import (
@@ -44,4 +45,5 @@ __all__ = [
     "label_actors",
     "may_act",
     "needs_confirmation",
+    "recorders",
 ]

@@ -3,6 +3,7 @@ when a declaration counts as confirmed (behaviour §3, §8)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,12 @@ def authorized(comment: Comment, snapshot: Snapshot, policy: Policy) -> bool:
 def may_act(login: str, snapshot: Snapshot, policy: Policy) -> bool:
     """May this person change an incident's severity or status? (as for commands)"""
     return login.lower() in snapshot.authorized or login.lower() in policy.roster_logins
+
+
+def recorders(policy: Policy, roles: Mapping[str, list[str]]) -> set[str]:
+    """Who may record that legal or the regulator was notified (lower-case logins): the
+    holders of `breach.recorders` on the incident."""
+    return {m[1:].lower() for role in policy.breach.recorders for m in roles.get(role, [])}
 
 
 def briefed_at(snapshot: Snapshot) -> datetime | None:

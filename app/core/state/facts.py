@@ -21,6 +21,7 @@ from app.core.snapshot import Event, Snapshot
 from app.core.state.authority import (
     contested_events,
     may_act,
+    recorders,
 )
 from app.core.state.model import BreachRecord, CommandUse, Update
 
@@ -71,7 +72,8 @@ class Ack(NamedTuple):
 
 
 class Said(NamedTuple):
-    """A `/breach` or `/legal-notified` as given: when, by whom, and its text or reference."""
+    """A `/breach`, `/legal notified` or `/regulator notified` as given: when, by whom, and its
+    text or reference."""
 
     at: datetime
     by: str
@@ -90,6 +92,7 @@ class Fold:
     updates: list[Update] = field(default_factory=list)
     breaches: list[Said] = field(default_factory=list)
     legal: list[Said] = field(default_factory=list)
+    regulator: list[Said] = field(default_factory=list)
 
 
 def label_facts(fold: Fold, snapshot: Snapshot, policy: Policy) -> None:
@@ -139,6 +142,8 @@ def command_facts(
                 fold.breaches.append(Said(at, who, c.text))
             case cmd.LegalNotified():
                 fold.legal.append(Said(at, who, c.reference))
+            case cmd.RegulatorNotified():
+                fold.regulator.append(Said(at, who, c.reference))
 
 
 def _status_command(
@@ -180,9 +185,8 @@ def breach_record(
     if not fold.breaches:
         return None
     at, who, text = min(fold.breaches, key=lambda b: b.at)
-    recorders = {m[1:].lower() for role in policy.breach.recorders for m in roles.get(role, [])}
-    told = [x for x in fold.legal if x.by.lower() in recorders and x.at >= at]
-    first = min(told, key=lambda x: x.at) if told else None
+    legal = _first_told(fold.legal, recorders(policy, roles), at)
+    regulator = _first_told(fold.regulator, recorders(policy, roles), at)
     # A confirmed breach is P0 (runbook: "Data breach with confirmed PII/PHI exposure").
     # Labelled before the declaration (an issue form): P0 from the declaration on.
     raised_at = max(at, start)
@@ -192,10 +196,19 @@ def breach_record(
         at,
         who,
         text,
-        legal_at=first.at if first else None,
-        legal_by=first.by if first else "",
-        reference=first.text if first else "",
+        legal_at=legal.at if legal else None,
+        legal_by=legal.by if legal else "",
+        reference=legal.text if legal else "",
+        regulator_at=regulator.at if regulator else None,
+        regulator_by=regulator.by if regulator else "",
+        regulator_reference=regulator.text if regulator else "",
     )
+
+
+def _first_told(said: list[Said], logins: set[str], since: datetime) -> Said | None:
+    """The first recording by one of `logins` since the breach: later ones change nothing."""
+    told = [x for x in said if x.by.lower() in logins and x.at >= since]
+    return min(told, key=lambda x: x.at) if told else None
 
 
 def own_label_facts(fold: Fold) -> None:

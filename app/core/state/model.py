@@ -69,8 +69,9 @@ class OwnNote(Generic[M]):
 
 @dataclass(frozen=True)
 class BreachRecord:
-    """A confirmed data breach: when and by whom, and when legal was told (runbook "Data
-    Breach Response": notify legal team within 1 hour of confirmed breach)."""
+    """A confirmed data breach: when and by whom, and when legal and the regulator were told
+    (runbook "Data Breach Response": notify legal team within 1 hour of confirmed breach),
+    as the first `/legal notified` and `/regulator notified` of a recorder since."""
 
     at: datetime
     by: str
@@ -78,6 +79,9 @@ class BreachRecord:
     legal_at: datetime | None = None
     legal_by: str = ""
     reference: str = ""
+    regulator_at: datetime | None = None
+    regulator_by: str = ""
+    regulator_reference: str = ""
 
 
 @dataclass

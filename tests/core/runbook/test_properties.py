@@ -55,6 +55,8 @@ BODIES = [
     "/assign ic @bob",
     "/assign tl @casey",
     "/escalate db down",
+    "/legal notified L-1",
+    "/regulator notified R-1",
     "/incident help",
     "/status nope",
     "INCIDENT UPDATE #2\nSeverity: P1\nStatus: Monitoring",
