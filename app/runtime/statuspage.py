@@ -30,6 +30,7 @@ from app.github import pages
 from app.github.config import ConfigLoader
 from app.github.errors import GitHubError
 from app.github.port import GitHubPort
+from app.runtime.cluster import Busy
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class Publisher:
         try:
             async with site.lock, self._shared(key.name):
                 return await self._attempts(gh, key, site)
+        except Busy:
+            return Published(deferred=True)  # another replica is writing it: the next run
         except GitHubError as exc:
             log.warning("status site %s: %s", key.repository, exc)
             return Published(error=str(exc))
