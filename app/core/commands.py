@@ -1,5 +1,5 @@
-"""Reading commands out of comment bodies: `/ack`, `/status`, `/sev`, `/public`, the update
-templates."""
+"""Reading commands out of comment bodies: `/ack`, `/status`, `/sev`, …, the update template;
+the public ones (`/public`, `/component`, `/impact`) are app/core/public_commands.py's."""
 
 from __future__ import annotations
 
@@ -9,6 +9,20 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from app.core.policy import Severity
+from app.core.public_commands import (
+    MAX_COMPONENT_CHARS,
+    MAX_PUBLIC_CHARS,
+    MAX_TITLE_CHARS,
+    PUBLIC_COMMANDS,
+    ComponentState,
+    PublicTitle,
+    Publish,
+    SetComponent,
+    SetImpact,
+    impact_percent,
+    public_command,
+    public_template,
+)
 
 MAX_SCANNED_CHARS = 20_000
 
@@ -24,42 +38,6 @@ class Status(StrEnum):
     @property
     def label(self) -> str:
         return f"status:{self.value}"
-
-
-class ComponentState(StrEnum):
-    """What `/component <name> <state>` sets; the value is the word typed."""
-
-    OPERATIONAL = "operational"
-    DEGRADED = "degraded"
-    PARTIAL_OUTAGE = "partial-outage"
-    MAJOR_OUTAGE = "major-outage"
-
-    @property
-    def statuspage(self) -> str:
-        """Atlassian Statuspage's component status for this state."""
-        return _STATUSPAGE_COMPONENT[self]
-
-    @property
-    def rank(self) -> int:
-        return list(ComponentState).index(self)
-
-    @property
-    def label(self) -> str:
-        return _COMPONENT_LABEL[self]
-
-
-_STATUSPAGE_COMPONENT = {
-    ComponentState.OPERATIONAL: "operational",
-    ComponentState.DEGRADED: "degraded_performance",
-    ComponentState.PARTIAL_OUTAGE: "partial_outage",
-    ComponentState.MAJOR_OUTAGE: "major_outage",
-}
-_COMPONENT_LABEL = {
-    ComponentState.OPERATIONAL: "Operational",
-    ComponentState.DEGRADED: "Degraded performance",
-    ComponentState.PARTIAL_OUTAGE: "Partial outage",
-    ComponentState.MAJOR_OUTAGE: "Major outage",
-}
 
 
 ROLE_ALIASES = {
@@ -178,38 +156,6 @@ class RegulatorNotified:
 
 
 @dataclass(frozen=True)
-class Publish:
-    """`/public <text>` (or a comment in the PUBLIC UPDATE template): a customer-facing
-    update; `final` for `/public resolved <text>`."""
-
-    text: str
-    final: bool = False
-    template: bool = False
-
-
-@dataclass(frozen=True)
-class PublicTitle:
-    """`/public title <text>`: the incident's title on the public status site."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class SetComponent:
-    """`/component <name> <state>`: what customers see of one component."""
-
-    name: str
-    state: ComponentState
-
-
-@dataclass(frozen=True)
-class SetImpact:
-    """`/impact <percent>`: the share of users affected, 0 to 100."""
-
-    percent: float
-
-
-@dataclass(frozen=True)
 class Invalid:
     """A command we recognised but could not read; `problem` says what is valid."""
 
@@ -235,19 +181,12 @@ Command = (
     | Invalid
 )
 
-PUBLIC_COMMANDS = (Publish, PublicTitle, SetComponent, SetImpact)
-MAX_PUBLIC_CHARS = 2000
-MAX_TITLE_CHARS = 120
-MAX_COMPONENT_CHARS = 60
-
 _LINE_RE = re.compile(
     r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|regulator|action"
     r"|public|component|impact)\b(.*)$",
     re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
-_PUBLIC_TEMPLATE_RE = re.compile(r"^\s*[#*_\s]*PUBLIC UPDATE[*_\s:]*$", re.I)
-_PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
 _FIELD_RE = re.compile(
     r"^\s*[*_]*(severity|status|impact|eta|next[ _-]?update|actions)[*_]*\s*:[*_]*\s*(.*)$", re.I
 )
@@ -309,30 +248,10 @@ def parse(body: str | None) -> list[Command]:
         if template is not None:
             found.append(template)
     if not any(isinstance(c, Publish) for c in found):
-        public = _public_template(lines)
+        public = public_template(lines, lambda line: bool(_LINE_RE.match(line)))
         if public is not None:
             found.append(public)
     return found
-
-
-def _public_template(lines: list[str]) -> Publish | None:
-    """A comment whose heading line is `PUBLIC UPDATE`: the lines after it are the update
-    (commands among them are not part of it)."""
-    for index, line in enumerate(lines):
-        if _PUBLIC_TEMPLATE_RE.match(line):
-            rest = [x for x in lines[index + 1 :] if not _LINE_RE.match(x)]
-            text = "\n".join(rest).strip()
-            return Publish(text[:MAX_PUBLIC_CHARS], template=True) if text else None
-    return None
-
-
-def impact_percent(text: str) -> float | None:
-    """The share of users a status update's `Impact:` states (`about 15% of users`), or None."""
-    match = _PERCENT_RE.search(text)
-    if match is None:
-        return None
-    value = float(match[1])
-    return value if 0 <= value <= 100 else None
 
 
 def _parse_one(name: str, rest: str) -> Command:
@@ -380,7 +299,8 @@ def _parse_one(name: str, rest: str) -> Command:
         recorded = LegalNotified if name == "legal" else RegulatorNotified
         return recorded(rest[len(args[0]) :].strip())
     if name in {"public", "component", "impact"}:
-        return _public_one(name, args, rest)
+        found = public_command(name, args, rest)
+        return Invalid(*found) if isinstance(found, tuple) else found
     if name == "escalate":
         if args and args[0].lower() in TRIGGERS:
             return Escalate(rest[len(args[0]) :].strip(), args[0].lower())
@@ -389,47 +309,6 @@ def _parse_one(name: str, rest: str) -> Command:
     if args and args[0].lower() == "help":
         return Help()
     return Invalid("/incident", "the only /incident command is /incident help")
-
-
-_COMPONENT_HELP = "use /component <name> " + "|".join(s.value for s in ComponentState)
-
-
-def _public_one(name: str, args: list[str], rest: str) -> Command:
-    """`/public [resolved|title] <text>`, `/component <name> <state>`, `/impact <percent>`."""
-    if name == "impact":
-        value = _number(args[0].rstrip("%")) if len(args) == 1 else None
-        if value is None or not 0 <= value <= 100:
-            return Invalid("/impact", "use /impact <percent of users affected>, e.g. /impact 15")
-        return SetImpact(value)
-    if name == "component":
-        if len(args) < 2:
-            return Invalid("/component", _COMPONENT_HELP)
-        try:
-            state = ComponentState(args[-1].lower())
-        except ValueError:
-            return Invalid("/component", f"{_echo(args[-1])} is no state; {_COMPONENT_HELP}")
-        component = " ".join(args[:-1]).strip("`\"'")
-        if not component or len(component) > MAX_COMPONENT_CHARS:
-            return Invalid("/component", _COMPONENT_HELP)
-        return SetComponent(component, state)
-    first = args[0].lower() if args else ""
-    if first == "title":
-        text = rest[len(args[0]) :].strip()
-        if not text:
-            return Invalid("/public", "use /public title <what customers read as its title>")
-        return PublicTitle(text[:MAX_TITLE_CHARS])
-    final = first == "resolved"
-    text = rest[len(args[0]) :].strip() if final else rest
-    if not text:
-        return Invalid("/public", "use /public <what customers should read>")
-    return Publish(text[:MAX_PUBLIC_CHARS], final=final)
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def template_fields(text: str) -> dict[str, str]:
@@ -528,3 +407,17 @@ def promised_time(text: str, posted_at: datetime, zone: tzinfo) -> datetime | No
             return None
         return datetime.combine(day, clock, tzinfo=UTC if match[3] else zone)
     return None
+
+
+__all__ = [
+    "MAX_COMPONENT_CHARS",
+    "MAX_PUBLIC_CHARS",
+    "MAX_TITLE_CHARS",
+    "PUBLIC_COMMANDS",
+    "ComponentState",
+    "PublicTitle",
+    "Publish",
+    "SetComponent",
+    "SetImpact",
+    "impact_percent",
+]
