@@ -250,3 +250,62 @@ async def test_a_strangers_customer_facing_label_is_undone(harness: Harness) -> 
     harness.github.permissions[(REPO.lower(), "trudy")] = "triage"
     await _label(harness, "customer-facing", "trudy", remove=True)
     assert "customer-facing" in harness.github.issue().labels  # put back
+
+
+async def test_a_branch_moved_meanwhile_is_read_again_and_kept(harness: Harness) -> None:
+    await declared(harness)
+    await say(harness, "/public We are investigating.")
+    github = harness.github
+    # Someone else commits to the branch while the app writes: its fast-forward is refused.
+    head = github.refs[(SITE_REPO, BRANCH)]
+    tree = github.git_objects[head]["tree"]
+    readme = github._store("blob", {"content": "# status\n"})
+    other_tree = github._store(
+        "tree", {"entries": {**github.git_objects[tree]["entries"], "README.md": readme}}
+    )
+    other = github._store(
+        "commit",
+        {
+            "tree": other_tree,
+            "parents": [head],
+            "message": "readme",
+            "date": "2019-05-15T15:00:00Z",
+        },
+    )
+
+    original = github._git_create
+
+    def racing(kind: str, body: object) -> object:
+        answer = original(kind, body)
+        if kind == "commit" and github.refs[(SITE_REPO, BRANCH)] == head:
+            github.refs[(SITE_REPO, BRANCH)] = other  # between the app's read and its update
+        return answer
+
+    github._git_create = racing  # type: ignore[method-assign]
+    harness.clock.advance(minutes=5)
+    await say(harness, "/public resolved Fixed.")
+
+    files = site(harness)
+    assert files["README.md"] == "# status\n"  # the other writer's file is kept
+    assert "Fixed." in files["feed.atom"]
+    log = github.git_log(SITE_REPO, BRANCH)
+    assert [c["message"] for c in log][:2] == ["Update the status site", "readme"]
+    updates = [r for r in github.requests if r[0] == "PATCH" and "/git/refs/" in r[1]]
+    assert len(updates) == 2  # one refused (not a fast-forward), one after reading again
+
+
+async def test_public_update_reminders_come_once_per_window_on_the_tick(harness: Harness) -> None:
+    await declared(harness)  # P1: a public update is due every 2 hours
+    harness.clock.advance(hours=2)
+    await tick(harness)
+    await tick(harness)
+    reminders = marked(harness.github.posted_comments(), markers.PublicReminder)
+    assert len(reminders) == 1
+    assert "a public update was due" in reminders[0]
+    await say(harness, "/public We are investigating.")
+    harness.clock.advance(hours=1)
+    await tick(harness)
+    assert len(marked(harness.github.posted_comments(), markers.PublicReminder)) == 1
+    harness.clock.advance(hours=1)
+    await tick(harness)
+    assert len(marked(harness.github.posted_comments(), markers.PublicReminder)) == 2
