@@ -122,14 +122,19 @@ class Reconciler:
     async def _publish(self, key: IssueKey, snapshot: Snapshot, policy: Policy) -> None:
         """The incident's public record onto its status site, when it has one and is listed
         there (app/core/statuspage); the publisher never raises."""
-        if policy.statuspage is None:
+        where = policy.statuspage
+        if where is None:
+            return
+        if where.repository.split("/")[0].lower() != snapshot.repo.owner.lower():
+            # The installation's token reaches its own owner's repositories only.
+            log.warning("statuspage.repository must belong to %s", snapshot.repo.owner)
             return
         state = derive(snapshot, policy)
         incident = statuspage.public_incident(snapshot, state) if state is not None else None
         if incident is None:
             return
         gh = self._clients(key.installation_id)
-        done = await self.publisher.publish(gh, key.installation_id, policy.statuspage, incident)
+        done = await self.publisher.publish(gh, key.installation_id, where, incident)
         if done.error:
             log.warning("status site not updated: %s", done.error, extra=_extra(key, None))
 
