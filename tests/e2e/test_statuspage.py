@@ -25,7 +25,7 @@ from tests.factories import ROSTER
 
 pytestmark = pytest.mark.anyio
 
-SITE_REPO = "acme/status"
+SITE_REPO = "Codertocat/status"
 BRANCH = "gh-pages"
 SITE = f"statuspage: {{repository: {SITE_REPO}, branch: {BRANCH}}}\n"
 SITE_CONFIG = "site:\n  title: Acme status\n  components: [API, Checkout]\n"
@@ -37,7 +37,7 @@ OTHER = "Codertocat/Billing"
 def arrange(harness: Harness, repo: str = REPO) -> None:
     github = harness.github
     github.files[(repo.lower(), ".github/incident.yml")] = ROSTER + SITE
-    github.files[(SITE_REPO, ".github/incident.yml")] = SITE_CONFIG
+    github.files[(SITE_REPO.lower(), ".github/incident.yml")] = SITE_CONFIG
 
 
 async def declared(harness: Harness, repo: str = REPO) -> None:
@@ -117,9 +117,10 @@ async def test_public_updates_reach_the_site_and_internal_ones_never(harness: Ha
     assert {"index.html", "feed.atom", "status.json", "history.json", ".nojekyll"} <= set(files)
     for path in ("index.html", page, "feed.atom", "status.json"):
         assert "cannot check out" in files[path]
-        for internal in ("db-7", "rohan", "Hello-World", "Codertocat", "Checkout returns 502"):
+        for internal in ("db-7", "rohan", "Hello-World", "Checkout returns 502"):
             assert internal not in files[path], (path, internal)
     assert "Partial outage" in files["index.html"]
+    assert "<title>Acme status</title>" in files["index.html"]  # the status repository's title
     feed = feedparser.parse(files["feed.atom"])
     assert not feed.bozo and [e.summary for e in feed.entries] == [PUBLIC]
     summary = json.loads(files["status.json"])
