@@ -310,3 +310,16 @@ async def test_public_update_reminders_come_once_per_window_on_the_tick(harness:
     harness.clock.advance(hours=1)
     await tick(harness)
     assert len(marked(harness.github.posted_comments(), markers.PublicReminder)) == 2
+
+
+async def test_another_owners_status_repository_is_never_written(harness: Harness) -> None:
+    github = harness.github
+    github.files[(REPO.lower(), ".github/incident.yml")] = (
+        ROSTER + "statuspage: {repository: acme/status, branch: gh-pages}\n"
+    )
+    github.add_issue(labels=("incident", "sev:P1"))
+    await harness.deliver("issues", delivery_for(github, "issues.opened-incident-p0.json"))
+    harness.clock.advance(minutes=5)
+    item = await say(harness, f"/public {PUBLIC}")
+    assert int(item["reactions"].get("+1", 0)) == 1  # the command itself is handled
+    assert not [r for r in github.requests if "/repos/acme/status" in r[1]]
