@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.core import commands as cmd
-from app.core import markers
+from app.core import markers, messages
 from app.core.actions import Action, PostComment
 from app.core.commands import Status
 from app.core.labels import CUSTOMER_FACING
@@ -19,7 +19,6 @@ from app.core.policy import Policy
 from app.core.runbook.situation import Situation
 from app.core.state import IncidentState
 from app.core.statuspage import listed, opaque_id
-from app.core.statuspage.texts import public_reminder, record_note
 
 MAX_WINDOWS = 1000  # a bound on the walk over windows (a year of 15-minute windows is 35 040)
 
@@ -94,7 +93,7 @@ def reminder(s: Situation) -> list[Action]:
     else:
         why = f"every {sp.public_every or sp.update_every}"
     said = "None was posted yet." if last is None else "The last one is older than that."
-    body = public_reminder(
+    body = messages.public_reminder(
         policy=policy, severity=state.severity, due=due, who=list(who), why=why, last=said
     )
     return [PostComment(body, markers.PublicReminder.KIND)]
@@ -109,4 +108,6 @@ def record(s: Situation) -> list[Action]:
     incident_id = opaque_id(s.snapshot, s.state)
     if incident_id is None:
         return []
-    return [PostComment(record_note(site.repository, incident_id), markers.PublicRecord.KIND)]
+    return [
+        PostComment(messages.record_note(site.repository, incident_id), markers.PublicRecord.KIND)
+    ]

@@ -12,13 +12,12 @@ import hashlib
 from datetime import datetime
 
 from app.core import commands as cmd
-from app.core import markers
+from app.core import markers, messages
 from app.core.commands import ComponentState, Status
 from app.core.labels import CUSTOMER_FACING
 from app.core.snapshot import Snapshot
 from app.core.state import CommandUse, IncidentState
 from app.core.statuspage.model import IMPACT, PublicIncident, PublicStatus, PublicUpdate
-from app.core.statuspage.texts import DEFAULT_TITLES, resolved_text
 
 ID_LENGTH = 20
 
@@ -61,7 +60,7 @@ def public_incident(snapshot: Snapshot, state: IncidentState) -> PublicIncident 
     incident_id = opaque_id(snapshot, state)
     if incident_id is None or not listed(state):
         return None
-    title = DEFAULT_TITLES[state.severity]
+    title = messages.DEFAULT_TITLES[state.severity]
     components: dict[str, tuple[str, ComponentState]] = {}
     updates: list[PublicUpdate] = []
     for use in public_uses(state):
@@ -106,7 +105,7 @@ def _resolution(state: IncidentState, updates: list[PublicUpdate]) -> datetime |
     if state.status is not Status.RESOLVED:
         return None
     at = max([state.status_since, *(u.at for u in updates)])
-    text = resolved_text(at - state.declared_at)
+    text = messages.resolved_text(at - state.declared_at)
     updates.append(PublicUpdate(at, PublicStatus.RESOLVED, text, automatic=True))
     return at
 

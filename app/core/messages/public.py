@@ -1,11 +1,13 @@
-"""What the public site and the incident's notes about it say: the texts of issue 24."""
+"""Telling customers (issue 24): the public title by default, the final entry at resolution,
+the incident's note that it is on the status site, the public-update reminder."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.core import markers, messages
-from app.core.messages import DurationStyle
+from app.core import markers
+from app.core.messages.durations import DurationStyle, duration
+from app.core.messages.formatting import when
 from app.core.policy import Policy, Severity
 
 # The title customers read until `/public title` gives one: never the issue's title, which
@@ -22,7 +24,7 @@ def resolved_text(lasted: timedelta) -> str:
     """The final entry the app publishes when an incident resolves without `/public resolved`."""
     return (
         "This incident has been resolved and the service is operating normally. "
-        f"It lasted {messages.duration(lasted, DurationStyle.UNITS)}."
+        f"It lasted {duration(lasted, DurationStyle.UNITS)}."
     )
 
 
@@ -45,7 +47,7 @@ def public_reminder(
     """A public update is due: for whom, since when, and how to post one."""
     mention = " ".join(who) if who else "Communication lead"
     lines = [
-        f"📣 {mention}: a public update was due {messages.when(due, policy)} "
+        f"📣 {mention}: a public update was due {when(due, policy)} "
         f"({severity.value}: {why}). {last}",
         "",
         "Customers read only what `/public <text>` says (`/public resolved <text>` for the "
