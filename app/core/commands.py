@@ -1,4 +1,5 @@
-"""Reading commands out of comment bodies: `/ack`, `/status`, `/sev`, the update template."""
+"""Reading commands out of comment bodies: `/ack`, `/status`, `/sev`, …, the update template;
+the public ones (`/public`, `/component`, `/impact`) are app/core/public_commands.py's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,20 @@ from enum import StrEnum
 
 from app.core.oncall.command import OnCall, parse_oncall
 from app.core.policy import Severity
+from app.core.public_commands import (
+    MAX_COMPONENT_CHARS,
+    MAX_PUBLIC_CHARS,
+    MAX_TITLE_CHARS,
+    PUBLIC_COMMANDS,
+    ComponentState,
+    PublicTitle,
+    Publish,
+    SetComponent,
+    SetImpact,
+    impact_percent,
+    public_command,
+    public_template,
+)
 
 MAX_SCANNED_CHARS = 20_000
 
@@ -160,13 +175,17 @@ Command = (
     | LegalNotified
     | RegulatorNotified
     | AddActionItem
+    | Publish
+    | PublicTitle
+    | SetComponent
+    | SetImpact
     | OnCall
     | Invalid
 )
 
 _LINE_RE = re.compile(
     r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|regulator|action"
-    r"|oncall)\b(.*)$",
+    r"|public|component|impact|oncall)\b(.*)$",
     re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
@@ -199,6 +218,8 @@ def _kind(command: Command) -> object:
     """Commands of one kind in one comment have one effect: the first counts."""
     if isinstance(command, AssignRole):
         return (AssignRole, command.role)
+    if isinstance(command, SetComponent):
+        return (SetComponent, command.name.lower())
     if isinstance(command, Invalid):
         return (Invalid, command.command, command.problem)
     return type(command)
@@ -228,6 +249,10 @@ def parse(body: str | None) -> list[Command]:
         template = _parse_template(text)
         if template is not None:
             found.append(template)
+    if not any(isinstance(c, Publish) for c in found):
+        public = public_template(lines, lambda line: bool(_LINE_RE.match(line)))
+        if public is not None:
+            found.append(public)
     return found
 
 
@@ -271,13 +296,16 @@ def _parse_one(name: str, rest: str) -> Command:
     if name == "breach":
         return Breach(rest)
     if name == "oncall":
-        found = parse_oncall(args)
-        return found if isinstance(found, OnCall) else Invalid("/oncall", found)
+        oncall = parse_oncall(args)
+        return oncall if isinstance(oncall, OnCall) else Invalid("/oncall", oncall)
     if name in {"legal", "regulator"}:
         if not args or args[0].lower() != "notified":
             return Invalid(f"/{name}", f"use /{name} notified [reference]")
         recorded = LegalNotified if name == "legal" else RegulatorNotified
         return recorded(rest[len(args[0]) :].strip())
+    if name in {"public", "component", "impact"}:
+        found = public_command(name, args, rest)
+        return Invalid(*found) if isinstance(found, tuple) else found
     if name == "escalate":
         if args and args[0].lower() in TRIGGERS:
             return Escalate(rest[len(args[0]) :].strip(), args[0].lower())
@@ -384,3 +412,17 @@ def promised_time(text: str, posted_at: datetime, zone: tzinfo) -> datetime | No
             return None
         return datetime.combine(day, clock, tzinfo=UTC if match[3] else zone)
     return None
+
+
+__all__ = [
+    "MAX_COMPONENT_CHARS",
+    "MAX_PUBLIC_CHARS",
+    "MAX_TITLE_CHARS",
+    "PUBLIC_COMMANDS",
+    "ComponentState",
+    "PublicTitle",
+    "Publish",
+    "SetComponent",
+    "SetImpact",
+    "impact_percent",
+]

@@ -21,6 +21,7 @@ from app.core.actions import Action, AddReaction, PostComment
 from app.core.policy import ConfigIssue, Policy, Severity
 from app.core.snapshot import Snapshot
 from app.core.state import IncidentState
+from app.core.statuspage import PublicIncident
 
 
 class Kind(StrEnum):
@@ -141,9 +142,14 @@ def events(
     slack_ids: Mapping[str, str] | None = None,
     confidential: bool = False,
     at: datetime,
+    public: PublicIncident | None = None,
+    impact: float | None = None,
 ) -> list[Event]:
     """The events a run's writes make; `comments` maps a comment id to (its body, its URL),
-    for the status updates and acknowledgements the app confirmed with its 👍."""
+    for the status updates, acknowledgements and public updates the app confirmed with its
+    👍. `public` is the incident's public record (its title and components for customers),
+    `impact` the share of users affected."""
+    told = _Public(public, impact)
     return [
         Event(
             key=f"{repo}#{number}:{h.key}",
@@ -160,10 +166,40 @@ def events(
             people=tuple(people),
             slack_ids=dict(slack_ids or {}),
             confidential=confidential,
+            **told.fields(h.public_text),
         )
         for item in done
-        for h in _happenings(item, comments, status)
+        for h in _happenings(item, comments, status, told)
     ]
+
+
+@dataclass(frozen=True)
+class _Public:
+    """What public events carry besides their text: the public record's title and
+    components, and the impact."""
+
+    incident: PublicIncident | None
+    impact: float | None
+
+    def fields(self, text: str) -> dict[str, Any]:
+        if not text:
+            return {}
+        incident = self.incident
+        return {
+            "public_text": text,
+            "public_title": incident.title if incident else "",
+            "components": {n: s.value for n, s in incident.components} if incident else {},
+            "impact": self.impact,
+        }
+
+    def resolution(self) -> str:
+        """The final entry the app publishes at resolution, unless `/public resolved` gave one
+        (that was told as its own public event)."""
+        incident = self.incident
+        if incident is None or not incident.updates:
+            return ""
+        last = incident.updates[-1]
+        return last.text if last.automatic else ""
 
 
 class _Happening(NamedTuple):
@@ -174,10 +210,11 @@ class _Happening(NamedTuple):
     url: str
     text: str
     status: str
+    public_text: str = ""
 
 
 def _happenings(
-    item: Done, comments: Mapping[int, tuple[str, str]], status: str
+    item: Done, comments: Mapping[int, tuple[str, str]], status: str, told: _Public
 ) -> list[_Happening]:
     """The app's own comment of a kind people hear of; or a comment it confirmed (👍)."""
     action = item.action
@@ -187,7 +224,9 @@ def _happenings(
             return []
         url = str(item.reply.get("html_url") or "")
         now = "resolved" if kind is Kind.RESOLVED else status
-        return [_Happening(f"comment:{item.reply['id']}", kind, url, summary(action.body), now)]
+        public = told.resolution() if kind is Kind.RESOLVED else ""
+        key = f"comment:{item.reply['id']}"
+        return [_Happening(key, kind, url, summary(action.body), now, public)]
     if isinstance(action, AddReaction) and action.comment_id in comments:
         body, url = comments[action.comment_id]
         return _confirmed(action.comment_id, body, url, status)
@@ -205,6 +244,11 @@ def _confirmed(comment_id: int, body: str, url: str, status: str) -> list[_Happe
         elif isinstance(command, cmd.SetStatus):
             value = command.status.value
             found.append(_Happening(f"status:{comment_id}", Kind.STATUS, url, summary(body), value))
+        elif isinstance(command, cmd.Publish):
+            now = "resolved" if command.final else status
+            found.append(
+                _Happening(f"public:{comment_id}", Kind.PUBLIC, url, "", now, command.text)
+            )
     return found
 
 

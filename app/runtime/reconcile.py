@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from app.core import markers, notify, runbook
+from app.core import markers, notify, runbook, statuspage
 from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
 from app.core.keys import Hints, IssueKey
 from app.core.labels import horizon_of
@@ -27,6 +27,7 @@ from app.github.reader import Reader
 from app.notify import calendars
 from app.runtime import review
 from app.runtime.oncall import OnCallReader
+from app.runtime.statuspage import Publisher, SiteLock
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Reconciler:
         max_actions: int = 30,
         notifications: notify.Sink | None = None,
         oncall: OnCallReader | None = None,
+        site_lock: SiteLock | None = None,
     ) -> None:
         self._clients = clients
         self.oncall = oncall or OnCallReader(None, app_id=app_id)
@@ -69,6 +71,7 @@ class Reconciler:
         if config is None and notifications is not None:
             config = ConfigLoader(notifiers=notifications.names())
         self.reader = Reader(app_id=app_id, now=now, config=config)
+        self.publisher = Publisher(now=now, config=self.reader.config, shared=site_lock)
 
     @classmethod
     def from_settings(
@@ -78,6 +81,7 @@ class Reconciler:
         clients: Callable[[int], GitHubPort],
         now: Callable[[], datetime],
         notifications: notify.Sink | None = None,
+        site_lock: SiteLock | None = None,
     ) -> Reconciler:
         """The one way the server, `receive` and `tick` build it."""
         return cls(
@@ -87,6 +91,7 @@ class Reconciler:
             max_actions=settings.max_actions_per_run,
             notifications=notifications,
             oncall=OnCallReader(calendars.from_settings(settings, now=now), app_id=settings.app_id),
+            site_lock=site_lock,
         )
 
     @property
@@ -115,7 +120,28 @@ class Reconciler:
         if report.seen is not None and report.outcome.done and self._notifications is not None:
             # What was done on GitHub is told outside it, whatever failed after it.
             self._notify(*report.seen, report)
+        if report.seen is not None and not dry_run:
+            await self._publish(report.key, *report.seen)
         return report
+
+    async def _publish(self, key: IssueKey, snapshot: Snapshot, policy: Policy) -> None:
+        """The incident's public record onto its status site, when it has one and is listed
+        there (app/core/statuspage); the publisher never raises."""
+        where = policy.statuspage
+        if where is None:
+            return
+        if where.repository.split("/")[0].lower() != snapshot.repo.owner.lower():
+            # The installation's token reaches its own owner's repositories only.
+            log.warning("statuspage.repository must belong to %s", snapshot.repo.owner)
+            return
+        state = derive(snapshot, policy)
+        incident = statuspage.public_incident(snapshot, state) if state is not None else None
+        if incident is None:
+            return
+        gh = self._clients(key.installation_id)
+        done = await self.publisher.publish(gh, key.installation_id, where, incident)
+        if done.error:
+            log.warning("status site not updated: %s", done.error, extra=_extra(key, None))
 
     async def _reconcile(
         self,
@@ -254,6 +280,8 @@ class Reconciler:
             slack_ids=policy.slack,
             confidential=told.confidential,
             at=self._now(),
+            public=statuspage.public_incident(snapshot, state),
+            impact=statuspage.impact_share(state),
         )
         for event in found:
             if to := told.for_event(event):

@@ -132,6 +132,11 @@ class Ticker:
             for installation in installations:
                 report.installations += 1
                 await self._installation(int(installation["id"]), report, dry_run)
+            if not dry_run:
+                # Status-site changes that waited for their minute (app/runtime/statuspage).
+                for done in await self._reconciler.publisher.flush(self._clients):
+                    if done.error:
+                        report.errors.append({"scope": "statuspage", "error": done.error})
             return report
 
     async def _installation(self, installation_id: int, report: TickReport, dry_run: bool) -> None:

@@ -196,7 +196,11 @@ def wire(
     if notifications is None:
         notifications = _notifications(settings, cluster=cluster, metrics=metrics, sleep=sleep)
     reconciler = Reconciler.from_settings(
-        settings, clients=clients, now=now, notifications=notifications
+        settings,
+        clients=clients,
+        now=now,
+        notifications=notifications,
+        site_lock=cluster.site if cluster else None,
     )
     queue = IssueQueue(
         _runner(reconciler, cluster, metrics),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -207,3 +208,83 @@ def test_only_public_routes_are_enough_to_tell_customers() -> None:
     found = told(snapshot("P1"), only)
     assert found is not None and found.to == [] and found.public == ["status-page"]
     assert found.for_event(an_event(NotifyKind.STATUS)) == []
+
+
+# --- public events (issue 24): the app's 👍 on a `/public`, the all-clear's final entry ---
+
+
+def _public_events(bodies: list[str], *, done_comment: int, all_clear: bool = False) -> list[Any]:
+    from app.core import notify, statuspage
+    from app.core.actions import AddReaction
+    from app.core.policy import Severity
+    from tests.factories import POLICY as LEADS
+    from tests.factories import snapshot as briefed
+
+    snap = briefed(
+        "P1", comments=[(timedelta(minutes=i + 1), body) for i, body in enumerate(bodies)]
+    )
+    state = derive(snap, LEADS)
+    assert state is not None
+    done = [notify.Done(AddReaction(done_comment, "+1"), {})]
+    if all_clear:
+        body = "✅ all clear " + markers.render(markers.AllClear(1))
+        done.append(notify.Done(PostComment(body, "all-clear"), {"id": 77, "html_url": "u"}))
+    return notify.events(
+        done,
+        repo="acme/shop",
+        number=1,
+        title="Outage",
+        issue_url="https://github.com/acme/shop/issues/1",
+        severity=Severity.P1,
+        status=state.status.value,
+        comments={c.id: (c.body, c.url) for c in snap.comments},
+        at=DECLARED,
+        public=statuspage.public_incident(snap, state),
+        impact=statuspage.impact_share(state),
+    )
+
+
+def test_a_confirmed_public_update_is_one_public_event_with_the_public_record() -> None:
+    from app.core.notify import Kind
+
+    found = _public_events(
+        [
+            "/public title Slow checkout",
+            "/impact 15",
+            "/status mitigating db-7 is out of disk\n/public Checkout is slow.\n"
+            "/component Checkout degraded",
+        ],
+        done_comment=12,
+    )
+    [status, public] = found
+    assert status.kind is Kind.STATUS and not status.public
+    assert public.kind is Kind.PUBLIC and public.public
+    assert public.public_text == "Checkout is slow."
+    assert public.public_title == "Slow checkout"
+    assert public.components == {"Checkout": "degraded"}
+    assert public.impact == 15.0
+    assert public.status == "mitigating"
+    assert public.key == "acme/shop#1:public:12"
+    assert "db-7" not in public.public_text
+
+
+def test_public_resolved_is_a_public_event_with_the_resolved_status() -> None:
+    [public] = _public_events(["/public resolved All fixed."], done_comment=10)
+    assert public.status == "resolved"
+    assert public.public_text == "All fixed."
+
+
+def test_the_all_clear_tells_customers_the_final_entry_unless_public_resolved_did() -> None:
+    from app.core.notify import Kind
+
+    found = _public_events(
+        ["/public Investigating.", "/status resolved fixed"], done_comment=11, all_clear=True
+    )
+    [resolved] = [e for e in found if e.kind is Kind.RESOLVED]
+    assert resolved.public
+    assert resolved.public_text.startswith("This incident has been resolved")
+    told = _public_events(
+        ["/public resolved All fixed.", "/status resolved fixed"], done_comment=11, all_clear=True
+    )
+    [resolved] = [e for e in told if e.kind is Kind.RESOLVED]
+    assert not resolved.public

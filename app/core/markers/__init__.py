@@ -268,6 +268,23 @@ class AlertNote(Marker):
     auto: bool = False
 
 
+@dataclass(frozen=True)
+class PublicRecord(Marker):
+    """On the incident: it is published on the public status site under the opaque `id`
+    (kept here so the page stays where it is whatever happens to the comments)."""
+
+    KIND: ClassVar[str] = "public"
+    id: str
+
+
+@dataclass(frozen=True)
+class PublicReminder(Marker):
+    """A public update was reminded for the window that fell due at `due` (ISO time)."""
+
+    KIND: ClassVar[str] = "public-reminder"
+    due: str
+
+
 # Field name → wire key, for the fields whose key is not their name.
 _KEYS: dict[type[Marker], dict[str, str]] = {
     Brief: {"severity": "sev"},
@@ -311,6 +328,8 @@ KINDS: dict[str, type[Marker]] = {
         ScheduledDrill,
         AlertIssue,
         AlertNote,
+        PublicRecord,
+        PublicReminder,
         Handover,
         HandoverIssue,
         OnCallReply,

@@ -1,5 +1,5 @@
 """The on-call marker kinds: handovers, `/oncall` replies, the On-call issue and its covers,
-calendar problems (docs/behaviour.md §11). Registered in `app.core.markers.KINDS`."""
+calendar problems (docs/behaviour.md §12). Registered in `app.core.markers.KINDS`."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from app.core.business_calendar import BusinessCalendar
 from app.core.policy.durations import Duration, PositiveDuration
 from app.core.policy.fields import LOGIN_RE, TEAM_RE, Loc, _login, _Problems, _shown
+from app.core.policy.public import SiteSettings, StatuspagePolicy
 from app.core.policy.rotations import MAX_ROTATIONS, Rotation, RotationSeat
 from app.core.policy.sections import (
     SLACK_ID,
@@ -108,6 +109,21 @@ class SeverityPolicy(_Model):
         default=False, description="The brief @-mentions every role and team (P0)."
     )
     checklist: list[str] = Field(description="Tasks posted as a GitHub task list.")
+    public_every: PositiveDuration | None = Field(
+        default=None,
+        description="Remind the communication lead when no public update came for this "
+        "long; unset: `update_every`.",
+    )
+    public_first_within: PositiveDuration | None = Field(
+        default=None,
+        description="The first public update is due this long after declaration; unset: "
+        "`public_every`.",
+    )
+    public_only_customer_facing: bool = Field(
+        default=False,
+        description="Public updates are due only while the incident is labelled "
+        "`customer-facing` (P3).",
+    )
 
 
 class Policy(_Model):
@@ -176,6 +192,16 @@ class Policy(_Model):
         max_length=20,
         description="The operator's notifiers (Slack, PagerDuty, webhooks) this repository's "
         "incidents reach, by severity.",
+    )
+    statuspage: StatuspagePolicy | None = Field(
+        default=None,
+        description="The public status site this repository's incidents are published on "
+        "(`repository` and `branch`, both required); none when not configured.",
+    )
+    site: SiteSettings = Field(
+        default_factory=SiteSettings,
+        description="When this repository serves a public status site: its `title` and the "
+        "`components` customers see.",
     )
     slack: dict[Annotated[str, AfterValidator(_login)], Annotated[str, Field(pattern=SLACK_ID)]] = (
         Field(
