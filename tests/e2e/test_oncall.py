@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from app.core import markers
 from app.core.labels import ONCALL
-from tests.conftest import CRON_SECRET, REPO, T0, Harness, delivery_for, marked
+from app.settings import Settings
+from app.web.server import create_app
+from tests.conftest import CRON_SECRET, REPO, T0, Harness, Sleeps, delivery_for, marked
 from tests.e2e.test_hostile_users import say
 
 pytestmark = pytest.mark.anyio
@@ -84,6 +87,23 @@ async def test_a_handoff_hands_open_p1s_over_once_and_escalations_reach_the_inco
     await tick(harness)
     (escalation,) = marked(github.posted_comments(), markers.Escalation)
     assert "@ada" in escalation and "@ken" not in escalation
+
+
+async def test_a_replica_that_remembers_nothing_hands_over_nothing_twice(
+    harness: Harness, settings: Settings
+) -> None:
+    github = harness.github
+    await declare(harness)
+    harness.clock.now = HANDOFF + timedelta(minutes=1)
+    await tick(harness)
+    writes = len(github.writes)
+    replica = create_app(settings, now=harness.clock, sleep=Sleeps())
+    transport = httpx.ASGITransport(app=replica)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answer = await client.post("/cron/tick", headers=TICK)
+    assert answer.status_code == 200
+    assert len(github.writes) == writes  # the markers on GitHub are the record
+    assert len(handover_issues(harness)) == 1
 
 
 async def test_a_hand_made_assign_stays_through_a_handoff(harness: Harness) -> None:
