@@ -4,17 +4,32 @@ the incoming person, and `/oncall` and `/oncall cover` (docs/user-guide/oncall.m
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+import respx
 
 from app.core import markers
 from app.core.labels import ONCALL
 from app.settings import Settings
 from app.web.server import create_app
-from tests.conftest import CRON_SECRET, REPO, T0, Harness, Sleeps, delivery_for, marked
+from tests.conftest import (
+    CRON_SECRET,
+    REPO,
+    T0,
+    Clock,
+    GitHubDouble,
+    Harness,
+    Sleeps,
+    delivery_for,
+    marked,
+)
 from tests.e2e.test_hostile_users import say
+from tests.notify.test_calendars import ICS, Served
 
 pytestmark = pytest.mark.anyio
 
@@ -209,3 +224,72 @@ async def test_a_cover_by_someone_without_authority_is_denied(harness: Harness) 
     assert marked(github.posted_comments(), markers.OnCallReply) == []
     assert marked(github.posted_comments(), markers.Denied)
     assert not [i for i in github.issues.values() if markers.of(markers.OnCallLog, i.body)]
+
+
+# --- a rotation that follows the operator's calendar ---------------------------------------
+
+VENDOR = """\
+calendar: {timezone: Europe/Berlin}
+rotations:
+  vendor:
+    calendar: vendor-oncall
+    people: {ada lovelace: ada, ken thompson: ken, grace hopper: grace}
+roster:
+  release_manager.rohan-patel: {rotation: vendor}
+  team_lead.casey-brooks: casey
+"""
+IN_KENS_WEEK = datetime(2026, 3, 25, 10, 0, tzinfo=UTC)  # the hand-written calendar's
+
+
+@pytest.fixture
+async def vendor(
+    settings: Settings, clock: Clock, tmp_path: Path
+) -> AsyncIterator[tuple[Harness, Served]]:
+    served = Served()
+    thread = threading.Thread(target=served.server.serve_forever, daemon=True)
+    thread.start()
+    operator = tmp_path / "notifiers.yml"
+    operator.write_text(f"calendars:\n  vendor-oncall: {{url: '{served.url}/vendor.ics'}}\n")
+    configured = settings.model_copy(update={"notifiers_file": operator})
+    clock.now = IN_KENS_WEEK
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()  # the calendar is a real server
+        github = GitHubDouble(router, clock)
+        github.files[(REPO.lower(), ".github/incident.yml")] = VENDOR
+        app = create_app(configured, now=clock, sleep=Sleeps())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield Harness(app, c, github, clock), served
+    served.server.shutdown()
+    served.server.server_close()
+
+
+async def declared_in_kens_week(h: Harness) -> None:
+    h.github.add_issue(labels=("incident", "sev:P1"), created_at=IN_KENS_WEEK)
+    await h.deliver("issues", delivery_for(h.github, "issues.opened-incident-p0.json"))
+
+
+async def test_a_calendar_s_shift_decides_whom_the_declaration_assigns(
+    vendor: tuple[Harness, Served],
+) -> None:
+    h, served = vendor
+    served.routes["/vendor.ics"] = (200, ICS)
+    await declared_in_kens_week(h)
+    assert h.github.issue().assignees == ["ken"]
+    assert marked(h.github.posted_comments(), markers.CalendarProblem) == []
+
+
+async def test_an_unreachable_calendar_is_said_once_and_the_seat_s_backup_is_reached(
+    vendor: tuple[Harness, Served],
+) -> None:
+    h, served = vendor
+    served.routes["/vendor.ics"] = (503, b"down")
+    await declared_in_kens_week(h)
+    (problem,) = marked(h.github.posted_comments(), markers.CalendarProblem)
+    assert "`vendor-oncall` could not be read (HTTP 503)" in problem
+    assert h.github.issue().assignees == []
+    h.clock.now = IN_KENS_WEEK + timedelta(hours=1, minutes=1)  # nobody acknowledged
+    await tick(h)
+    (escalation,) = marked(h.github.posted_comments(), markers.Escalation)
+    assert "@casey" in escalation
+    assert len(marked(h.github.posted_comments(), markers.CalendarProblem)) == 1

@@ -57,8 +57,9 @@ def handover(s: Situation) -> list[Action]:
 
 
 def calendar_problems(s: Situation) -> list[Action]:
-    """An open incident is told once per calendar its seats follow that could not be read."""
-    if not briefed(s.state) or s.snapshot.issue.state != "open":
+    """An open incident is told once per calendar its seats follow that could not be read
+    (from its declaration on: the brief comes first in the same plan)."""
+    if s.snapshot.issue.state != "open":
         return []
     told = {n.marker.calendar for n in s.state.notes_of(markers.CalendarProblem)}
     actions: list[Action] = []
