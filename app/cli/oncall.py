@@ -52,7 +52,7 @@ async def oncall(args: argparse.Namespace) -> int:
         return 1
     if args.ics:
         name = f"On call: {args.repo or args.config}"
-        turns = views.turns(policy, at - FEED_BEHIND, at + FEED_AHEAD, record)
+        turns = views.turns(policy, at - FEED_BEHIND, at + FEED_AHEAD, record, whole=True)
         sys.stdout.write(views.ics(name, turns, at))
         return 0
     for problem in record.problems():

@@ -51,7 +51,7 @@ class Feed:
         except GitHubError as exc:
             log.warning("on-call feed %s: %s", repo, exc)
             return PlainTextResponse("GitHub did not answer; try again later", status_code=503)
-        turns = views.turns(policy, now - BEHIND, now + AHEAD, record)
+        turns = views.turns(policy, now - BEHIND, now + AHEAD, record, whole=True)
         return Response(
             views.ics(f"On call: {repo}", turns, now),
             media_type="text/calendar; charset=utf-8",

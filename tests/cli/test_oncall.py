@@ -92,3 +92,23 @@ def test_check_config_warns_of_gaps_overlaps_and_strangers_and_shows_two_weeks(
     assert "warning: rotations.spare: no roster seat follows it" in out
     assert "On call, the next two weeks:" in out
     assert "primary  (nobody: backups)" in out and "spare  sam" in out
+
+
+def test_the_feed_s_events_keep_their_uid_as_its_window_slides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "incident.yml"
+    path.write_text(
+        FOLLOW_THE_SUN.replace(
+            '    layers:\n      - {hours: "08:00-16:00", members: [kenji], timezone: Asia/Tokyo}\n',
+            "",
+        )
+    )
+
+    def uids(at: str) -> list[str]:
+        assert main(["oncall", "--config", str(path), "--at", at, "--ics"]) == 0
+        return [line for line in capsys.readouterr().out.splitlines() if line.startswith("UID:")]
+
+    wednesday, thursday = uids("2026-12-02T12:00Z"), uids("2026-12-03T12:00Z")
+    # A week back from either is inside the turn that began on Monday 2026-11-23, 09:00 Berlin.
+    assert wednesday[0] == thursday[0] == "UID:primary-20261123T080000Z@incident-app"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from app.core.messages.oncall import local
 from app.core.oncall.record import EMPTY, OnCallRecord
-from app.core.oncall.schedule import handoffs, in_hours, on_call
+from app.core.oncall.schedule import LOOKAHEAD, handoffs, in_hours, last_handoff, on_call
 from app.core.policy import Policy
 from app.core.policy.rotations import Layer
 
@@ -31,13 +31,20 @@ class Turn:
 
 
 def turns(
-    policy: Policy, start: datetime, end: datetime, record: OnCallRecord = EMPTY
+    policy: Policy,
+    start: datetime,
+    end: datetime,
+    record: OnCallRecord = EMPTY,
+    *,
+    whole: bool = False,
 ) -> list[Turn]:
-    """Each rotation's turns overlapping [start, end), in time order."""
+    """Each rotation's turns overlapping [start, end), in time order; `whole`: the first
+    from its real beginning (a feed's events keep their UID as the window slides)."""
     found: list[Turn] = []
     cuts = handoffs(policy, start, end, record)
     for name in policy.rotations:
-        moments = [start, *(h.at for h in cuts if h.rotation == name), end]
+        began = last_handoff(name, policy, start, LOOKAHEAD, record) if whole else None
+        moments = [began.at if began else start, *(h.at for h in cuts if h.rotation == name), end]
         for begin, finish in pairwise(moments):
             if begin < finish:
                 people = on_call(name, policy, record, begin)
