@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol
 from app.core import commands as cmd
 from app.core import markers
 from app.core.actions import Action, AddReaction, PostComment
+from app.core.messages.chat import summary
 from app.core.policy import ConfigIssue, Policy, Severity
 from app.core.snapshot import Snapshot
 from app.core.state import IncidentState
@@ -164,7 +165,7 @@ def events(
             people=tuple(people),
             slack_ids=dict(slack_ids or {}),
             confidential=confidential,
-            **told.fields(h.public_text),
+            **told.fields(h.kind, h.public_text),
         )
         for item in done
         for h in _happenings(item, comments, status, told)
@@ -179,8 +180,8 @@ class _Public:
     incident: PublicIncident | None
     impact: float | None
 
-    def fields(self, text: str) -> dict[str, Any]:
-        if not text:
+    def fields(self, kind: Kind, text: str) -> dict[str, Any]:
+        if kind is not Kind.PUBLIC and not text:
             return {}
         incident = self.incident
         return {
@@ -198,6 +199,17 @@ class _Public:
             return ""
         last = incident.updates[-1]
         return last.text if last.automatic else ""
+
+    def restated(self, url: str, status: str) -> list[_Happening]:
+        """The last public update again, under its own key, when a later comment states the
+        impact: a notifier that skipped it (email, while the impact was unknown or low) may
+        want it now, one that had it (its ledger knows the key) hears nothing new."""
+        incident = self.incident
+        updates = [u for u in incident.updates if u.comment] if incident else []
+        if not updates:
+            return []
+        last = updates[-1]
+        return [_Happening(f"public:{last.comment}", Kind.PUBLIC, url, "", status, last.text)]
 
 
 class _Happening(NamedTuple):
@@ -227,14 +239,18 @@ def _happenings(
         return [_Happening(key, kind, url, summary(action.body), now, public)]
     if isinstance(action, AddReaction) and action.comment_id in comments:
         body, url = comments[action.comment_id]
-        return _confirmed(action.comment_id, body, url, status)
+        return _confirmed(action.comment_id, body, url, status, told)
     return []
 
 
-def _confirmed(comment_id: int, body: str, url: str, status: str) -> list[_Happening]:
-    """The acknowledgements and status updates of a comment the app confirmed with its 👍."""
+def _confirmed(
+    comment_id: int, body: str, url: str, status: str, told: _Public
+) -> list[_Happening]:
+    """The acknowledgements, status updates and public updates of a comment the app
+    confirmed with its 👍 (and what it changed for customers: components, the impact)."""
     found = []
-    for command in cmd.parse(body):
+    commands = cmd.parse(body)
+    for command in commands:
         if isinstance(command, cmd.Ack):
             found.append(
                 _Happening(f"ack:{comment_id}", Kind.ACKNOWLEDGED, url, "Acknowledged.", status)
@@ -247,54 +263,22 @@ def _confirmed(comment_id: int, body: str, url: str, status: str) -> list[_Happe
             found.append(
                 _Happening(f"public:{comment_id}", Kind.PUBLIC, url, "", now, command.text)
             )
+    if told.incident is None or any(isinstance(c, cmd.Publish) for c in commands):
+        return found  # not for customers; or told with the public update's event
+    if any(isinstance(c, cmd.SetComponent) for c in commands):
+        # The components alone: customers see them change, with no new words.
+        found.append(_Happening(f"public:{comment_id}", Kind.PUBLIC, url, "", status))
+    if any(_states_impact(c) for c in commands):
+        found += told.restated(url, status)
     return found
 
 
-def summary(body: str, limit: int = 1500) -> str:
-    """A comment as a chat message reads it: markers, collapsed `<details>`, task lists and
-    their headings dropped; a table's rows as `Role: who` lines; cut to `limit` characters.
-    The comment on GitHub, linked beside it, has the rest."""
-    lines: list[str] = []
-    hidden = 0
-    skip_block = False
-    in_table = False
-    for raw in body.splitlines():
-        line = raw.rstrip()
-        stripped = line.strip()
-        if stripped.startswith("<!--"):
-            skip_block = not stripped.endswith("-->")
-            continue
-        if skip_block:
-            skip_block = not stripped.endswith("-->")
-            continue
-        if stripped.startswith("<details"):
-            hidden += 1
-        if hidden:
-            hidden -= stripped.count("</details>")
-            continue
-        if stripped.startswith("|"):
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
-            if not in_table:
-                in_table = True  # the header row
-                continue
-            if all(set(c) <= set("-: ") for c in cells):
-                continue
-            lines.append(f"• {cells[0]}: {' · '.join(c for c in cells[1:] if c)}")
-            continue
-        in_table = False
-        if stripped.startswith(("- [ ]", "- [x]", "* [ ]")):
-            continue
-        if stripped.startswith("#"):
-            heading = stripped.lstrip("#").strip()
-            if heading.lower().startswith("checklist"):
-                continue
-            line = f"**{heading}**"
-        lines.append(line)
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _states_impact(command: cmd.Command) -> bool:
+    """`/impact`, or a status update whose `Impact:` states a percentage."""
+    if isinstance(command, cmd.SetImpact):
+        return True
+    fields = command.fields if isinstance(command, cmd.SetStatus) else None
+    return fields is not None and cmd.impact_percent(fields.impact) is not None
 
 
 def routes(policy: Policy, severity: Severity, *, public: bool = False) -> list[str]:

@@ -154,8 +154,10 @@ class Email:
             self._tls.load_verify_locations(cafile=str(config.ca_file))
 
     def wants(self, event: Event) -> bool:
-        """Public events of incidents affecting more than `email_above` % of users."""
-        return event.public and event.impact is not None and event.impact > self._config.email_above
+        """Public updates (words for customers, not a component alone) of incidents
+        affecting more than `email_above` % of users."""
+        above = event.impact is not None and event.impact > self._config.email_above
+        return event.public and bool(event.public_text) and above
 
     async def send(self, event: Event, attempts: Attempts) -> None:
         recipients = await self._thread(self._recipients)

@@ -239,6 +239,16 @@ async def test_a_refused_login_fails_and_the_password_is_in_no_log_line(
     assert "notify:" in caplog.text  # the sends were logged
 
 
+async def test_a_component_alone_is_not_mailed(
+    smtp: Server, certificates: Certificates, mailer: Mailer
+) -> None:
+    """`/component` without words changes Statuspage's components; a mail would be empty."""
+    notifications = mailer.notifications(notifier_text(smtp.port, certificates.ca_file))
+    await mailer.send(notifications, public(""))
+    assert smtp.received == []
+    assert mailer.results == [("customers", "public", "skipped")]
+
+
 async def test_a_server_without_starttls_gets_no_password(
     certificates: Certificates, mailer: Mailer, quiet_server_log: None
 ) -> None:

@@ -72,7 +72,7 @@ def public_incident(snapshot: Snapshot, state: IncidentState) -> PublicIncident 
             components[command.name.lower()] = (name, command.state)
         elif isinstance(command, cmd.Publish):
             status = PublicStatus.RESOLVED if command.final else _status_at(state, at)
-            updates.append(PublicUpdate(at, status, command.text))
+            updates.append(PublicUpdate(at, status, command.text, comment=use.comment.id))
     resolved_at = _resolution(state, updates)
     return PublicIncident(
         id=incident_id,
