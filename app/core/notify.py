@@ -84,6 +84,11 @@ class Event:
     # component name → operational | degraded | partial-outage | major-outage
     components: Mapping[str, str] = field(default_factory=dict)
     impact: float | None = None  # the share of users affected, in percent (`/impact`)
+    # The last public update told again because a later comment stated the impact (its key
+    # is that update's), and the impact before that comment: email takes it only if the
+    # impact just rose above its threshold, Statuspage never (it had the update).
+    restated: bool = False
+    impact_before: float | None = None
 
     @property
     def public(self) -> bool:
@@ -143,12 +148,14 @@ def events(
     at: datetime,
     public: PublicIncident | None = None,
     impact: float | None = None,
+    impacts: Sequence[tuple[int, float]] = (),
 ) -> list[Event]:
     """The events a run's writes make; `comments` maps a comment id to (its body, its URL),
     for the status updates, acknowledgements and public updates the app confirmed with its
     👍. `public` is the incident's public record (its title and components for customers),
-    `impact` the share of users affected."""
-    told = _Public(public, impact)
+    `impact` the share of users affected, `impacts` each comment that stated it (its id, the
+    percentage), in order."""
+    told = _Public(public, impact, tuple(impacts))
     return [
         Event(
             key=f"{repo}#{number}:{h.key}",
@@ -165,7 +172,7 @@ def events(
             people=tuple(people),
             slack_ids=dict(slack_ids or {}),
             confidential=confidential,
-            **told.fields(h.kind, h.public_text),
+            **told.fields(h),
         )
         for item in done
         for h in _happenings(item, comments, status, told)
@@ -179,16 +186,19 @@ class _Public:
 
     incident: PublicIncident | None
     impact: float | None
+    impacts: tuple[tuple[int, float], ...] = ()
 
-    def fields(self, kind: Kind, text: str) -> dict[str, Any]:
-        if kind is not Kind.PUBLIC and not text:
+    def fields(self, h: _Happening) -> dict[str, Any]:
+        if h.kind is not Kind.PUBLIC and not h.public_text:
             return {}
         incident = self.incident
         return {
-            "public_text": text,
+            "public_text": h.public_text,
             "public_title": incident.title if incident else "",
             "components": {n: s.value for n, s in incident.components} if incident else {},
             "impact": self.impact,
+            "restated": h.restated,
+            "impact_before": h.impact_before,
         }
 
     def resolution(self) -> str:
@@ -200,16 +210,19 @@ class _Public:
         last = incident.updates[-1]
         return last.text if last.automatic else ""
 
-    def restated(self, url: str, status: str) -> list[_Happening]:
-        """The last public update again, under its own key, when a later comment states the
-        impact: a notifier that skipped it (email, while the impact was unknown or low) may
-        want it now, one that had it (its ledger knows the key) hears nothing new."""
+    def restated(self, comment_id: int, url: str, status: str) -> list[_Happening]:
+        """The last public update again, under its own key, when comment `comment_id` states
+        the impact: email skipped it while the impact was unknown or low and may want it now
+        (`impact_before` says whether it was low); the key guards against telling it twice."""
         incident = self.incident
         updates = [u for u in incident.updates if u.comment] if incident else []
         if not updates:
             return []
         last = updates[-1]
-        return [_Happening(f"public:{last.comment}", Kind.PUBLIC, url, "", status, last.text)]
+        before = [share for cid, share in self.impacts if cid < comment_id]
+        key = f"public:{last.comment}"
+        again = _Happening(key, Kind.PUBLIC, url, "", status, last.text, True)
+        return [again._replace(impact_before=before[-1] if before else None)]
 
 
 class _Happening(NamedTuple):
@@ -221,6 +234,8 @@ class _Happening(NamedTuple):
     text: str
     status: str
     public_text: str = ""
+    restated: bool = False
+    impact_before: float | None = None
 
 
 def _happenings(
@@ -269,7 +284,7 @@ def _confirmed(
         # The components alone: customers see them change, with no new words.
         found.append(_Happening(f"public:{comment_id}", Kind.PUBLIC, url, "", status))
     if any(_states_impact(c) for c in commands):
-        found += told.restated(url, status)
+        found += told.restated(comment_id, url, status)
     return found
 
 

@@ -156,8 +156,14 @@ class Email:
     def wants(self, event: Event) -> bool:
         """Public updates (words for customers, not a component alone) of incidents
         affecting more than `email_above` % of users."""
-        above = event.impact is not None and event.impact > self._config.email_above
-        return event.public and bool(event.public_text) and above
+
+        def above(share: float | None) -> bool:
+            return share is not None and share > self._config.email_above
+
+        if not (event.public and event.public_text and above(event.impact)):
+            return False
+        # An update told again when the impact is stated: only if it has just risen above.
+        return not (event.restated and above(event.impact_before))
 
     async def send(self, event: Event, attempts: Attempts) -> None:
         recipients = await self._thread(self._recipients)

@@ -101,7 +101,7 @@ class Statuspage:
         self._headers = {"Authorization": f"OAuth {config.api_key.get_secret_value()}"}
 
     def wants(self, event: Event) -> bool:
-        return event.public
+        return event.public and not event.restated  # a restated update was had already
 
     async def send(self, event: Event, attempts: Attempts) -> None:
         found = await attempts.run(lambda: self._find(event))

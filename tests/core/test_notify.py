@@ -241,6 +241,7 @@ def _public_events(bodies: list[str], *, done_comment: int, all_clear: bool = Fa
         at=DECLARED,
         public=statuspage.public_incident(snap, state),
         impact=statuspage.impact_share(state),
+        impacts=statuspage.impact_statements(state),
     )
 
 
@@ -309,6 +310,9 @@ def test_a_stated_impact_restates_the_last_public_update_under_its_key() -> None
     assert public.key == "acme/shop#1:public:10"
     assert public.public_text == "Investigating."
     assert public.impact == 25.0
+    assert public.restated and public.impact_before is None
+    [again] = _public_events(["/impact 5", "/public Investigating.", "/impact 25"], done_comment=12)
+    assert (again.key, again.impact_before, again.impact) == ("acme/shop#1:public:11", 5.0, 25.0)
     update = "🚨 INCIDENT UPDATE #1\nStatus: Mitigating\nImpact: about 30% of users\nETA: 1h"
     [status, again] = _public_events(["/public Investigating.", update], done_comment=11)
     assert status.kind is NotifyKind.STATUS and not status.public

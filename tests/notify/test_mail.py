@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +237,22 @@ async def test_a_refused_login_fails_and_the_password_is_in_no_log_line(
     for secret in (PASSWORD, wrong):
         assert secret not in caplog.text
     assert "notify:" in caplog.text  # the sends were logged
+
+
+@pytest.mark.parametrize(
+    ("before", "mailed"),
+    [(None, True), (5.0, True), (10.0, True), (12.0, False), (25.0, False)],
+)
+async def test_an_update_told_again_is_mailed_only_when_the_impact_just_rose_above(
+    smtp: Server, certificates: Certificates, mailer: Mailer, before: float | None, mailed: bool
+) -> None:
+    """`/impact 40` after a `/public` tells that update again: mailed if the impact was
+    unknown or at most 10 % before (the update was skipped then), else it was mailed already
+    (whatever this process's ledger remembers: a restart forgets it)."""
+    notifications = mailer.notifications(notifier_text(smtp.port, certificates.ca_file))
+    again = replace(public(impact=40.0), restated=True, impact_before=before)
+    await mailer.send(notifications, again)
+    assert len(smtp.received) == (len(CUSTOMERS) if mailed else 0)
 
 
 async def test_a_component_alone_is_not_mailed(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -218,6 +218,13 @@ async def test_a_component_alone_changes_the_incident_without_an_update(page: Pa
     assert patch.json()["incident"].keys() == {"name", "metadata", "component_ids", "components"}
     assert incident(page)["components"] == {"cmpweb000002": "major_outage"}
     assert len(incident(page)["incident_updates"]) == 1  # customers read no empty update
+
+
+async def test_an_update_told_again_is_nothing_new_for_statuspage(page: Page) -> None:
+    """A stated impact restates the last public update for email; Statuspage had it."""
+    await page.send(replace(public(), restated=True, impact_before=None))
+    assert page.standin.requests == []
+    assert page.results == [("status-page", "public", "skipped")]
 
 
 async def test_a_component_first_creates_the_incident_with_its_status(page: Page) -> None:
