@@ -18,7 +18,16 @@ import respx
 
 from app.settings import Settings
 from app.web.server import create_app
-from tests.conftest import REPO, SECRETS, Clock, GitHubDouble, Harness, Sleeps, comment_payload
+from tests.conftest import (
+    REPO,
+    SECRETS,
+    Clock,
+    GitHubDouble,
+    Harness,
+    Sleeps,
+    comment_payload,
+    delivery_for,
+)
 from tests.e2e.test_paging import CHANNEL, Paging, declare, say
 from tests.smtp import PASSWORD, USER, Certificates, Received, Server
 from tests.standins import PagerDutyStandIn, SlackStandIn, StatuspageStandIn
@@ -236,3 +245,32 @@ async def test_internal_events_never_reach_a_public_route(customers: Customers) 
         "status-page": "statuspage",
         "customers-mail": "email",
     }
+
+
+async def test_a_report_is_told_to_customers_only_once_someone_with_authority_publishes(
+    customers: Customers,
+) -> None:
+    paging = customers.paging
+    paging.h.github.add_issue(labels=("incident", "sev:P1"), author="mallory")
+    await paging.h.deliver(
+        "issues",
+        delivery_for(paging.h.github, "issues.opened-incident-p0.json"),
+        drain=False,
+    )
+    await paging.settle()
+    item = paging.h.github.comment(
+        1, "/component checkout major-outage", at=paging.h.clock.now, by="mallory"
+    )
+    await paging.h.deliver("issue_comment", comment_payload(paging.h, item), delivery="c-m")
+    await paging.settle()  # mallory has no authority: her command counts for nobody
+    assert customers.page.requests == [] and customers.messages() == []
+
+    await say(paging, f"/public {PUBLIC}")  # rohan's: confirms the report, and publishes
+    [incident] = customers.incidents()
+    assert incident["incident_updates"] == [{"status": "investigating", "body": PUBLIC}]
+    assert incident["components"] == {}  # mallory's /component counts for nobody
+    assert customers.messages() == []  # the impact is not known yet
+    await say(paging, "/impact 25")
+    [mail] = customers.messages()
+    plain = mail.message.get_body(preferencelist=("plain",))
+    assert plain is not None and PUBLIC in plain.get_content()
