@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,6 +19,7 @@ from app.github.config import ConfigLoader, check_text, read_file
 from app.github.errors import GitHubError, Reply
 from app.github.port import GitHubPort, paginate
 from app.notify.attempts import SendError
+from app.notify.calendars import probe
 from app.notify.operator import (
     EmailNotifier,
     Notifier,
@@ -292,6 +293,9 @@ async def check_notifiers(settings: Settings) -> AsyncIterator[Check]:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="doctor-slack") as pool:
         for name, config in operator.notifiers.items():
             yield await _notifier(f"notifier {name}", config, settings, pool)
+    if operator.calendars:
+        for name, verdict, reason in await probe(operator.calendars, datetime.now(UTC)):
+            yield Check(verdict, f"calendar {name}", reason)
 
 
 async def _notifier(

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.core.oncall.command import OnCall, parse_oncall
 from app.core.policy import Severity
 from app.core.public_commands import (
     MAX_COMPONENT_CHARS,
@@ -168,12 +169,13 @@ Command = (
     | PublicTitle
     | SetComponent
     | SetImpact
+    | OnCall
     | Invalid
 )
 
 _LINE_RE = re.compile(
     r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|regulator|action"
-    r"|public|component|impact)\b(.*)$",
+    r"|public|component|impact|oncall)\b(.*)$",
     re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
@@ -280,6 +282,9 @@ def _parse_one(name: str, rest: str) -> Command:
         return AddActionItem(horizon, text[:200], owner[1] if owner else None)
     if name == "breach":
         return Breach(rest)
+    if name == "oncall":
+        oncall = parse_oncall(args)
+        return oncall if isinstance(oncall, OnCall) else Invalid("/oncall", oncall)
     if name in {"legal", "regulator"}:
         if not args or args[0].lower() != "notified":
             return Invalid(f"/{name}", f"use /{name} notified [reference]")

@@ -18,6 +18,7 @@ PIR = "pir"  # the default of `pir.label`; a repository's policy may name anothe
 HORIZON_PREFIX = "horizon:"
 # The incident affects customers: P3's daily public updates are due only then (issue 24).
 CUSTOMER_FACING = "customer-facing"
+ONCALL = "on-call"  # the repository's "On-call" issue (covers) and its handover issues
 
 # Labels that change who is told what (behaviour §8): after the brief, adding or removing one
 # counts only from someone with authority; otherwise the app puts it back and says why.

@@ -35,6 +35,7 @@ class Kind(StrEnum):
     RESOLVED = "resolved"  # the all-clear
     REOPENED = "reopened"  # a recurrence inside the monitoring window
     REVIEW = "review"  # the post-incident review was opened
+    HANDOVER = "handover"  # an on-call rotation handed the incident to its incoming person
     PUBLIC = "public"  # a customer-facing update (`/public`): for the public notifiers only
 
 
@@ -51,6 +52,7 @@ COMMENT_EVENTS: Mapping[str, Kind] = {
     "all-clear": Kind.RESOLVED,
     "recurrence": Kind.REOPENED,
     "pir": Kind.REVIEW,
+    "handover": Kind.HANDOVER,
 }
 
 

@@ -137,6 +137,24 @@ class WebhookNotifier(_Model):
         return value
 
 
+class CalendarSource(_Model):
+    """An on-call schedule exported as iCalendar (PagerDuty, Opsgenie, Google): a rotation
+    with `calendar: <name>` takes its shifts. The URL carries a secret, so it lives here and
+    never in a repository."""
+
+    url: SecretStr = Field(description="The feed's https:// URL, e.g. `${PD_ICS_URL}`.")
+    cache: Span = Field(
+        default=timedelta(minutes=15),
+        description="How long a fetched calendar is used before it is fetched again.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: SecretStr) -> SecretStr:
+        _url(value.get_secret_value())
+        return value
+
+
 class StatuspageNotifier(_Model):
     """An Atlassian Statuspage page, through its REST API v1: public updates only (routes
     with `public: true`)."""
@@ -260,6 +278,11 @@ class OperatorFile(_Model):
         default_factory=dict,
         description="GitHub login → Slack user ID, for inviting role holders to channels.",
     )
+    calendars: dict[NotifierName, CalendarSource] = Field(
+        default_factory=dict,
+        description="On-call calendars by the name a repository's rotation gives "
+        "(`calendar: <name>`).",
+    )
 
     def names(self) -> frozenset[str]:
         """The notifier names repositories may route to."""
@@ -277,12 +300,15 @@ class OperatorFile(_Model):
                 value = getattr(notifier, name)
                 if isinstance(value, SecretStr) and value.get_secret_value().strip():
                     found.append(value.get_secret_value())
+        found += [c.url.get_secret_value() for c in self.calendars.values()]
         found += [part for part in self._url_parts if part.strip()]
         return list(dict.fromkeys(found))
 
     def urls(self) -> list[str]:
-        """The URLs the notifiers POST to through httpx (webhooks), for its request log."""
-        return [n.url for n in self.notifiers.values() if isinstance(n, WebhookNotifier)]
+        """The URLs the app sends to or fetches from through httpx (webhooks, calendars), for
+        its request log."""
+        hooks = [n.url for n in self.notifiers.values() if isinstance(n, WebhookNotifier)]
+        return hooks + [c.url.get_secret_value() for c in self.calendars.values()]
 
     def people_for(self, extra: Mapping[str, str]) -> dict[str, str]:
         """Login (lowercase) → Slack ID: a repository's roster, the operator's file on top."""

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from app.core import markers, notify, runbook, statuspage
-from app.core.actions import PIR_ACTIONS, Action, OpenIssue
+from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
 from app.core.keys import Hints, IssueKey
 from app.core.labels import horizon_of
 from app.core.policy import Policy
@@ -24,7 +24,9 @@ from app.github.errors import GitHubError, MaybeApplied, RateLimited
 from app.github.executor import Outcome, execute, to_call
 from app.github.port import GitHubPort
 from app.github.reader import Reader
+from app.notify import calendars
 from app.runtime import review
+from app.runtime.oncall import OnCallReader
 from app.runtime.statuspage import Publisher, SiteLock
 from app.settings import Settings
 
@@ -57,9 +59,11 @@ class Reconciler:
         config: ConfigLoader | None = None,
         max_actions: int = 30,
         notifications: notify.Sink | None = None,
+        oncall: OnCallReader | None = None,
         site_lock: SiteLock | None = None,
     ) -> None:
         self._clients = clients
+        self.oncall = oncall or OnCallReader(None, app_id=app_id)
         self._app_id = app_id
         self._now = now
         self._max_actions = max_actions
@@ -86,6 +90,7 @@ class Reconciler:
             now=now,
             max_actions=settings.max_actions_per_run,
             notifications=notifications,
+            oncall=OnCallReader(calendars.from_settings(settings, now=now), app_id=settings.app_id),
             site_lock=site_lock,
         )
 
@@ -183,12 +188,19 @@ class Reconciler:
             if found is None:
                 return
             snapshot, policy = found
+            if policy.rotations:
+                record = await self.oncall.record(gh, key.full_name, policy, self._now())
+                snapshot = replace(snapshot, oncall=record)
             actions = self._plan(report, snapshot, policy, extra)
             if dry_run or not actions:
                 return
             outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
             report.outcome.done += outcome.done
             self.reader.remember(key, outcome)
+            if not outcome.failed and attempt == 1 and any(map(_covers, actions)):
+                # A cover takes effect at once: read the On-call issue again and plan on it.
+                hints, issue = None, None
+                continue
             if not outcome.failed:
                 await self._follow_up(gh, report, snapshot, policy, actions, extra)
                 return
@@ -207,9 +219,11 @@ class Reconciler:
     ) -> list[Action]:
         """The runbook's actions for this read, capped at `max_actions`; the report records
         the read, the whole plan and how many were cut."""
-        report.seen = (snapshot, policy)
+        now = self._now()
+        # Notifications tell of the run as planned: who was on call when it planned.
+        report.seen = (snapshot, runbook.on_call_policy(snapshot, policy, now))
         report.incident = True
-        actions = runbook.plan(snapshot, policy, self._now())
+        actions = runbook.plan(snapshot, policy, now)
         report.planned = actions
         if len(actions) > self._max_actions:
             report.capped = len(actions) - self._max_actions
@@ -346,6 +360,11 @@ class Reconciler:
     def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
         """The requests a plan would send, one line each (dry runs)."""
         return [to_call(key.full_name, key.number, a).describe() for a in actions]
+
+
+def _covers(action: Action) -> bool:
+    """Does the action record a cover in the On-call issue (`/oncall cover`)?"""
+    return isinstance(action, PostComment | OpenIssue) and action.kind in ("cover", "oncall")
 
 
 def _extra(key: IssueKey, hints: Hints | None) -> dict[str, Any]:

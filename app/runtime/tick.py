@@ -26,6 +26,7 @@ from app.core.snapshot import Issue, Repo
 from app.github.errors import GitHubError
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
+from app.runtime import handover
 from app.runtime.cluster import Busy
 from app.runtime.reconcile import Reconciler, RunReport
 from app.runtime.redeliver import Redeliverer
@@ -108,6 +109,7 @@ class Ticker:
         self._running = asyncio.Lock()
         self._monthly_done: set[tuple[str, str]] = set()  # (repository, month) handled
         self._drills_done: set[tuple[str, str, str]] = set()  # (repository, severity, period)
+        self._handovers = handover.Handovers(reconciler)
 
     @property
     def busy(self) -> bool:
@@ -172,7 +174,9 @@ class Ticker:
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
             return
+        first = len(report.runs)
         await self._incidents(installation_id, repo, incidents, report, dry_run)
+        seen = [run.seen for run in report.runs[first:] if run.seen is not None]
         for issue in reviews:
             key = IssueKey(installation_id, repo.owner, repo.name, int(issue["number"]))
             run = await self._reconciler.remind_review(key, issue, repo=repo, dry_run=dry_run)
@@ -186,6 +190,9 @@ class Ticker:
         try:
             await self._monthly(gh, installation_id, repo, report, dry_run)
             await self._drills(gh, installation_id, repo, report, dry_run)
+            key = IssueKey(installation_id, repo.owner, repo.name, 0)
+            for run in await self._handovers.run(gh, key, repo, seen, dry_run=dry_run):
+                self._count(report, key, run)
         except GitHubError as exc:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
 

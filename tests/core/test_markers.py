@@ -58,6 +58,13 @@ EVERY_KIND: list[Marker] = [
     markers.AlertNote("0123456789abcdef", "none", resolved=True, auto=True),
     markers.PublicRecord("a1b2c3d4e5f6a7b8c9d0"),
     markers.PublicReminder("2019-05-15T17:20:18+00:00"),
+    markers.Handover("primary", "2026-03-30T07:00Z"),
+    markers.HandoverIssue("primary", "2026-03-30T07:00Z"),
+    markers.OnCallReply(1234),
+    markers.OnCallLog(),
+    markers.CalendarProblem("vendor-oncall"),
+    markers.CoverNote("primary", "ken", "2026-03-25T10:00Z", "ada"),
+    markers.CoverNote("primary", "ken", "2026-03-25T10:00Z", "ada", "2026-03-26T10:00Z", 7, 99),
 ]
 
 

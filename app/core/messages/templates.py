@@ -21,6 +21,8 @@ COMMANDS_HELP = """\
 | `/public <text>` | a customer-facing update on the public status site (`/public resolved <text>`: the last one; `/public title <text>`: its public title) |
 | `/component <name> operational\\|degraded\\|partial-outage\\|major-outage` | what customers see of a component |
 | `/impact <percent>` | the share of users affected |
+| `/oncall` | who holds each rotating seat now and after the next handoff |
+| `/oncall cover @login [rotation] [until <time>]` | @login takes the rotation's turn from now (until the next handoff, or `<time>`) |
 | `/incident help` | this list |
 
 A comment written in the status update template counts as `/status`. Commands work for \

@@ -2,7 +2,7 @@
 clock.
 
 The state machine it follows is drawn in README.md ("State machine"). Every comment it plans
-carries a marker (app/core/markers.py), and the next snapshot shows it, so planning again
+carries a marker (app/core/markers/), and the next snapshot shows it, so planning again
 after executing a plan yields nothing new. Each chapter is a module; each step of a plan is a
 function `step(s: Situation) -> list[Action]`, run in the order of `STEPS`.
 """
@@ -20,6 +20,7 @@ from app.core.runbook import (
     declaration,
     escalation,
     follow_through,
+    oncall,
     public,
     resolution,
     review,
@@ -45,6 +46,7 @@ from app.core.runbook.follow_through import (
     wanted_items,
 )
 from app.core.runbook.monthly import Period, due_period, review_issue
+from app.core.runbook.oncall import HANDOVER_WINDOW, handover_issue, on_call_policy
 from app.core.runbook.review import (
     pir_round,
     pir_step,
@@ -68,8 +70,11 @@ STEPS: tuple[StepFunction, ...] = (
     declaration.security,
     breach.breach,
     communication.commands,
+    oncall.commands,
     communication.undone,
     public.record,
+    oncall.handover,
+    oncall.calendar_problems,
     escalation.escalations,
     communication.reminder,
     public.reminder,
@@ -88,6 +93,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     Labels and assignees come before comments: a comment is the record that something was
     done, so if a run stops half-way the next one repeats only idempotent writes.
     """
+    policy = oncall.on_call_policy(snapshot, policy, now)
     state = derive(snapshot, policy)
     if state is None:
         return []
@@ -101,6 +107,7 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
 __all__ = [
     "DRILL_HEADER",
     "DRILL_QUIET_ROLES",
+    "HANDOVER_WINDOW",
     "MAX_STEPS",
     "STEPS",
     "DueDrill",
@@ -119,7 +126,9 @@ __all__ = [
     "due_drills",
     "due_period",
     "due_steps",
+    "handover_issue",
     "linked_round",
+    "on_call_policy",
     "pir_round",
     "pir_step",
     "plan",

@@ -24,15 +24,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from app.core.markers.base import Marker
+from app.core.markers.oncall import (
+    CalendarProblem,
+    CoverNote,
+    Handover,
+    HandoverIssue,
+    OnCallLog,
+    OnCallReply,
+)
+
 PREFIX = "incident-app"
 VERSION = 1
 _RE = re.compile(r"<!--\s*incident-app\s+(\{.*?\})\s*-->", re.S)
 
-
-class Marker:
-    """Base of every marker kind: `KIND` is its wire name."""
-
-    KIND: ClassVar[str]
+# The kinds kept in modules of their own, re-exported: `markers.Handover`, …
+__all__ = ["CalendarProblem", "CoverNote", "Handover", "HandoverIssue", "Marker", "OnCallLog"]
+__all__ += ["OnCallReply"]
 
 
 @dataclass(frozen=True)
@@ -289,6 +297,7 @@ _KEYS: dict[type[Marker], dict[str, str]] = {
     ConfigProblem: {"digest": "h"},
     Reminder: {"anchor": "a", "number": "n"},
     PirLink: {"pull": "pr"},
+    OnCallReply: {"comment": "c"},
 }
 KINDS: dict[str, type[Marker]] = {
     cls.KIND: cls
@@ -321,6 +330,12 @@ KINDS: dict[str, type[Marker]] = {
         AlertNote,
         PublicRecord,
         PublicReminder,
+        Handover,
+        HandoverIssue,
+        OnCallReply,
+        OnCallLog,
+        CoverNote,
+        CalendarProblem,
     )
 }
 
