@@ -27,6 +27,9 @@ from app.settings import Settings
 from app.web.server import create_app
 from app.web.webhooks import sign
 
+# The SMTP server of the email notifier's tests: fixtures `certificates`, `smtp`.
+pytest_plugins = ["tests.smtp"]
+
 WEBHOOKS = Path(__file__).resolve().parent.parent / "webhooks"
 APP_ID = 424242
 APP_SLUG = "incident-app"

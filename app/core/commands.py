@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from app.core.oncall.command import OnCall, parse_oncall
@@ -24,6 +23,7 @@ from app.core.public_commands import (
     public_command,
     public_template,
 )
+from app.core.update_template import UpdateFields, promised_time, template_fields
 
 MAX_SCANNED_CHARS = 20_000
 
@@ -83,16 +83,6 @@ TRIGGERS = {
 @dataclass(frozen=True)
 class Ack:
     pass
-
-
-@dataclass(frozen=True)
-class UpdateFields:
-    """The runbook's status update template, field by field (each may be missing)."""
-
-    impact: str = ""
-    eta: str = ""
-    next_update: str = ""
-    actions: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,9 +179,6 @@ _LINE_RE = re.compile(
     re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
-_FIELD_RE = re.compile(
-    r"^\s*[*_]*(severity|status|impact|eta|next[ _-]?update|actions)[*_]*\s*:[*_]*\s*(.*)$", re.I
-)
 _LOGIN_RE = re.compile(r"^@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$")
 _QUOTE_OR_FENCE = re.compile(r"^\s*(>|```|~~~)")
 
@@ -316,27 +303,6 @@ def _parse_one(name: str, rest: str) -> Command:
     return Invalid("/incident", "the only /incident command is /incident help")
 
 
-def template_fields(text: str) -> dict[str, str]:
-    """The template's fields by lower-case name (`next update`), in any order and case;
-    lines after a field that name no field continue it."""
-    fields: dict[str, str] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        match = _FIELD_RE.match(line)
-        if match:
-            current = re.sub(r"[ _-]", " ", match[1].lower())
-            fields.setdefault(current, _clean(match[2]))
-        elif current is not None and line.strip() and "INCIDENT UPDATE" not in line.upper():
-            fields[current] = (fields[current] + " " + _clean(line)).strip()
-        elif not line.strip():
-            current = None
-    return fields
-
-
-def _clean(value: str) -> str:
-    return value.strip().strip("*_").strip()
-
-
 def _parse_template(text: str) -> SetStatus | None:
     fields = template_fields(text)
     if "status" not in fields:
@@ -379,41 +345,6 @@ def _states() -> str:
     return ", ".join(s.value for s in Status)
 
 
-_CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*(utc|gmt|z)?$", re.I)
-_SPAN_RE = re.compile(r"^(?:in\s+)?(\d{1,4})\s*(m|min|mins|minutes?|h|hrs?|hours?)$", re.I)
-_STAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ t](\d{1,2}:\d{2})\s*(utc|gmt|z)?$", re.I)
-
-
-def promised_time(text: str, posted_at: datetime, zone: tzinfo) -> datetime | None:
-    """When a template's `Next Update:` promises the next one, or None if it says no time.
-
-    `16:10 UTC`, `16:10` (the team's calendar timezone; the next such time after posting),
-    `2026-11-26 16:10 UTC`, `in 45 minutes`, `30m`, `2h`.
-    """
-    words = " ".join(text.replace("[", " ").replace("]", " ").split()).rstrip(".").strip()
-    if match := _SPAN_RE.match(words):
-        amount, unit = int(match[1]), match[2].lower()
-        return posted_at + (
-            timedelta(hours=amount) if unit[0] == "h" else timedelta(minutes=amount)
-        )
-    if match := _CLOCK_RE.match(words):
-        hour, minute = int(match[1]), int(match[2])
-        if hour > 23 or minute > 59:
-            return None
-        where = UTC if match[3] else zone
-        local = posted_at.astimezone(where)
-        moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        return moment if moment > local else moment + timedelta(days=1)
-    if match := _STAMP_RE.match(words):
-        try:
-            day = date.fromisoformat(match[1])
-            clock = time.fromisoformat(match[2].zfill(5))
-        except ValueError:
-            return None
-        return datetime.combine(day, clock, tzinfo=UTC if match[3] else zone)
-    return None
-
-
 __all__ = [
     "MAX_COMPONENT_CHARS",
     "MAX_PUBLIC_CHARS",
@@ -424,5 +355,8 @@ __all__ = [
     "Publish",
     "SetComponent",
     "SetImpact",
+    "UpdateFields",
     "impact_percent",
+    "promised_time",
+    "template_fields",
 ]

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol
 from app.core import commands as cmd
 from app.core import markers
 from app.core.actions import Action, AddReaction, PostComment
+from app.core.messages.chat import summary
 from app.core.policy import ConfigIssue, Policy, Severity
 from app.core.snapshot import Snapshot
 from app.core.state import IncidentState
@@ -85,6 +86,11 @@ class Event:
     # component name → operational | degraded | partial-outage | major-outage
     components: Mapping[str, str] = field(default_factory=dict)
     impact: float | None = None  # the share of users affected, in percent (`/impact`)
+    # The last public update told again because a later comment stated the impact (its key
+    # is that update's), and the impact before that comment: email takes it only if the
+    # impact just rose above its threshold, Statuspage never (it had the update).
+    restated: bool = False
+    impact_before: float | None = None
 
     @property
     def public(self) -> bool:
@@ -144,12 +150,14 @@ def events(
     at: datetime,
     public: PublicIncident | None = None,
     impact: float | None = None,
+    impacts: Sequence[tuple[int, float]] = (),
 ) -> list[Event]:
     """The events a run's writes make; `comments` maps a comment id to (its body, its URL),
     for the status updates, acknowledgements and public updates the app confirmed with its
     👍. `public` is the incident's public record (its title and components for customers),
-    `impact` the share of users affected."""
-    told = _Public(public, impact)
+    `impact` the share of users affected, `impacts` each comment that stated it (its id, the
+    percentage), in order."""
+    told = _Public(public, impact, tuple(impacts))
     return [
         Event(
             key=f"{repo}#{number}:{h.key}",
@@ -166,7 +174,7 @@ def events(
             people=tuple(people),
             slack_ids=dict(slack_ids or {}),
             confidential=confidential,
-            **told.fields(h.public_text),
+            **told.fields(h),
         )
         for item in done
         for h in _happenings(item, comments, status, told)
@@ -180,16 +188,19 @@ class _Public:
 
     incident: PublicIncident | None
     impact: float | None
+    impacts: tuple[tuple[int, float], ...] = ()
 
-    def fields(self, text: str) -> dict[str, Any]:
-        if not text:
+    def fields(self, h: _Happening) -> dict[str, Any]:
+        if h.kind is not Kind.PUBLIC and not h.public_text:
             return {}
         incident = self.incident
         return {
-            "public_text": text,
+            "public_text": h.public_text,
             "public_title": incident.title if incident else "",
             "components": {n: s.value for n, s in incident.components} if incident else {},
             "impact": self.impact,
+            "restated": h.restated,
+            "impact_before": h.impact_before,
         }
 
     def resolution(self) -> str:
@@ -201,6 +212,20 @@ class _Public:
         last = incident.updates[-1]
         return last.text if last.automatic else ""
 
+    def restated(self, comment_id: int, url: str, status: str) -> list[_Happening]:
+        """The last public update again, under its own key, when comment `comment_id` states
+        the impact: email skipped it while the impact was unknown or low and may want it now
+        (`impact_before` says whether it was low); the key guards against telling it twice."""
+        incident = self.incident
+        updates = [u for u in incident.updates if u.comment] if incident else []
+        if not updates:
+            return []
+        last = updates[-1]
+        before = [share for cid, share in self.impacts if cid < comment_id]
+        key = f"public:{last.comment}"
+        again = _Happening(key, Kind.PUBLIC, url, "", status, last.text, True)
+        return [again._replace(impact_before=before[-1] if before else None)]
+
 
 class _Happening(NamedTuple):
     """What one write tells: its event's key, kind, link, text and the status then."""
@@ -211,6 +236,8 @@ class _Happening(NamedTuple):
     text: str
     status: str
     public_text: str = ""
+    restated: bool = False
+    impact_before: float | None = None
 
 
 def _happenings(
@@ -229,14 +256,18 @@ def _happenings(
         return [_Happening(key, kind, url, summary(action.body), now, public)]
     if isinstance(action, AddReaction) and action.comment_id in comments:
         body, url = comments[action.comment_id]
-        return _confirmed(action.comment_id, body, url, status)
+        return _confirmed(action.comment_id, body, url, status, told)
     return []
 
 
-def _confirmed(comment_id: int, body: str, url: str, status: str) -> list[_Happening]:
-    """The acknowledgements and status updates of a comment the app confirmed with its 👍."""
+def _confirmed(
+    comment_id: int, body: str, url: str, status: str, told: _Public
+) -> list[_Happening]:
+    """The acknowledgements, status updates and public updates of a comment the app
+    confirmed with its 👍 (and what it changed for customers: components, the impact)."""
     found = []
-    for command in cmd.parse(body):
+    commands = cmd.parse(body)
+    for command in commands:
         if isinstance(command, cmd.Ack):
             found.append(
                 _Happening(f"ack:{comment_id}", Kind.ACKNOWLEDGED, url, "Acknowledged.", status)
@@ -249,54 +280,22 @@ def _confirmed(comment_id: int, body: str, url: str, status: str) -> list[_Happe
             found.append(
                 _Happening(f"public:{comment_id}", Kind.PUBLIC, url, "", now, command.text)
             )
+    if told.incident is None or any(isinstance(c, cmd.Publish) for c in commands):
+        return found  # not for customers; or told with the public update's event
+    if any(isinstance(c, cmd.SetComponent) for c in commands):
+        # The components alone: customers see them change, with no new words.
+        found.append(_Happening(f"public:{comment_id}", Kind.PUBLIC, url, "", status))
+    if any(_states_impact(c) for c in commands):
+        found += told.restated(comment_id, url, status)
     return found
 
 
-def summary(body: str, limit: int = 1500) -> str:
-    """A comment as a chat message reads it: markers, collapsed `<details>`, task lists and
-    their headings dropped; a table's rows as `Role: who` lines; cut to `limit` characters.
-    The comment on GitHub, linked beside it, has the rest."""
-    lines: list[str] = []
-    hidden = 0
-    skip_block = False
-    in_table = False
-    for raw in body.splitlines():
-        line = raw.rstrip()
-        stripped = line.strip()
-        if stripped.startswith("<!--"):
-            skip_block = not stripped.endswith("-->")
-            continue
-        if skip_block:
-            skip_block = not stripped.endswith("-->")
-            continue
-        if stripped.startswith("<details"):
-            hidden += 1
-        if hidden:
-            hidden -= stripped.count("</details>")
-            continue
-        if stripped.startswith("|"):
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
-            if not in_table:
-                in_table = True  # the header row
-                continue
-            if all(set(c) <= set("-: ") for c in cells):
-                continue
-            lines.append(f"• {cells[0]}: {' · '.join(c for c in cells[1:] if c)}")
-            continue
-        in_table = False
-        if stripped.startswith(("- [ ]", "- [x]", "* [ ]")):
-            continue
-        if stripped.startswith("#"):
-            heading = stripped.lstrip("#").strip()
-            if heading.lower().startswith("checklist"):
-                continue
-            line = f"**{heading}**"
-        lines.append(line)
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _states_impact(command: cmd.Command) -> bool:
+    """`/impact`, or a status update whose `Impact:` states a percentage."""
+    if isinstance(command, cmd.SetImpact):
+        return True
+    fields = command.fields if isinstance(command, cmd.SetStatus) else None
+    return fields is not None and cmd.impact_percent(fields.impact) is not None
 
 
 def routes(policy: Policy, severity: Severity, *, public: bool = False) -> list[str]:

@@ -154,8 +154,16 @@ class Email:
             self._tls.load_verify_locations(cafile=str(config.ca_file))
 
     def wants(self, event: Event) -> bool:
-        """Public events of incidents affecting more than `email_above` % of users."""
-        return event.public and event.impact is not None and event.impact > self._config.email_above
+        """Public updates (words for customers, not a component alone) of incidents
+        affecting more than `email_above` % of users."""
+
+        def above(share: float | None) -> bool:
+            return share is not None and share > self._config.email_above
+
+        if not (event.public and event.public_text and above(event.impact)):
+            return False
+        # An update told again when the impact is stated: only if it has just risen above.
+        return not (event.restated and above(event.impact_before))
 
     async def send(self, event: Event, attempts: Attempts) -> None:
         recipients = await self._thread(self._recipients)

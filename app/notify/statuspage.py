@@ -57,15 +57,20 @@ def incident_status(event: Event) -> str:
     return STATUSES.get(event.status, "investigating")
 
 
-def incident_body(event: Event, components: dict[str, str]) -> dict[str, Any]:
+def incident_body(
+    event: Event, components: dict[str, str], *, created: bool = True
+) -> dict[str, Any]:
     """The `{"incident": …}` body for `event`: name, status, body, components, metadata.
+    An event without public text (`/component` alone) changes the components of an incident
+    already there, and adds no incident update (neither `status` nor `body`).
 
     Only the public fields: never the issue's title, its text, its URL or repository."""
     resolved = resolves(event)
+    ids = {name.lower(): id_ for name, id_ in components.items()}  # `/component API` is `api`
     states = {
-        components[name]: "operational" if resolved else COMPONENT_STATUSES[state]
+        ids[name.lower()]: "operational" if resolved else COMPONENT_STATUSES[state]
         for name, state in event.components.items()
-        if name in components and state in COMPONENT_STATUSES
+        if name.lower() in ids and state in COMPONENT_STATUSES
     }
     incident: dict[str, Any] = {
         "name": (event.public_title or DEFAULT_NAME)[:NAME_LIMIT],
@@ -73,6 +78,10 @@ def incident_body(event: Event, components: dict[str, str]) -> dict[str, Any]:
         "body": event.public_text,
         "metadata": {METADATA: {"incident": opaque(event.incident), "update": opaque(event.key)}},
     }
+    if not event.public_text and not resolved:
+        del incident["body"]
+        if not created:
+            del incident["status"]
     if states:
         incident["component_ids"] = list(states)
         incident["components"] = states
@@ -92,18 +101,19 @@ class Statuspage:
         self._headers = {"Authorization": f"OAuth {config.api_key.get_secret_value()}"}
 
     def wants(self, event: Event) -> bool:
-        return event.public
+        return event.public and not event.restated  # a restated update was had already
 
     async def send(self, event: Event, attempts: Attempts) -> None:
-        body = incident_body(event, self._config.components)
         found = await attempts.run(lambda: self._find(event))
         if found is not None:
             ours = (found.get("metadata") or {}).get(METADATA) or {}
             if ours.get("update") == opaque(event.key):
                 return  # applied already (a redelivery): nothing changes
             url = f"{self._incidents}/{found['id']}"
+            body = incident_body(event, self._config.components, created=False)
             await attempts.run(lambda: self._call("PATCH", url, body))
         elif not resolves(event):
+            body = incident_body(event, self._config.components)
             await attempts.run(lambda: self._call("POST", self._incidents, body))
         # A resolution without an open Statuspage incident: resolved there already.
 

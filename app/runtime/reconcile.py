@@ -282,6 +282,7 @@ class Reconciler:
             at=self._now(),
             public=statuspage.public_incident(snapshot, state),
             impact=statuspage.impact_share(state),
+            impacts=statuspage.impact_statements(state),
         )
         for event in found:
             if to := told.for_event(event):

@@ -241,6 +241,7 @@ def _public_events(bodies: list[str], *, done_comment: int, all_clear: bool = Fa
         at=DECLARED,
         public=statuspage.public_incident(snap, state),
         impact=statuspage.impact_share(state),
+        impacts=statuspage.impact_statements(state),
     )
 
 
@@ -288,3 +289,43 @@ def test_the_all_clear_tells_customers_the_final_entry_unless_public_resolved_di
     )
     [resolved] = [e for e in told if e.kind is Kind.RESOLVED]
     assert not resolved.public
+
+
+def test_a_component_alone_is_a_public_event_without_words() -> None:
+    [public] = _public_events(
+        ["/public Checkout is slow.", "/component Checkout major-outage"], done_comment=11
+    )
+    assert public.kind is NotifyKind.PUBLIC and public.public
+    assert public.key == "acme/shop#1:public:11"
+    assert public.public_text == ""  # nothing new to read: Statuspage's components change
+    assert public.components == {"Checkout": "major-outage"}
+
+
+def test_a_stated_impact_restates_the_last_public_update_under_its_key() -> None:
+    """Email skips a public update while the impact is unknown; `/impact` (or a status
+    update's `Impact:` with a percentage) later tells it again, under the same key, so the
+    notifiers that had it (their ledger knows the key) hear nothing twice."""
+    [public] = _public_events(["/public Investigating.", "/impact 25"], done_comment=11)
+    assert public.kind is NotifyKind.PUBLIC
+    assert public.key == "acme/shop#1:public:10"
+    assert public.public_text == "Investigating."
+    assert public.impact == 25.0
+    assert public.restated and public.impact_before is None
+    [again] = _public_events(["/impact 5", "/public Investigating.", "/impact 25"], done_comment=12)
+    assert (again.key, again.impact_before, again.impact) == ("acme/shop#1:public:11", 5.0, 25.0)
+    update = "🚨 INCIDENT UPDATE #1\nStatus: Mitigating\nImpact: about 30% of users\nETA: 1h"
+    [status, again] = _public_events(["/public Investigating.", update], done_comment=11)
+    assert status.kind is NotifyKind.STATUS and not status.public
+    assert (again.key, again.public_text, again.impact) == (
+        "acme/shop#1:public:10",
+        "Investigating.",
+        30.0,
+    )
+
+
+def test_an_impact_or_status_before_any_public_update_tells_customers_nothing() -> None:
+    assert _public_events(["/impact 25"], done_comment=10) == []
+    [status] = _public_events(["/status mitigating db-7 is out of disk"], done_comment=10)
+    assert status.kind is NotifyKind.STATUS
+    [status] = _public_events(["/public Slow.", "/status monitoring ok"], done_comment=11)
+    assert status.kind is NotifyKind.STATUS

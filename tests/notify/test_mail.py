@@ -5,180 +5,32 @@ log line."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import email
-import ipaddress
 import json
 import logging
-import ssl
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.policy import default
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from app.core.notify import Event, Kind
 from app.core.policy import Severity
 from app.notify.dispatch import Notifications
 from app.notify.operator import OperatorError, parse
 from tests.conftest import SECRETS
+from tests.smtp import PASSWORD, USER, Certificates, Server, serve
 
 pytestmark = pytest.mark.anyio
 
-PASSWORD = "smtp-password-for-tests-9f8e7d"
-SECRETS.append(PASSWORD)
-USER = "status@acme.example"
 T = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 REPO = "acme/payments-internal"
 TITLE = "db-primary-3 failover stuck"  # the issue's title: internal
 INTERNAL = "replica lag 40s on db-primary-3, paging @dba-oncall"
 CUSTOMERS = ["ana@customer.example", "bo@other.example"]
 UNSUBSCRIBE = ["mailto:unsubscribe@acme.example", "https://status.acme.example/unsubscribe"]
-
-
-# --- a certificate authority and the server's certificate, made for this test -------------
-
-
-@dataclass(frozen=True)
-class Certificates:
-    ca_file: Path
-    server: ssl.SSLContext
-
-
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _certificate(
-    subject: str, key: Any, issuer: tuple[str, Any] | None, *, ca: bool
-) -> x509.Certificate:
-    issuer_name, issuer_key = issuer or (subject, key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer_name))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
-        .not_valid_after(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False
-        )
-    )
-    if ca:
-        usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
-        builder = builder.add_extension(usage, critical=True)
-    else:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    where = tmp_path_factory.mktemp("tls")
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate("incident-app test CA", ca_key, None, ca=True)
-    leaf = _certificate("127.0.0.1", key, ("incident-app test CA", ca_key), ca=False)
-    pem = serialization.Encoding.PEM
-    (where / "ca.pem").write_bytes(ca.public_bytes(pem))
-    (where / "server.pem").write_bytes(leaf.public_bytes(pem))
-    (where / "server.key").write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(where / "server.pem", where / "server.key")
-    return Certificates(where / "ca.pem", server)
-
-
-# --- the SMTP server ------------------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    envelope: Envelope
-    tls: bool
-    user: str | None
-
-    @property
-    def message(self) -> EmailMessage:
-        raw = self.envelope.original_content or b""
-        return email.message_from_bytes(raw, policy=default)  # type: ignore[return-value]
-
-
-@dataclass
-class Server:
-    port: int = 0
-    received: list[Received] = field(default_factory=list)
-    logins: list[tuple[str, bool]] = field(default_factory=list)  # (user, accepted)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        user = session.auth_data.login.decode() if session.auth_data else None
-        self.received.append(Received(envelope, session.ssl is not None, user))
-        return "250 Message accepted for delivery"
-
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        ok = (
-            isinstance(data, LoginPassword)
-            and data.login.decode() == USER
-            and data.password.decode() == PASSWORD
-        )
-        self.logins.append((data.login.decode() if isinstance(data, LoginPassword) else "", ok))
-        # `handled=False`: the server answers 535 itself (True means the hook did).
-        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
-
-
-async def _serve(server: Server, tls: ssl.SSLContext | None) -> asyncio.AbstractServer:
-    loop = asyncio.get_running_loop()
-    found = await loop.create_server(
-        lambda: SMTP(
-            server,
-            hostname="mail.acme.example",
-            tls_context=tls,
-            require_starttls=tls is not None,
-            authenticator=server.authenticate,
-            auth_require_tls=tls is not None,
-            loop=loop,
-        ),
-        "127.0.0.1",
-        0,
-    )
-    server.port = found.sockets[0].getsockname()[1]
-    return found
-
-
-@pytest.fixture(autouse=True)
-def quiet_server_log() -> Iterator[None]:
-    """aiosmtpd (the test's server, not the app) logs AUTH's answers at DEBUG."""
-    server_log = logging.getLogger("mail.log")
-    level = server_log.level
-    server_log.setLevel(logging.INFO)
-    yield
-    server_log.setLevel(level)
-
-
-@pytest.fixture
-async def smtp(certificates: Certificates) -> AsyncIterator[Server]:
-    server = Server()
-    running = await _serve(server, certificates.server)
-    yield server
-    running.close()
-    await running.wait_closed()
 
 
 # --- the notifier -----------------------------------------------------------------------
@@ -387,11 +239,37 @@ async def test_a_refused_login_fails_and_the_password_is_in_no_log_line(
     assert "notify:" in caplog.text  # the sends were logged
 
 
+@pytest.mark.parametrize(
+    ("before", "mailed"),
+    [(None, True), (5.0, True), (10.0, True), (12.0, False), (25.0, False)],
+)
+async def test_an_update_told_again_is_mailed_only_when_the_impact_just_rose_above(
+    smtp: Server, certificates: Certificates, mailer: Mailer, before: float | None, mailed: bool
+) -> None:
+    """`/impact 40` after a `/public` tells that update again: mailed if the impact was
+    unknown or at most 10 % before (the update was skipped then), else it was mailed already
+    (whatever this process's ledger remembers: a restart forgets it)."""
+    notifications = mailer.notifications(notifier_text(smtp.port, certificates.ca_file))
+    again = replace(public(impact=40.0), restated=True, impact_before=before)
+    await mailer.send(notifications, again)
+    assert len(smtp.received) == (len(CUSTOMERS) if mailed else 0)
+
+
+async def test_a_component_alone_is_not_mailed(
+    smtp: Server, certificates: Certificates, mailer: Mailer
+) -> None:
+    """`/component` without words changes Statuspage's components; a mail would be empty."""
+    notifications = mailer.notifications(notifier_text(smtp.port, certificates.ca_file))
+    await mailer.send(notifications, public(""))
+    assert smtp.received == []
+    assert mailer.results == [("customers", "public", "skipped")]
+
+
 async def test_a_server_without_starttls_gets_no_password(
-    certificates: Certificates, mailer: Mailer
+    certificates: Certificates, mailer: Mailer, quiet_server_log: None
 ) -> None:
     plain = Server()
-    running = await _serve(plain, None)  # offers no STARTTLS
+    running = await serve(plain, None)  # offers no STARTTLS
     try:
         notifications = mailer.notifications(notifier_text(plain.port, certificates.ca_file))
         await mailer.send(notifications, public())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,6 +195,43 @@ async def test_our_component_states_become_statuspages(
 ) -> None:
     await page.send(public(components={"api": state}))
     assert incident(page)["components"] == {"cmpapi000001": expected}
+
+
+async def test_component_names_are_matched_whatever_their_case(page: Page) -> None:
+    """`/component Checkout …` names the operator's `checkout` (the site matches names
+    the same way)."""
+    await page.send(public(components={"API": "major-outage", "Checkout": "degraded"}))
+    assert incident(page)["components"] == {
+        "cmpapi000001": "major_outage",
+        "cmpweb000002": "degraded_performance",
+    }
+
+
+async def test_a_component_alone_changes_the_incident_without_an_update(page: Page) -> None:
+    notifications = page.notifications()
+    await page.send(public(), notifications=notifications)
+    alone = public("", key="comment:102", components={"checkout": "major-outage"})
+    await page.send(alone, notifications=notifications)
+
+    patch = page.standin.writes()[-1]
+    assert patch.method == "PATCH"
+    assert patch.json()["incident"].keys() == {"name", "metadata", "component_ids", "components"}
+    assert incident(page)["components"] == {"cmpweb000002": "major_outage"}
+    assert len(incident(page)["incident_updates"]) == 1  # customers read no empty update
+
+
+async def test_an_update_told_again_is_nothing_new_for_statuspage(page: Page) -> None:
+    """A stated impact restates the last public update for email; Statuspage had it."""
+    await page.send(replace(public(), restated=True, impact_before=None))
+    assert page.standin.requests == []
+    assert page.results == [("status-page", "public", "skipped")]
+
+
+async def test_a_component_first_creates_the_incident_with_its_status(page: Page) -> None:
+    await page.send(public("", components={"api": "partial-outage"}))
+    [post] = page.standin.writes()
+    assert "body" not in post.json()["incident"]
+    assert incident(page)["status"] == "investigating"
 
 
 async def test_updates_and_the_resolution_go_to_the_one_incident(page: Page) -> None:

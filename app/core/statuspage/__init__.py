@@ -10,7 +10,13 @@ from app.core.statuspage.model import (
     PublicUpdate,
     SiteConfig,
 )
-from app.core.statuspage.record import impact_share, listed, opaque_id, public_incident
+from app.core.statuspage.record import (
+    impact_share,
+    impact_statements,
+    listed,
+    opaque_id,
+    public_incident,
+)
 from app.core.statuspage.site import CNAME, HISTORY_FILE, read_history, render
 
 __all__ = [
@@ -23,6 +29,7 @@ __all__ = [
     "PublicUpdate",
     "SiteConfig",
     "impact_share",
+    "impact_statements",
     "listed",
     "opaque_id",
     "public_incident",

@@ -69,6 +69,8 @@ class PublicUpdate:
     status: PublicStatus
     text: str
     automatic: bool = False  # the app's final entry at resolution (no `/public resolved`)
+    # The id of the comment that gave it, for the notifiers' events (never on the site).
+    comment: int = field(default=0, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"at": _iso(self.at), "status": self.status.value, "text": self.text}

@@ -72,7 +72,7 @@ def public_incident(snapshot: Snapshot, state: IncidentState) -> PublicIncident 
             components[command.name.lower()] = (name, command.state)
         elif isinstance(command, cmd.Publish):
             status = PublicStatus.RESOLVED if command.final else _status_at(state, at)
-            updates.append(PublicUpdate(at, status, command.text))
+            updates.append(PublicUpdate(at, status, command.text, comment=use.comment.id))
     resolved_at = _resolution(state, updates)
     return PublicIncident(
         id=incident_id,
@@ -127,3 +127,20 @@ def impact_share(state: IncidentState) -> float | None:
         if share is not None:
             found.append((update.at, share))
     return max(found, key=lambda f: f[0])[1] if found else None
+
+
+def impact_statements(state: IncidentState) -> list[tuple[int, float]]:
+    """Each authorised comment that stated the impact (`/impact`, or a status update's
+    `Impact:` with a percentage): its id and the percentage, in GitHub's order."""
+    found: list[tuple[int, float]] = []
+    for use in state.uses:
+        command = use.command
+        if not use.authorized:
+            continue
+        if isinstance(command, cmd.SetImpact):
+            found.append((use.comment.id, command.percent))
+        elif isinstance(command, cmd.SetStatus):
+            share = cmd.impact_percent(command.fields.impact)
+            if share is not None:
+                found.append((use.comment.id, share))
+    return found
