@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,7 +19,16 @@ from app.github.config import ConfigLoader, check_text, read_file
 from app.github.errors import GitHubError, Reply
 from app.github.port import GitHubPort, paginate
 from app.notify.attempts import SendError
-from app.notify.operator import Notifier, OperatorError, SlackNotifier, WebhookNotifier, load
+from app.notify.calendars import probe
+from app.notify.operator import (
+    EmailNotifier,
+    Notifier,
+    OperatorError,
+    SlackNotifier,
+    StatuspageNotifier,
+    WebhookNotifier,
+    load,
+)
 from app.notify.slack import SCOPES, SlackApp
 from app.settings import Settings
 
@@ -284,6 +293,9 @@ async def check_notifiers(settings: Settings) -> AsyncIterator[Check]:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="doctor-slack") as pool:
         for name, config in operator.notifiers.items():
             yield await _notifier(f"notifier {name}", config, settings, pool)
+    if operator.calendars:
+        for name, verdict, reason in await probe(operator.calendars, datetime.now(UTC)):
+            yield Check(verdict, f"calendar {name}", reason)
 
 
 async def _notifier(
@@ -293,6 +305,11 @@ async def _notifier(
     if isinstance(config, WebhookNotifier):
         host = urlsplit(config.url).hostname or "?"
         return Check("ok", subject, f"webhook to {host}, signed")
+    if isinstance(config, StatuspageNotifier):
+        return Check("ok", subject, f"statuspage page {config.page_id}: public updates only")
+    if isinstance(config, EmailNotifier):
+        host = f"{config.host}:{config.port}"
+        return Check("ok", subject, f"email via {host}: public updates only")
     if not isinstance(config, SlackNotifier):
         return Check("ok", subject, "pagerduty: its first event checks the key")
     if config.bot_token is None:

@@ -91,6 +91,13 @@ class Settings(BaseSettings):
         "sends it as `Authorization: Bearer <token>` or as the basic-auth password; unset: no "
         "alert endpoints.",
     )
+    oncall_feed_secret: SecretStr | None = Field(
+        default=None,
+        description="Serves GET /oncall/{owner}/{repo}/{token}.ics, the on-call calendar people "
+        "subscribe to: each repository's token is an HMAC of its name under this secret "
+        "(`incident-app oncall --repo o/r --feed-url` prints the URL); unset: no feeds. "
+        "Changing it revokes every feed URL.",
+    )
     notifiers_file: Path | None = Field(
         default=None,
         description="The operator's YAML file of named notifiers (Slack, PagerDuty, signed "
@@ -161,6 +168,7 @@ class Settings(BaseSettings):
                 self.metrics_token,
                 self.redis_url,
                 self.alerts_token,
+                self.oncall_feed_secret,
             )
             if s is not None
         ]

@@ -28,6 +28,9 @@ from app.settings import Settings
 from app.web.server import create_app
 from app.web.webhooks import sign
 
+# The SMTP server of the email notifier's tests: fixtures `certificates`, `smtp`.
+pytest_plugins = ["tests.smtp"]
+
 WEBHOOKS = Path(__file__).resolve().parent.parent / "webhooks"
 APP_ID = 424242
 APP_SLUG = "incident-app"
@@ -257,6 +260,8 @@ class GitHubDouble:
         # query may have (GitHub: 1,000; more answers incomplete), searches that fail.
         self.unindexed: set[tuple[str, int]] = set()
         self.search_cap = 1000
+        # Git objects by sha, as the Git Data API stores them: blobs, trees, commits.
+        self.git_objects: dict[str, dict[str, Any]] = {}
         self.token_requests: list[str] = []  # the App JWT each token request carried
         self._ids = itertools.count(1000)
         prefix = re.escape(httpx.URL(api).path.rstrip("/"))
@@ -431,8 +436,121 @@ class GitHubDouble:
                 )
         return None
 
+    def git_files(self, repo: str, branch: str) -> dict[str, str]:
+        """The files of a branch written through the Git Data API, by path."""
+        head = self.refs.get((repo, branch))
+        if head is None:
+            return {}
+        tree = self.git_objects[self.git_objects[head]["tree"]]["entries"]
+        return {path: self.git_objects[sha]["content"] for path, sha in tree.items()}
+
+    def git_log(self, repo: str, branch: str) -> list[dict[str, Any]]:
+        """The branch's commits, newest first."""
+        found, sha = [], self.refs.get((repo, branch))
+        while sha is not None and sha in self.git_objects:
+            found.append(self.git_objects[sha])
+            parents = self.git_objects[sha]["parents"]
+            sha = parents[0] if parents else None
+        return found
+
+    def _store(self, kind: str, data: dict[str, Any]) -> str:
+        raw = (
+            data["content"].encode()
+            if kind == "blob"
+            else json.dumps(data, sort_keys=True).encode()
+        )
+        sha = hashlib.sha1(b"%s %d\x00" % (kind.encode(), len(raw)) + raw).hexdigest()
+        self.git_objects[sha] = {"type": kind, **data}
+        return sha
+
+    def _commit_json(self, sha: str) -> dict[str, Any]:
+        item = self.git_objects[sha]
+        return {
+            "sha": sha,
+            "tree": {"sha": item["tree"]},
+            "parents": [{"sha": p} for p in item["parents"]],
+            "message": item["message"],
+            "author": {"name": APP_SLUG, "date": item["date"]},
+            "committer": {"name": "GitHub", "date": item["date"]},
+        }
+
+    def _ancestors(self, sha: str) -> set[str]:
+        seen, todo = set(), [sha]
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in self.git_objects:
+                continue
+            seen.add(current)
+            todo += self.git_objects[current].get("parents", [])
+        return seen
+
+    def _git(
+        self, method: str, path: str, body: Any, request: httpx.Request
+    ) -> httpx.Response | None:
+        """The Git Data API: blobs, trees, commits, and updating a branch (fast-forward)."""
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/git/(blobs|trees|commits)(?:/([0-9a-f]+))?", path)
+        if m is not None:
+            kind, sha = m[2][:-1], m[3]
+            if method == "POST" and sha is None:
+                return self._git_create(kind, body)
+            item = self.git_objects.get(sha or "")
+            if method != "GET" or item is None or item["type"] != kind:
+                return httpx.Response(404, json={"message": "Not Found"})
+            if kind == "blob":
+                if "raw" in request.headers.get("accept", ""):
+                    return httpx.Response(200, text=item["content"])
+                encoded = base64.b64encode(item["content"].encode()).decode()
+                return httpx.Response(
+                    200, json={"sha": sha, "content": encoded, "encoding": "base64"}
+                )
+            if kind == "tree":
+                entries = [
+                    {"path": p, "mode": "100644", "type": "blob", "sha": b}
+                    for p, b in sorted(item["entries"].items())
+                ]
+                return httpx.Response(200, json={"sha": sha, "tree": entries, "truncated": False})
+            return httpx.Response(200, json=self._commit_json(sha or ""))
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/git/refs/heads/(.+)", path)
+        if m is not None and method == "PATCH":
+            current = self.refs.get((m[1], m[2]))
+            if current is None:
+                return httpx.Response(422, json={"message": "Reference does not exist"})
+            if not body.get("force") and current not in self._ancestors(body["sha"]):
+                return httpx.Response(422, json={"message": "Update is not a fast forward"})
+            self.refs[(m[1], m[2])] = body["sha"]
+            return httpx.Response(
+                200, json={"ref": f"refs/heads/{m[2]}", "object": {"sha": body["sha"]}}
+            )
+        return None
+
+    def _git_create(self, kind: str, body: Any) -> httpx.Response:
+        if kind == "blob":
+            sha = self._store("blob", {"content": body["content"]})
+            return httpx.Response(201, json={"sha": sha})
+        if kind == "tree":
+            base = body.get("base_tree")
+            entries = dict(self.git_objects[base]["entries"]) if base else {}
+            for entry in body["tree"]:
+                entries[entry["path"]] = entry.get("sha") or self._store(
+                    "blob", {"content": entry["content"]}
+                )
+            sha = self._store("tree", {"entries": entries})
+            return httpx.Response(201, json={"sha": sha})
+        sha = self._store(
+            "commit",
+            {
+                "tree": body["tree"],
+                "parents": list(body["parents"]),
+                "message": body["message"],
+                "date": iso(self.clock.now),
+            },
+        )
+        return httpx.Response(201, json=self._commit_json(sha))
+
     def _serve(self, method: str, path: str, body: Any, request: httpx.Request) -> httpx.Response:
         now = self.clock.now
+        if (git := self._git(method, path, body, request)) is not None:
+            return git
         if method == "POST" and (
             m := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
         ):

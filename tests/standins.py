@@ -1,4 +1,5 @@
-"""Loopback stand-ins for Slack's Web API, PagerDuty's Events API v2 and a webhook receiver.
+"""Loopback stand-ins for Slack's Web API, PagerDuty's Events API v2, Atlassian Statuspage's
+REST API v1 and a webhook receiver.
 
 Each is a real HTTP/1.1 server on 127.0.0.1 in the test's event loop (one request per
 connection), so slack-sdk and httpx really talk HTTP to it. Each records every request it
@@ -122,8 +123,12 @@ class StandIn:
             kind = "text/plain" if isinstance(content, str) else "application/json; charset=utf-8"
             data = text.encode()
             extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers_for(request).items())
+            # 420 (Statuspage's rate limit) is in no RFC, so not in HTTPStatus.
+            phrase = (
+                "Enhance Your Calm" if request.status == 420 else HTTPStatus(request.status).phrase
+            )
             writer.write(
-                f"HTTP/1.1 {request.status} {HTTPStatus(request.status).phrase}\r\n"
+                f"HTTP/1.1 {request.status} {phrase}\r\n"
                 f"Content-Type: {kind}\r\nContent-Length: {len(data)}\r\n{extra}"
                 "Connection: close\r\n\r\n".encode()
                 + data
@@ -351,6 +356,71 @@ class PagerDutyStandIn(StandIn):
             "message": "Event processed",
             "dedup_key": event.get("dedup_key") or "generated",
         }
+
+
+INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+COMPONENT_STATUSES = (
+    "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance",
+)  # fmt: skip
+
+
+@dataclass
+class StatuspageStandIn(StandIn):
+    """Statuspage's REST API v1 for one page: `GET /v1/pages/{page}/incidents/unresolved`,
+    `POST /v1/pages/{page}/incidents`, `PATCH /v1/pages/{page}/incidents/{id}`, with
+    `Authorization: OAuth <key>`; 401 for another key, 404 for another page or incident,
+    422 for a body it would refuse (an unknown status, a component not on the page)."""
+
+    page_id: str = "kctbh9vrtdwd"
+    api_key: str = "statuspage-api-key-for-tests"
+    component_ids: frozenset[str] = frozenset({"cmpapi000001", "cmpweb000002"})
+    incidents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def writes(self) -> list[Received]:
+        return [r for r in self.requests if r.method in ("POST", "PATCH")]
+
+    def answer(self, request: Received) -> Answer:
+        if request.headers.get("authorization") != f"OAuth {self.api_key}":
+            return 401, {"error": "Could not authenticate"}
+        base = f"/v1/pages/{self.page_id}/incidents"
+        if request.method == "GET" and request.path == base + "/unresolved":
+            return 200, [i for i in self.incidents.values() if i["status"] != "resolved"]
+        if request.method == "POST" and request.path == base:
+            return self._write(None, request)
+        found = self.incidents.get(request.path.removeprefix(base + "/"))
+        if request.method == "PATCH" and request.path.startswith(base + "/") and found:
+            return self._write(found, request)
+        return 404, {"error": "The requested resource could not be found."}
+
+    def _write(self, found: dict[str, Any] | None, request: Received) -> Answer:
+        body = (request.json() or {}).get("incident")
+        if not isinstance(body, dict):
+            return 400, {"error": "incident is missing"}
+        components = body.get("components") or {}
+        errors = [
+            *(["name can't be blank"] if found is None and not body.get("name") else []),
+            *([] if body.get("status", "investigating") in INCIDENT_STATUSES else ["bad status"]),
+            *(f"component {c} is not on this page" for c in components
+              if c not in self.component_ids),
+            *(f"{s} is not a component status" for s in components.values()
+              if s not in COMPONENT_STATUSES),
+        ]  # fmt: skip
+        if errors:
+            return 422, {"error": errors}
+        created = found is None
+        if found is None:
+            found = {"id": f"inc{next(self._ids):09d}", "incident_updates": [], "components": {}}
+            self.incidents[found["id"]] = found
+        for name in ("name", "status", "metadata"):
+            if name in body:
+                found[name] = body[name]
+        found["components"] = {**found["components"], **components}
+        if "body" in body or "status" in body:
+            found["incident_updates"].append(
+                {"status": found["status"], "body": body.get("body", "")}
+            )
+        return (201 if created else 200), found
 
 
 @dataclass

@@ -473,3 +473,31 @@ def test_without_alerts_token_no_alert_opt_in_is_checked(
 ) -> None:
     _, lines, _ = doctor(capsys)
     assert not [line for line in lines if " alerts: " in line]
+
+
+ONCALL_ICS = (Path(__file__).parent / "notify" / "oncall-vendor.ics").read_text()
+
+
+@pytest.mark.usefixtures("env")
+def test_doctor_fetches_each_on_call_calendar_and_never_shows_its_url(
+    router: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "notifiers.yml"
+    path.write_text(
+        "calendars:\n"
+        "  vendor-oncall: {url: 'https://pd.example/ics/doctor-cal-secret'}\n"
+        "  gone: {url: 'https://pd.example/ics/doctor-gone-secret'}\n"
+    )
+    SECRETS.extend(["doctor-cal-secret", "doctor-gone-secret"])
+    monkeypatch.setenv("NOTIFIERS_FILE", str(path))
+    router.get("https://pd.example/ics/doctor-cal-secret").respond(200, text=ONCALL_ICS)
+    router.get("https://pd.example/ics/doctor-gone-secret").respond(503, text="down")
+    status, lines, _ = doctor(capsys)
+    found = [line for line in lines if line.split()[1] == "calendar"]
+    assert found[0].startswith("ok    calendar vendor-oncall: ")
+    assert found[1] == "FAIL  calendar gone: HTTP 503: its seats fall to their backups"
+    assert status == 1
+    assert not any("secret" in line for line in lines)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.cli import common
 
@@ -27,13 +28,35 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(problem)
         print(f"{len(exc.problems)} problem(s) in {path}")
         return 1
-    unmapped = [seat for seat, login in policy.roster.items() if not login]
+    unmapped = [
+        seat for seat, login in policy.roster.items() if not login and seat not in policy.seats
+    ]
     print(f"{path}: valid.")
     if unmapped:
         print(f"note: seats without a GitHub login: {', '.join(unmapped)}")
     for warning in policy.unstaffed():
         print(f"warning: {warning}")
+    _rotations(policy)
     return 0
+
+
+def _rotations(policy: Any) -> None:
+    """The rotations' warnings and the next two weeks' turns (calendars: `doctor`)."""
+    from datetime import UTC, datetime
+
+    from app.core.oncall import views
+
+    if not policy.rotations:
+        return
+    now = datetime.now(UTC)
+    for warning in views.warnings(policy, now):
+        print(f"warning: {warning}")
+    calendars = [n for n, r in policy.rotations.items() if r.calendar]
+    if calendars:
+        print(f"note: {', '.join(calendars)} follow calendars: `incident-app doctor` fetches them")
+    print("On call, the next two weeks:")
+    for line in views.agenda(policy, now):
+        print(f"  {line}")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

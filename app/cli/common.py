@@ -54,7 +54,8 @@ def notifications(settings: Any, *, dry_run: bool, cluster: Any = None) -> tuple
     """(what the reconciler tells, the Notifications to drain and close): the operator's
     notifiers, or in a dry run only their names; (None, None) without NOTIFIERS_FILE."""
     from app.core.notify import Unsent
-    from app.notify.dispatch import Notifications, SharedLedger
+    from app.notify.dispatch import Notifications
+    from app.notify.ledger import SharedLedger
 
     found = Notifications.from_settings(
         settings, ledger=SharedLedger(cluster.once) if cluster is not None else None

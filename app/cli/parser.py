@@ -8,6 +8,7 @@ from typing import TypeAlias
 from app import __version__
 from app.cli.alerts import cmd_alert, cmd_alert_token
 from app.cli.checks import cmd_check_config, cmd_doctor
+from app.cli.oncall import cmd_oncall
 from app.cli.receive import cmd_receive
 from app.cli.reports import cmd_report
 from app.cli.serve import cmd_serve
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tick(sub)
     _check_config(sub)
     _report(sub)
+    _oncall(sub)
     _doctor(sub)
     return parser
 
@@ -182,6 +184,30 @@ def _report(sub: Commands) -> None:
     )
     report.add_argument("--app-id", help="with --offline: the App ID whose issues count as its own")
     report.set_defaults(func=cmd_report)
+
+
+def _oncall(sub: Commands) -> None:
+    oncall = sub.add_parser(
+        "oncall",
+        help="print who is on call (the schedule, or an iCalendar feed)",
+        description="Print each rotation's turns for the next two weeks from --at (who is on "
+        "call, handoff by handoff, covers and calendars included), or with --ics the "
+        "iCalendar feed the server serves at /oncall/OWNER/REPO/TOKEN.ics (a week back, four "
+        "weeks ahead). Reads the repository's config and covers with the App's credentials, "
+        "or a local file with --config (calendars from NOTIFIERS_FILE either way). Example: "
+        "incident-app oncall --repo acme/payments --at 2026-12-24T09:00Z",
+    )
+    oncall.add_argument("--repo", help="owner/name of the repository")
+    oncall.add_argument("--config", help="a local .github/incident.yml instead of GitHub's")
+    oncall.add_argument("--at", help="from when, an ISO time (default: now)")
+    oncall.add_argument("--ics", action="store_true", help="print an iCalendar feed instead")
+    oncall.add_argument(
+        "--feed-url",
+        action="store_true",
+        help="print the feed's address for --repo (from PUBLIC_URL and ONCALL_FEED_SECRET), "
+        "to subscribe to in a calendar",
+    )
+    oncall.set_defaults(func=cmd_oncall)
 
 
 def _doctor(sub: Commands) -> None:

@@ -1,13 +1,29 @@
-"""Reading commands out of comment bodies: `/ack`, `/status`, `/sev`, the update template."""
+"""Reading commands out of comment bodies: `/ack`, `/status`, `/sev`, …, the update template;
+the public ones (`/public`, `/component`, `/impact`) are app/core/public_commands.py's."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
+from app.core.oncall.command import OnCall, parse_oncall
 from app.core.policy import Severity
+from app.core.public_commands import (
+    MAX_COMPONENT_CHARS,
+    MAX_PUBLIC_CHARS,
+    MAX_TITLE_CHARS,
+    PUBLIC_COMMANDS,
+    ComponentState,
+    PublicTitle,
+    Publish,
+    SetComponent,
+    SetImpact,
+    impact_percent,
+    public_command,
+    public_template,
+)
+from app.core.update_template import UpdateFields, promised_time, template_fields
 
 MAX_SCANNED_CHARS = 20_000
 
@@ -67,16 +83,6 @@ TRIGGERS = {
 @dataclass(frozen=True)
 class Ack:
     pass
-
-
-@dataclass(frozen=True)
-class UpdateFields:
-    """The runbook's status update template, field by field (each may be missing)."""
-
-    impact: str = ""
-    eta: str = ""
-    next_update: str = ""
-    actions: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,18 +165,20 @@ Command = (
     | LegalNotified
     | RegulatorNotified
     | AddActionItem
+    | Publish
+    | PublicTitle
+    | SetComponent
+    | SetImpact
+    | OnCall
     | Invalid
 )
 
 _LINE_RE = re.compile(
-    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|regulator|action)"
-    r"\b(.*)$",
+    r"^\s*/(ack|status|sev|severity|assign|escalate|incident|breach|legal|regulator|action"
+    r"|public|component|impact|oncall)\b(.*)$",
     re.I,
 )
 _TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
-_FIELD_RE = re.compile(
-    r"^\s*[*_]*(severity|status|impact|eta|next[ _-]?update|actions)[*_]*\s*:[*_]*\s*(.*)$", re.I
-)
 _LOGIN_RE = re.compile(r"^@?([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$")
 _QUOTE_OR_FENCE = re.compile(r"^\s*(>|```|~~~)")
 
@@ -197,6 +205,8 @@ def _kind(command: Command) -> object:
     """Commands of one kind in one comment have one effect: the first counts."""
     if isinstance(command, AssignRole):
         return (AssignRole, command.role)
+    if isinstance(command, SetComponent):
+        return (SetComponent, command.name.lower())
     if isinstance(command, Invalid):
         return (Invalid, command.command, command.problem)
     return type(command)
@@ -226,6 +236,10 @@ def parse(body: str | None) -> list[Command]:
         template = _parse_template(text)
         if template is not None:
             found.append(template)
+    if not any(isinstance(c, Publish) for c in found):
+        public = public_template(lines, lambda line: bool(_LINE_RE.match(line)))
+        if public is not None:
+            found.append(public)
     return found
 
 
@@ -268,11 +282,17 @@ def _parse_one(name: str, rest: str) -> Command:
         return AddActionItem(horizon, text[:200], owner[1] if owner else None)
     if name == "breach":
         return Breach(rest)
+    if name == "oncall":
+        oncall = parse_oncall(args)
+        return oncall if isinstance(oncall, OnCall) else Invalid("/oncall", oncall)
     if name in {"legal", "regulator"}:
         if not args or args[0].lower() != "notified":
             return Invalid(f"/{name}", f"use /{name} notified [reference]")
         recorded = LegalNotified if name == "legal" else RegulatorNotified
         return recorded(rest[len(args[0]) :].strip())
+    if name in {"public", "component", "impact"}:
+        found = public_command(name, args, rest)
+        return Invalid(*found) if isinstance(found, tuple) else found
     if name == "escalate":
         if args and args[0].lower() in TRIGGERS:
             return Escalate(rest[len(args[0]) :].strip(), args[0].lower())
@@ -281,27 +301,6 @@ def _parse_one(name: str, rest: str) -> Command:
     if args and args[0].lower() == "help":
         return Help()
     return Invalid("/incident", "the only /incident command is /incident help")
-
-
-def template_fields(text: str) -> dict[str, str]:
-    """The template's fields by lower-case name (`next update`), in any order and case;
-    lines after a field that name no field continue it."""
-    fields: dict[str, str] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        match = _FIELD_RE.match(line)
-        if match:
-            current = re.sub(r"[ _-]", " ", match[1].lower())
-            fields.setdefault(current, _clean(match[2]))
-        elif current is not None and line.strip() and "INCIDENT UPDATE" not in line.upper():
-            fields[current] = (fields[current] + " " + _clean(line)).strip()
-        elif not line.strip():
-            current = None
-    return fields
-
-
-def _clean(value: str) -> str:
-    return value.strip().strip("*_").strip()
 
 
 def _parse_template(text: str) -> SetStatus | None:
@@ -346,36 +345,18 @@ def _states() -> str:
     return ", ".join(s.value for s in Status)
 
 
-_CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*(utc|gmt|z)?$", re.I)
-_SPAN_RE = re.compile(r"^(?:in\s+)?(\d{1,4})\s*(m|min|mins|minutes?|h|hrs?|hours?)$", re.I)
-_STAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ t](\d{1,2}:\d{2})\s*(utc|gmt|z)?$", re.I)
-
-
-def promised_time(text: str, posted_at: datetime, zone: tzinfo) -> datetime | None:
-    """When a template's `Next Update:` promises the next one, or None if it says no time.
-
-    `16:10 UTC`, `16:10` (the team's calendar timezone; the next such time after posting),
-    `2026-11-26 16:10 UTC`, `in 45 minutes`, `30m`, `2h`.
-    """
-    words = " ".join(text.replace("[", " ").replace("]", " ").split()).rstrip(".").strip()
-    if match := _SPAN_RE.match(words):
-        amount, unit = int(match[1]), match[2].lower()
-        return posted_at + (
-            timedelta(hours=amount) if unit[0] == "h" else timedelta(minutes=amount)
-        )
-    if match := _CLOCK_RE.match(words):
-        hour, minute = int(match[1]), int(match[2])
-        if hour > 23 or minute > 59:
-            return None
-        where = UTC if match[3] else zone
-        local = posted_at.astimezone(where)
-        moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        return moment if moment > local else moment + timedelta(days=1)
-    if match := _STAMP_RE.match(words):
-        try:
-            day = date.fromisoformat(match[1])
-            clock = time.fromisoformat(match[2].zfill(5))
-        except ValueError:
-            return None
-        return datetime.combine(day, clock, tzinfo=UTC if match[3] else zone)
-    return None
+__all__ = [
+    "MAX_COMPONENT_CHARS",
+    "MAX_PUBLIC_CHARS",
+    "MAX_TITLE_CHARS",
+    "PUBLIC_COMMANDS",
+    "ComponentState",
+    "PublicTitle",
+    "Publish",
+    "SetComponent",
+    "SetImpact",
+    "UpdateFields",
+    "impact_percent",
+    "promised_time",
+    "template_fields",
+]

@@ -16,10 +16,13 @@ ACTION_ITEM = "action-item"
 MONTHLY_REVIEW = "incident-review"
 PIR = "pir"  # the default of `pir.label`; a repository's policy may name another
 HORIZON_PREFIX = "horizon:"
+# The incident affects customers: P3's daily public updates are due only then (issue 24).
+CUSTOMER_FACING = "customer-facing"
+ONCALL = "on-call"  # the repository's "On-call" issue (covers) and its handover issues
 
 # Labels that change who is told what (behaviour §8): after the brief, adding or removing one
 # counts only from someone with authority; otherwise the app puts it back and says why.
-FLAGS = (BREACH, DRILL, SECURITY)
+FLAGS = (BREACH, DRILL, SECURITY, CUSTOMER_FACING)
 # `sev:P0` … `sev:P3` and `status:…`, with the value each stands for (`Severity.label`,
 # `Status.label` spell them).
 SEVERITIES = {s.label: s for s in Severity}

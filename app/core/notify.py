@@ -18,9 +18,11 @@ from typing import Any, NamedTuple, Protocol
 from app.core import commands as cmd
 from app.core import markers
 from app.core.actions import Action, AddReaction, PostComment
+from app.core.messages.chat import summary
 from app.core.policy import ConfigIssue, Policy, Severity
 from app.core.snapshot import Snapshot
 from app.core.state import IncidentState
+from app.core.statuspage import PublicIncident
 
 
 class Kind(StrEnum):
@@ -33,6 +35,8 @@ class Kind(StrEnum):
     RESOLVED = "resolved"  # the all-clear
     REOPENED = "reopened"  # a recurrence inside the monitoring window
     REVIEW = "review"  # the post-incident review was opened
+    HANDOVER = "handover"  # an on-call rotation handed the incident to its incoming person
+    PUBLIC = "public"  # a customer-facing update (`/public`): for the public notifiers only
 
 
 # The app's comments that people outside GitHub hear about, by the marker kind the planner
@@ -48,6 +52,7 @@ COMMENT_EVENTS: Mapping[str, Kind] = {
     "all-clear": Kind.RESOLVED,
     "recurrence": Kind.REOPENED,
     "pir": Kind.REVIEW,
+    "handover": Kind.HANDOVER,
 }
 
 
@@ -73,6 +78,25 @@ class Event:
     # A private repository's incident, or a sensitive one (ever labelled `security` or
     # `breach`, behaviour §8): told only in private places, and never by title in shared ones.
     confidential: bool = False
+    # What customers are told (a public update, `Kind.PUBLIC`, or the resolution told to them,
+    # `Kind.RESOLVED` with `public_text`): the only fields a public notifier reads beside
+    # `kind`, `status`, `key`, `incident` and `at`; never the title, text or URLs above.
+    public_text: str = ""
+    public_title: str = ""
+    # component name → operational | degraded | partial-outage | major-outage
+    components: Mapping[str, str] = field(default_factory=dict)
+    impact: float | None = None  # the share of users affected, in percent (`/impact`)
+    # The last public update told again because a later comment stated the impact (its key
+    # is that update's), and the impact before that comment: email takes it only if the
+    # impact just rose above its threshold, Statuspage never (it had the update).
+    restated: bool = False
+    impact_before: float | None = None
+
+    @property
+    def public(self) -> bool:
+        """Is this for customers? A public update, or the resolution told with public text.
+        Public events go only to routes with `public: true`, internal ones never there."""
+        return self.kind is Kind.PUBLIC or (self.kind is Kind.RESOLVED and bool(self.public_text))
 
     @property
     def incident(self) -> str:
@@ -124,9 +148,16 @@ def events(
     slack_ids: Mapping[str, str] | None = None,
     confidential: bool = False,
     at: datetime,
+    public: PublicIncident | None = None,
+    impact: float | None = None,
+    impacts: Sequence[tuple[int, float]] = (),
 ) -> list[Event]:
     """The events a run's writes make; `comments` maps a comment id to (its body, its URL),
-    for the status updates and acknowledgements the app confirmed with its 👍."""
+    for the status updates, acknowledgements and public updates the app confirmed with its
+    👍. `public` is the incident's public record (its title and components for customers),
+    `impact` the share of users affected, `impacts` each comment that stated it (its id, the
+    percentage), in order."""
+    told = _Public(public, impact, tuple(impacts))
     return [
         Event(
             key=f"{repo}#{number}:{h.key}",
@@ -143,10 +174,57 @@ def events(
             people=tuple(people),
             slack_ids=dict(slack_ids or {}),
             confidential=confidential,
+            **told.fields(h),
         )
         for item in done
-        for h in _happenings(item, comments, status)
+        for h in _happenings(item, comments, status, told)
     ]
+
+
+@dataclass(frozen=True)
+class _Public:
+    """What public events carry besides their text: the public record's title and
+    components, and the impact."""
+
+    incident: PublicIncident | None
+    impact: float | None
+    impacts: tuple[tuple[int, float], ...] = ()
+
+    def fields(self, h: _Happening) -> dict[str, Any]:
+        if h.kind is not Kind.PUBLIC and not h.public_text:
+            return {}
+        incident = self.incident
+        return {
+            "public_text": h.public_text,
+            "public_title": incident.title if incident else "",
+            "components": {n: s.value for n, s in incident.components} if incident else {},
+            "impact": self.impact,
+            "restated": h.restated,
+            "impact_before": h.impact_before,
+        }
+
+    def resolution(self) -> str:
+        """The final entry the app publishes at resolution, unless `/public resolved` gave one
+        (that was told as its own public event)."""
+        incident = self.incident
+        if incident is None or not incident.updates:
+            return ""
+        last = incident.updates[-1]
+        return last.text if last.automatic else ""
+
+    def restated(self, comment_id: int, url: str, status: str) -> list[_Happening]:
+        """The last public update again, under its own key, when comment `comment_id` states
+        the impact: email skipped it while the impact was unknown or low and may want it now
+        (`impact_before` says whether it was low); the key guards against telling it twice."""
+        incident = self.incident
+        updates = [u for u in incident.updates if u.comment] if incident else []
+        if not updates:
+            return []
+        last = updates[-1]
+        before = [share for cid, share in self.impacts if cid < comment_id]
+        key = f"public:{last.comment}"
+        again = _Happening(key, Kind.PUBLIC, url, "", status, last.text, True)
+        return [again._replace(impact_before=before[-1] if before else None)]
 
 
 class _Happening(NamedTuple):
@@ -157,10 +235,13 @@ class _Happening(NamedTuple):
     url: str
     text: str
     status: str
+    public_text: str = ""
+    restated: bool = False
+    impact_before: float | None = None
 
 
 def _happenings(
-    item: Done, comments: Mapping[int, tuple[str, str]], status: str
+    item: Done, comments: Mapping[int, tuple[str, str]], status: str, told: _Public
 ) -> list[_Happening]:
     """The app's own comment of a kind people hear of; or a comment it confirmed (👍)."""
     action = item.action
@@ -170,17 +251,23 @@ def _happenings(
             return []
         url = str(item.reply.get("html_url") or "")
         now = "resolved" if kind is Kind.RESOLVED else status
-        return [_Happening(f"comment:{item.reply['id']}", kind, url, summary(action.body), now)]
+        public = told.resolution() if kind is Kind.RESOLVED else ""
+        key = f"comment:{item.reply['id']}"
+        return [_Happening(key, kind, url, summary(action.body), now, public)]
     if isinstance(action, AddReaction) and action.comment_id in comments:
         body, url = comments[action.comment_id]
-        return _confirmed(action.comment_id, body, url, status)
+        return _confirmed(action.comment_id, body, url, status, told)
     return []
 
 
-def _confirmed(comment_id: int, body: str, url: str, status: str) -> list[_Happening]:
-    """The acknowledgements and status updates of a comment the app confirmed with its 👍."""
+def _confirmed(
+    comment_id: int, body: str, url: str, status: str, told: _Public
+) -> list[_Happening]:
+    """The acknowledgements, status updates and public updates of a comment the app
+    confirmed with its 👍 (and what it changed for customers: components, the impact)."""
     found = []
-    for command in cmd.parse(body):
+    commands = cmd.parse(body)
+    for command in commands:
         if isinstance(command, cmd.Ack):
             found.append(
                 _Happening(f"ack:{comment_id}", Kind.ACKNOWLEDGED, url, "Acknowledged.", status)
@@ -188,60 +275,38 @@ def _confirmed(comment_id: int, body: str, url: str, status: str) -> list[_Happe
         elif isinstance(command, cmd.SetStatus):
             value = command.status.value
             found.append(_Happening(f"status:{comment_id}", Kind.STATUS, url, summary(body), value))
+        elif isinstance(command, cmd.Publish):
+            now = "resolved" if command.final else status
+            found.append(
+                _Happening(f"public:{comment_id}", Kind.PUBLIC, url, "", now, command.text)
+            )
+    if told.incident is None or any(isinstance(c, cmd.Publish) for c in commands):
+        return found  # not for customers; or told with the public update's event
+    if any(isinstance(c, cmd.SetComponent) for c in commands):
+        # The components alone: customers see them change, with no new words.
+        found.append(_Happening(f"public:{comment_id}", Kind.PUBLIC, url, "", status))
+    if any(_states_impact(c) for c in commands):
+        found += told.restated(comment_id, url, status)
     return found
 
 
-def summary(body: str, limit: int = 1500) -> str:
-    """A comment as a chat message reads it: markers, collapsed `<details>`, task lists and
-    their headings dropped; a table's rows as `Role: who` lines; cut to `limit` characters.
-    The comment on GitHub, linked beside it, has the rest."""
-    lines: list[str] = []
-    hidden = 0
-    skip_block = False
-    in_table = False
-    for raw in body.splitlines():
-        line = raw.rstrip()
-        stripped = line.strip()
-        if stripped.startswith("<!--"):
-            skip_block = not stripped.endswith("-->")
-            continue
-        if skip_block:
-            skip_block = not stripped.endswith("-->")
-            continue
-        if stripped.startswith("<details"):
-            hidden += 1
-        if hidden:
-            hidden -= stripped.count("</details>")
-            continue
-        if stripped.startswith("|"):
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
-            if not in_table:
-                in_table = True  # the header row
-                continue
-            if all(set(c) <= set("-: ") for c in cells):
-                continue
-            lines.append(f"• {cells[0]}: {' · '.join(c for c in cells[1:] if c)}")
-            continue
-        in_table = False
-        if stripped.startswith(("- [ ]", "- [x]", "* [ ]")):
-            continue
-        if stripped.startswith("#"):
-            heading = stripped.lstrip("#").strip()
-            if heading.lower().startswith("checklist"):
-                continue
-            line = f"**{heading}**"
-        lines.append(line)
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _states_impact(command: cmd.Command) -> bool:
+    """`/impact`, or a status update whose `Impact:` states a percentage."""
+    if isinstance(command, cmd.SetImpact):
+        return True
+    fields = command.fields if isinstance(command, cmd.SetStatus) else None
+    return fields is not None and cmd.impact_percent(fields.impact) is not None
 
 
-def routes(policy: Policy, severity: Severity) -> list[str]:
-    """The operator's notifiers a repository's `notify:` sends this severity to."""
+def routes(policy: Policy, severity: Severity, *, public: bool = False) -> list[str]:
+    """The operator's notifiers a repository's `notify:` sends this severity to: the internal
+    routes, or (`public`) the routes with `public: true`, which get public updates only."""
     return list(
-        dict.fromkeys(r.to for r in policy.notify if not r.severities or severity in r.severities)
+        dict.fromkeys(
+            r.to
+            for r in policy.notify
+            if r.public == public and (not r.severities or severity in r.severities)
+        )
     )
 
 
@@ -270,12 +335,21 @@ def checked(
 
 @dataclass(frozen=True)
 class Audience:
-    """Who hears of a run's writes: the operator's notifiers (`to`), the GitHub logins of the
-    people holding the severity's roles, and whether only private places may be told."""
+    """Who hears of a run's writes: the operator's notifiers (`to`), those of the routes with
+    `public: true` (`public`), the GitHub logins of the people holding the severity's roles,
+    and whether only private places may be told."""
 
     to: list[str]
     people: list[str]
     confidential: bool
+    public: list[str] = field(default_factory=list)
+
+    def for_event(self, event: Event) -> list[str]:
+        """The notifiers `event` goes to: a public update (`Kind.PUBLIC`) to the public routes
+        only; an all-clear that carries the final public entry to both (each side reads its
+        own fields); any other event to the internal routes only."""
+        internal = self.to if event.kind is not Kind.PUBLIC else []
+        return list(dict.fromkeys([*internal, *(self.public if event.public else [])]))
 
 
 def audience(
@@ -292,7 +366,8 @@ def audience(
     # lowered to P2 still resolves the page its declaration triggered.
     severities = sorted({sev for _, sev, _ in state.severity_changes} | {state.severity})
     to = list(dict.fromkeys(r for sev in severities for r in routes(policy, sev)))
-    if not to:
+    public = list(dict.fromkeys(r for sev in severities for r in routes(policy, sev, public=True)))
+    if not to and not public:
         return None
     assigned = policy.for_severity(state.severity).assign
     people = [
@@ -305,6 +380,7 @@ def audience(
         to=to,
         people=list(dict.fromkeys(people)),
         confidential=snapshot.repo.private or state.sensitive,
+        public=public,
     )
 
 

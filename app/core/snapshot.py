@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.core.oncall import EMPTY, OnCallRecord
 from app.core.policy import ConfigIssue
 
 
@@ -238,3 +239,6 @@ class Snapshot:
     # What GitHub shows this installation of `pir.private_repository` (read only when a
     # sensitive incident of a public repository needs its review): None when not visible.
     private_home: Repo | None = None
+    # Who is on call beyond the config: the operator's calendars as fetched and the covers
+    # of the repository's "On-call" issue (read only when the policy has rotations).
+    oncall: OnCallRecord = EMPTY

@@ -7,6 +7,7 @@ from dataclasses import replace
 from app.core import commands as cmd
 from app.core import markers
 from app.core.keys import IssueKey
+from app.core.oncall.command import OnCall
 from app.core.policy import Policy
 from app.core.snapshot import Comment, Snapshot
 from app.core.state import command_uses, contested_events, label_actors, needs_confirmation
@@ -73,12 +74,27 @@ class Authority:
         if needs_confirmation(snap, policy) and not _confirmed_on_record(snap):
             people |= label_actors(snap)  # may their labels confirm the declaration?
         authors = {p.lower() for p in people if p.lower() not in policy.roster_logins}
-        allowed = set()
+        allowed: set[str] = set()
         if snap.issue.association == "OWNER" and snap.issue.author.lower() in authors:
             # The repository's owner opened it: GitHub gives its owner admin, no need to ask.
             authors.discard(snap.issue.author.lower())
             allowed.add(snap.issue.author.lower())
-        for login in sorted(authors):
+        allowed |= await self._writers(gh, key, authors)
+        # A cover may go to someone with write access (docs/user-guide/oncall.md): the target of
+        # each cover given by someone with authority is asked about too, once.
+        targets = {
+            c.cover.lower()
+            for use in command_uses(snap, policy)
+            if isinstance(c := use.command, OnCall) and c.cover
+            if use.comment.author.lower() in allowed | policy.roster_logins
+        }
+        allowed |= await self._writers(gh, key, targets - allowed - policy.roster_logins)
+        return frozenset(allowed)
+
+    async def _writers(self, gh: GitHubPort, key: IssueKey, logins: set[str]) -> set[str]:
+        """Those of `logins` with write access (GitHub's collaborator permission, cached)."""
+        allowed: set[str] = set()
+        for login in sorted(logins):
             cache_key = (key.full_name.lower(), login)
             verdict = self._permissions.get(cache_key)
             if verdict is None:
@@ -92,7 +108,7 @@ class Authority:
                 self._permissions.put(cache_key, verdict)
             if verdict:
                 allowed.add(login)
-        return frozenset(allowed)
+        return allowed
 
 
 def _confirmed_on_record(snap: Snapshot) -> bool:

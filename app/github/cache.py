@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MAX_ENTRIES = 10_000
 
@@ -27,3 +30,22 @@ class TtlCache:
         if len(self._data) > MAX_ENTRIES:
             self._data.clear()
         self._data[key] = (self._clock(), value)
+
+
+class SingleFlight:
+    """Concurrent callers asking for the same key share one call: a burst of 100 deliveries
+    for one repository reads its config once, not 100 times (the result is not kept: the
+    callers' caches keep it)."""
+
+    def __init__(self) -> None:
+        self._running: dict[Any, asyncio.Future[Any]] = {}
+
+    async def run(self, key: Any, call: Callable[[], Awaitable[T]]) -> T:
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(call())
+            self._running[key] = running
+            running.add_done_callback(lambda _: self._running.pop(key, None))
+        # shield: one caller's cancellation (its answer's deadline) leaves the call running
+        # for the others and for the cache.
+        return await asyncio.shield(running)

@@ -29,6 +29,7 @@ from app.core.policy import (
     validate,
 )
 from app.core.policy import check_text as check_over
+from app.github.cache import SingleFlight
 from app.github.errors import GitHubError
 from app.github.port import GitHubPort
 
@@ -156,6 +157,7 @@ class ConfigLoader:
         self._notifiers = notifiers  # the operator's (NOTIFIERS_FILE): `notify:` names these
         self._clock = clock
         self._cache: dict[str, tuple[float, Resolved]] = {}
+        self._flights = SingleFlight()
         self._last_good: dict[str, Resolved] = {}
 
     async def load(self, gh: GitHubPort, owner: str, repo: str) -> Resolved:
@@ -163,6 +165,9 @@ class ConfigLoader:
         hit = self._cache.get(key)
         if hit and self._clock() - hit[0] < self._ttl:
             return hit[1]
+        return await self._flights.run(key, lambda: self._load(gh, owner, repo, key))
+
+    async def _load(self, gh: GitHubPort, owner: str, repo: str, key: str) -> Resolved:
         resolved = await self._resolve(gh, owner, repo, key)
         if resolved.policy.notify:
             own = resolved.source.lower().startswith(f"{key}:")

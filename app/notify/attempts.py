@@ -80,6 +80,8 @@ class Notifier(Protocol):
     """One of the operator's notifiers: the executor's shape, an event in, sent or raised."""
 
     kind: str
+    # A customers' notifier (statuspage, email): public events only, and no internal one ever.
+    public: bool
 
     def wants(self, event: Event) -> bool:
         """Whether this kind of notifier says anything about `event`."""

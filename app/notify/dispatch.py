@@ -11,26 +11,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections import Counter, OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
-from app.core.notify import Event
+from app.core.notify import Event, Kind
 from app.notify.attempts import Attempts, Notifier, Result, SendError, Sleep
+from app.notify.ledger import Ledger, MemoryLedger
+from app.notify.mail import Email
 from app.notify.operator import (
+    EmailNotifier,
     OperatorFile,
     PagerDutyNotifier,
     SlackNotifier,
+    StatuspageNotifier,
     WebhookNotifier,
     load,
 )
 from app.notify.pagerduty import PagerDuty
 from app.notify.slack import SlackApp, SlackWebhook
+from app.notify.statuspage import Statuspage
 from app.notify.webhook import Webhook
 from app.settings import Settings
 
@@ -94,52 +98,12 @@ class HideNotifierUrls(logging.Filter):
 HIDE_NOTIFIER_URLS = HideNotifierUrls()
 
 
-class Ledger(Protocol):
-    """Which (notifier, event) pairs were sent already."""
-
-    async def first(self, key: str, ttl: float) -> bool:
-        """True the first time `key` is named within `ttl` seconds, False after."""
-        ...
-
-
-class MemoryLedger:
-    """The ledger of one process: the last `size` keys, each for its TTL."""
-
-    def __init__(self, size: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self._size = size
-        self._clock = clock
-        self._seen: OrderedDict[str, float] = OrderedDict()  # key → expiry
-
-    async def first(self, key: str, ttl: float) -> bool:
-        now = self._clock()
-        expiry = self._seen.get(key)
-        if expiry is not None and expiry > now:
-            return False
-        self._seen[key] = now + ttl
-        self._seen.move_to_end(key)
-        while len(self._seen) > self._size:
-            self._seen.popitem(last=False)
-        return True
-
-
-class SharedLedger:
-    """A ledger the replicas share (`Cluster.once`), with this process's own record in front:
-    while Redis is away `once` says yes to everything, and the process still sends once."""
-
-    def __init__(
-        self, once: Callable[[str, float], Awaitable[bool]], local: Ledger | None = None
-    ) -> None:
-        self._once = once
-        self._local = local or MemoryLedger()
-
-    async def first(self, key: str, ttl: float) -> bool:
-        if not await self._local.first(key, ttl):
-            return False
-        return await self._once(key, ttl)
-
-
 def build(
-    config: SlackNotifier | PagerDutyNotifier | WebhookNotifier,
+    config: SlackNotifier
+    | PagerDutyNotifier
+    | WebhookNotifier
+    | StatuspageNotifier
+    | EmailNotifier,
     *,
     operator: OperatorFile,
     http: httpx.AsyncClient,
@@ -154,6 +118,10 @@ def build(
         return PagerDuty(config, http=http, events_url=pagerduty_events_url)
     if isinstance(config, WebhookNotifier):
         return Webhook(config, http=http, clock=clock)
+    if isinstance(config, StatuspageNotifier):
+        return Statuspage(config, http=http)
+    if isinstance(config, EmailNotifier):
+        return Email(config, pool=pool, timeout=timeout)
     if config.bot_token is not None:
         return SlackApp(
             config,
@@ -262,6 +230,10 @@ class Notifications:
                     log.warning("notify: no notifier named %r: %s not sent to it", name, event.key)
                     self._result(name, event, "skipped")
                     continue
+                if not (event.public if notifier.public else event.kind is not Kind.PUBLIC):
+                    # Customers never read internal events, nor internal places public ones.
+                    self._misrouted(name, notifier, event)
+                    continue
                 if not notifier.wants(event):
                     self._result(name, event, "skipped")
                     continue
@@ -270,6 +242,23 @@ class Notifications:
                 task.add_done_callback(self._tasks.discard)
             except Exception:  # never into the GitHub work
                 log.exception("notify: %s to %s not scheduled", event.key, name)
+
+    def _misrouted(self, name: str, notifier: Notifier, event: Event) -> None:
+        if notifier.public:
+            log.warning(
+                "notify: %s is for customers: only public updates go to it (route it with "
+                "`public: true`); %s not sent to it",
+                name,
+                event.key,
+            )
+        else:
+            log.warning(
+                "notify: %s is not for customers (%s): the public update %s not sent to it",
+                name,
+                notifier.kind,
+                event.key,
+            )
+        self._result(name, event, "skipped")
 
     async def _send(self, name: str, notifier: Notifier, event: Event) -> None:
         try:

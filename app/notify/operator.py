@@ -5,32 +5,43 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
-from app.core.policy import NOTIFIER_NAME, SLACK_ID
+from app.notify.notifiers import (
+    ADDRESS,
+    EMAIL_ABOVE,
+    KINDS,
+    MIN_WEBHOOK_SECRET,
+    PUBLIC_KINDS,
+    STATUSPAGE_API,
+    STATUSPAGE_ID,
+    Address,
+    CalendarSource,
+    EmailNotifier,
+    Model,
+    Notifier,
+    NotifierName,
+    PagerDutyNotifier,
+    SlackId,
+    SlackNotifier,
+    Span,
+    StatuspageNotifier,
+    WebhookNotifier,
+)
+
+# The models live in `app.notify.notifiers`; re-exported for callers of `app.notify.operator`.
+__all__ = ["ADDRESS", "EMAIL_ABOVE", "KINDS", "MIN_WEBHOOK_SECRET", "PUBLIC_KINDS"]
+__all__ += ["STATUSPAGE_API", "STATUSPAGE_ID", "Address", "CalendarSource", "EmailNotifier"]
+__all__ += ["Notifier", "NotifierName", "OperatorError", "OperatorFile", "PagerDutyNotifier"]
+__all__ += ["SlackId", "SlackNotifier", "Span", "StatuspageNotifier", "WebhookNotifier"]
+__all__ += ["load", "parse"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SPAN = re.compile(r"^\s*(\d{1,6})\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-KINDS = ("slack", "pagerduty", "webhook")
-# A webhook's HMAC key: shorter is guessable offline from one signed delivery.
-MIN_WEBHOOK_SECRET = 16
 
 
 class OperatorError(Exception):
@@ -42,107 +53,10 @@ class OperatorError(Exception):
         self.problems = problems
 
 
-def _span(value: Any) -> Any:
-    """`30m`, `2h`, `1d` (or seconds as a number) → timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    match = _SPAN.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(f"{str(value)[:40]!r} is not a duration: use 30m, 2h or 1d")
-    return timedelta(**{_UNITS[match[2].lower()]: int(match[1])})
-
-
-Span = Annotated[timedelta, BeforeValidator(_span)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _url(value: str) -> str:
-    if not value.startswith(("https://", "http://")):
-        raise ValueError("must be an https:// URL")
-    return value
-
-
-class SlackNotifier(_Model):
-    """A Slack workspace: with `bot_token`, a channel per P0/P1 incident and an announcement
-    in `channel`; with `webhook_url` (an incoming webhook) only messages to that webhook."""
-
-    kind: Literal["slack"] = Field(description="`slack`.")
-    bot_token: SecretStr | None = Field(
-        default=None,
-        description="A bot token (xoxb-…) with channels:manage, channels:read, groups:write, "
-        "groups:read and chat:write.",
-    )
-    webhook_url: SecretStr | None = Field(
-        default=None, description="An incoming webhook's URL, instead of a bot token."
-    )
-    channel: str = Field(
-        default="#incidents",
-        min_length=1,
-        max_length=81,
-        description="Where every incident is announced, and P2/P3 events go.",
-    )
-    archive_after: Span = Field(
-        default=timedelta(hours=24),
-        description="How long after the all-clear an incident's channel is archived.",
-    )
-
-    @model_validator(mode="after")
-    def _one_way_in(self) -> SlackNotifier:
-        if (self.bot_token is None) == (self.webhook_url is None):
-            raise ValueError("give either bot_token or webhook_url (one of them)")
-        if self.webhook_url is not None:
-            _url(self.webhook_url.get_secret_value())
-        if self.archive_after <= timedelta(0):
-            raise ValueError("archive_after must be more than 0, e.g. 24h")
-        return self
-
-
-class PagerDutyNotifier(_Model):
-    """A PagerDuty service, through its Events API v2 integration."""
-
-    kind: Literal["pagerduty"] = Field(description="`pagerduty`.")
-    routing_key: SecretStr = Field(description="The integration's routing key (32 characters).")
-
-
-class WebhookNotifier(_Model):
-    """Any HTTPS endpoint: a JSON event, signed with HMAC-SHA256 of the body."""
-
-    kind: Literal["webhook"] = Field(description="`webhook`.")
-    url: str = Field(max_length=2000, description="Where events are POSTed.")
-    secret: SecretStr = Field(
-        description="The HMAC key of X-Incident-Signature-256 and X-Incident-Signature-v2 "
-        f"(at least {MIN_WEBHOOK_SECRET} characters)."
-    )
-
-    _check_url = field_validator("url")(_url)
-
-    @field_validator("secret")
-    @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value().strip()) < MIN_WEBHOOK_SECRET:
-            raise ValueError(
-                f"must be at least {MIN_WEBHOOK_SECRET} characters: "
-                "a random one, e.g. `openssl rand -hex 32`"
-            )
-        return value
-
-
-Notifier = Annotated[
-    SlackNotifier | PagerDutyNotifier | WebhookNotifier, Field(discriminator="kind")
-]
-NotifierName = Annotated[str, Field(pattern=NOTIFIER_NAME)]
-SlackId = Annotated[str, Field(pattern=SLACK_ID)]
-
-
 _URL_FIELDS = ("url", "webhook_url")
 
 
-class OperatorFile(_Model):
+class OperatorFile(Model):
     """The whole file."""
 
     # The `${VAR}` values expanded into URLs (set by `parse`), for `secrets()`.
@@ -154,6 +68,11 @@ class OperatorFile(_Model):
     people: dict[str, SlackId] = Field(
         default_factory=dict,
         description="GitHub login → Slack user ID, for inviting role holders to channels.",
+    )
+    calendars: dict[NotifierName, CalendarSource] = Field(
+        default_factory=dict,
+        description="On-call calendars by the name a repository's rotation gives "
+        "(`calendar: <name>`).",
     )
 
     def names(self) -> frozenset[str]:
@@ -172,12 +91,15 @@ class OperatorFile(_Model):
                 value = getattr(notifier, name)
                 if isinstance(value, SecretStr) and value.get_secret_value().strip():
                     found.append(value.get_secret_value())
+        found += [c.url.get_secret_value() for c in self.calendars.values()]
         found += [part for part in self._url_parts if part.strip()]
         return list(dict.fromkeys(found))
 
     def urls(self) -> list[str]:
-        """The URLs the notifiers POST to through httpx (webhooks), for its request log."""
-        return [n.url for n in self.notifiers.values() if isinstance(n, WebhookNotifier)]
+        """The URLs the app sends to or fetches from through httpx (webhooks, calendars), for
+        its request log."""
+        hooks = [n.url for n in self.notifiers.values() if isinstance(n, WebhookNotifier)]
+        return hooks + [c.url.get_secret_value() for c in self.calendars.values()]
 
     def people_for(self, extra: Mapping[str, str]) -> dict[str, str]:
         """Login (lowercase) → Slack ID: a repository's roster, the operator's file on top."""

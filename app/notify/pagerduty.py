@@ -73,6 +73,7 @@ class PagerDuty:
     """One PagerDuty service (its integration's routing key)."""
 
     kind = "pagerduty"
+    public = False
 
     def __init__(self, config: PagerDutyNotifier, *, http: httpx.AsyncClient, events_url: str):
         self._routing_key = config.routing_key.get_secret_value()

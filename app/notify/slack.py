@@ -62,6 +62,7 @@ class SlackApp:
     """A workspace through a bot token: channels per incident, announcements, archiving."""
 
     kind = "slack"
+    public = False
 
     def __init__(
         self,
@@ -215,6 +216,7 @@ class SlackWebhook:
     """An incoming webhook: every event's message, posted to the one channel it is bound to."""
 
     kind = "slack"
+    public = False
 
     def __init__(self, config: SlackNotifier, *, timeout: float, pool: ThreadPoolExecutor):
         assert config.webhook_url is not None

@@ -25,6 +25,7 @@ HEADLINES: dict[Kind, str] = {
     Kind.RESOLVED: "All clear",
     Kind.REOPENED: "Reopened",
     Kind.REVIEW: "Post-incident review opened",
+    Kind.HANDOVER: "On-call handover",
 }
 
 

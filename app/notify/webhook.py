@@ -54,6 +54,7 @@ class Webhook:
     """One endpoint of the operator's."""
 
     kind = "webhook"
+    public = False
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ from app.core.keys import Hints, IssueKey
 from app.core.labels import ALERT
 from app.core.policy import AlertsPolicy
 from app.core.snapshot import ts
+from app.github.cache import SingleFlight
 from app.github.config import ConfigLoader
 from app.github.errors import (
     GitHubError,
@@ -83,12 +84,16 @@ class Installations:
         self._app = app
         self._clock = clock
         self._known: dict[str, tuple[float, int | None]] = {}
+        self._flights = SingleFlight()
 
     async def find(self, owner: str, repo: str) -> int | None:
         name = f"{owner}/{repo}".casefold()
         hit = self._known.get(name)
         if hit is not None and self._clock() < hit[0]:
             return hit[1]
+        return await self._flights.run(name, lambda: self._look_up(owner, repo, name))
+
+    async def _look_up(self, owner: str, repo: str, name: str) -> int | None:
         try:
             reply = await self._app().request("GET", f"/repos/{owner}/{repo}/installation")
             found = reply.data.get("id") if isinstance(reply.data, dict) else None

@@ -302,6 +302,10 @@ class Cluster:
         """The lock of one issue: webhook work and ticks of every replica, one at a time."""
         return self.lock(self.issue_key(key) + ":lock")
 
+    def site(self, name: str) -> contextlib.AbstractAsyncContextManager[Lease | None]:
+        """The lock of one public status site: its commits, one replica at a time."""
+        return self.lock(f"{self._prefix}:{{{name}}}:lock")
+
     def tick(self) -> contextlib.AbstractAsyncContextManager[Lease | None]:
         """The lock of the tick: one at a time across replicas; Busy at once if held."""
         return self.lock(f"{self._prefix}:tick", wait=0)

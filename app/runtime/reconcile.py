@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from app.core import markers, notify, runbook
-from app.core.actions import PIR_ACTIONS, Action, OpenIssue
+from app.core import markers, notify, runbook, statuspage
+from app.core.actions import PIR_ACTIONS, Action, OpenIssue, PostComment
 from app.core.keys import Hints, IssueKey
 from app.core.labels import horizon_of
 from app.core.policy import Policy
@@ -24,7 +24,10 @@ from app.github.errors import GitHubError, MaybeApplied, RateLimited
 from app.github.executor import Outcome, execute, to_call
 from app.github.port import GitHubPort
 from app.github.reader import Reader
+from app.notify import calendars
 from app.runtime import review
+from app.runtime.oncall import OnCallReader
+from app.runtime.statuspage import Publisher, SiteLock
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,11 @@ class Reconciler:
         config: ConfigLoader | None = None,
         max_actions: int = 30,
         notifications: notify.Sink | None = None,
+        oncall: OnCallReader | None = None,
+        site_lock: SiteLock | None = None,
     ) -> None:
         self._clients = clients
+        self.oncall = oncall or OnCallReader(None, app_id=app_id)
         self._app_id = app_id
         self._now = now
         self._max_actions = max_actions
@@ -65,6 +71,7 @@ class Reconciler:
         if config is None and notifications is not None:
             config = ConfigLoader(notifiers=notifications.names())
         self.reader = Reader(app_id=app_id, now=now, config=config)
+        self.publisher = Publisher(now=now, config=self.reader.config, shared=site_lock)
         # Told of every run as it begins and once it is over (app/runtime/timing.py: a
         # wake-up in case this process dies meanwhile, then the next one due).
         self.before: Callable[[IssueKey], Awaitable[None]] | None = None
@@ -78,6 +85,7 @@ class Reconciler:
         clients: Callable[[int], GitHubPort],
         now: Callable[[], datetime],
         notifications: notify.Sink | None = None,
+        site_lock: SiteLock | None = None,
     ) -> Reconciler:
         """The one way the server, `receive` and `tick` build it."""
         return cls(
@@ -86,6 +94,8 @@ class Reconciler:
             now=now,
             max_actions=settings.max_actions_per_run,
             notifications=notifications,
+            oncall=OnCallReader(calendars.from_settings(settings, now=now), app_id=settings.app_id),
+            site_lock=site_lock,
         )
 
     @property
@@ -119,6 +129,8 @@ class Reconciler:
         if report.seen is not None and report.outcome.done and self._notifications is not None:
             # What was done on GitHub is told outside it, whatever failed after it.
             self._notify(*report.seen, report)
+        if report.seen is not None and not dry_run:
+            await self._publish(report.key, *report.seen)
         await self._settle(report)
         return report
 
@@ -130,6 +142,25 @@ class Reconciler:
             await self.after(report)
         except Exception:
             log.exception("after the run of %s", report.key, extra={"issue": str(report.key)})
+
+    async def _publish(self, key: IssueKey, snapshot: Snapshot, policy: Policy) -> None:
+        """The incident's public record onto its status site, when it has one and is listed
+        there (app/core/statuspage); the publisher never raises."""
+        where = policy.statuspage
+        if where is None:
+            return
+        if where.repository.split("/")[0].lower() != snapshot.repo.owner.lower():
+            # The installation's token reaches its own owner's repositories only.
+            log.warning("statuspage.repository must belong to %s", snapshot.repo.owner)
+            return
+        state = derive(snapshot, policy)
+        incident = statuspage.public_incident(snapshot, state) if state is not None else None
+        if incident is None:
+            return
+        gh = self._clients(key.installation_id)
+        done = await self.publisher.publish(gh, key.installation_id, where, incident)
+        if done.error:
+            log.warning("status site not updated: %s", done.error, extra=_extra(key, None))
 
     async def _reconcile(
         self,
@@ -176,12 +207,19 @@ class Reconciler:
             if found is None:
                 return
             snapshot, policy = found
+            if policy.rotations:
+                record = await self.oncall.record(gh, key.full_name, policy, self._now())
+                snapshot = replace(snapshot, oncall=record)
             actions = self._plan(report, snapshot, policy, extra)
             if dry_run or not actions:
                 return
             outcome = await execute(gh, key.full_name, key.number, actions, log_extra=extra)
             report.outcome.done += outcome.done
             self.reader.remember(key, outcome)
+            if not outcome.failed and attempt == 1 and any(map(_covers, actions)):
+                # A cover takes effect at once: read the On-call issue again and plan on it.
+                hints, issue = None, None
+                continue
             if not outcome.failed:
                 await self._follow_up(gh, report, snapshot, policy, actions, extra)
                 return
@@ -200,9 +238,11 @@ class Reconciler:
     ) -> list[Action]:
         """The runbook's actions for this read, capped at `max_actions`; the report records
         the read, the whole plan and how many were cut."""
-        report.seen = (snapshot, policy)
+        now = self._now()
+        # Notifications tell of the run as planned: who was on call when it planned.
+        report.seen = (snapshot, runbook.on_call_policy(snapshot, policy, now))
         report.incident = True
-        actions = runbook.plan(snapshot, policy, self._now())
+        actions = runbook.plan(snapshot, policy, now)
         report.planned = actions
         if len(actions) > self._max_actions:
             report.capped = len(actions) - self._max_actions
@@ -259,9 +299,13 @@ class Reconciler:
             slack_ids=policy.slack,
             confidential=told.confidential,
             at=self._now(),
+            public=statuspage.public_incident(snapshot, state),
+            impact=statuspage.impact_share(state),
+            impacts=statuspage.impact_statements(state),
         )
         for event in found:
-            self._notifications.submit(event, told.to)
+            if to := told.for_event(event):
+                self._notifications.submit(event, to)
 
     async def _list_action_items(
         self,
@@ -338,6 +382,11 @@ class Reconciler:
     def describe(self, key: IssueKey, actions: list[Action]) -> list[str]:
         """The requests a plan would send, one line each (dry runs)."""
         return [to_call(key.full_name, key.number, a).describe() for a in actions]
+
+
+def _covers(action: Action) -> bool:
+    """Does the action record a cover in the On-call issue (`/oncall cover`)?"""
+    return isinstance(action, PostComment | OpenIssue) and action.kind in ("cover", "oncall")
 
 
 def _extra(key: IssueKey, hints: Hints | None) -> dict[str, Any]:

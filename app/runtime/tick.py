@@ -18,6 +18,7 @@ from app.core.policy import Policy
 from app.core.snapshot import Repo, Snapshot
 from app.github.errors import GitHubError
 from app.github.port import GitHubPort, paginate
+from app.runtime import handover
 from app.runtime.cluster import Busy
 from app.runtime.daily import DailyChecks
 from app.runtime.reconcile import Reconciler
@@ -99,6 +100,7 @@ class Ticker:
         self._pace = pace or SearchPace()
         self._limit = asyncio.Semaphore(concurrency)
         self._rounds: dict[int, datetime] = {}  # installation → its next daily round
+        self._handovers = handover.Handovers(reconciler)
 
     @property
     def busy(self) -> bool:
@@ -122,6 +124,11 @@ class Ticker:
             report.installations = len(installations)
             await self._share_out(installations, known, report, dry_run)
             report.repositories = len(report.seen_repositories)
+            if not dry_run:
+                # Status-site changes that waited for their minute (app/runtime/statuspage).
+                for done in await self._reconciler.publisher.flush(self._clients):
+                    if done.error:
+                        report.errors.append({"scope": "statuspage", "error": done.error})
             return report
 
     async def _share_out(
@@ -205,7 +212,28 @@ class Ticker:
         ]:
             if key := _key(installation_id, issue):
                 work.append(self._reminder(gh, key, issue, repos, plan, report, dry_run))
+        first = len(report.runs)
         await asyncio.gather(*work)
+        await self._handover(gh, installation_id, report, first, dry_run)
+
+    async def _handover(
+        self, gh: GitHubPort, installation_id: int, report: TickReport, first: int, dry_run: bool
+    ) -> None:
+        """Each repository's handover issues (app/runtime/handover), listing the incidents
+        this sweep just read there (runs from `first` on): only a repository with open
+        incidents can need one, and search found those."""
+        by_repo: dict[str, list[tuple[Snapshot, Policy]]] = {}
+        for run in report.runs[first:]:
+            if run.seen is not None and run.incident and run.key.installation_id == installation_id:
+                by_repo.setdefault(run.key.full_name, []).append(run.seen)
+        for seen in by_repo.values():
+            repo = seen[0][0].repo
+            key = IssueKey(installation_id, repo.owner, repo.name, 0)
+            try:
+                for run in await self._handovers.run(gh, key, repo, seen, dry_run=dry_run):
+                    report.count(key, run)
+            except GitHubError as exc:
+                report.errors.append({"repository": repo.full_name, "error": str(exc)})
 
     async def _round(
         self, gh: GitHubPort, installation_id: int, owner: str, report: TickReport, dry_run: bool
@@ -286,6 +314,7 @@ class Ticker:
         except GitHubError as exc:
             report.errors.append({"installation": installation_id, "error": str(exc)})
             return
+        first = len(report.runs)
         await asyncio.gather(
             *(
                 self._repository(gh, installation_id, data, report, dry_run)
@@ -293,6 +322,7 @@ class Ticker:
                 if data.get("has_issues", True)
             )
         )
+        await self._handover(gh, installation_id, report, first, dry_run)
 
     async def _repository(
         self,
@@ -315,6 +345,8 @@ class Ticker:
             report.errors.append({"repository": repo.full_name, "error": str(exc)})
             return
         repos = {repo.full_name: repo}
+        reminders = [(i, runbook.plan_pir_reminder) for i in reviews]
+        reminders += [(i, runbook.plan_action_reminder) for i in items]
         await asyncio.gather(
             *(
                 self._incident(self._of(installation_id, repo, i), i, repo, report, dry_run)
@@ -322,28 +354,8 @@ class Ticker:
                 if not i.get("pull_request")
             ),
             *(
-                self._reminder(
-                    gh,
-                    self._of(installation_id, repo, i),
-                    i,
-                    repos,
-                    runbook.plan_pir_reminder,
-                    report,
-                    dry_run,
-                )
-                for i in reviews
-            ),
-            *(
-                self._reminder(
-                    gh,
-                    self._of(installation_id, repo, i),
-                    i,
-                    repos,
-                    runbook.plan_action_reminder,
-                    report,
-                    dry_run,
-                )
-                for i in items
+                self._reminder(gh, self._of(installation_id, repo, i), i, repos, p, report, dry_run)
+                for i, p in reminders
             ),
         )
         await self._checked(gh, installation_id, repo, report, dry_run)

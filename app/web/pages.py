@@ -19,6 +19,7 @@ from app.web.alerts import alert_routes
 from app.web.layout import escape, page
 from app.web.manifest import CALLBACK_PATH, DEFAULT_NAME
 from app.web.metrics import CONTENT_TYPE_LATEST
+from app.web.oncall import oncall_routes
 from app.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ class Pages:
                 installations=s.installations,
                 refused=lambda source, status: s.metrics.alerts.labels(source, status).inc(),
             ),
+            # Without ONCALL_FEED_SECRET the on-call feeds do not exist at all.
+            *oncall_routes(s),
             # Setup mode only: once the App has credentials these routes do not exist.
             *([Route(CALLBACK_PATH, s.setup.callback, methods=["GET"])] if s.setup else []),
         ]

@@ -15,7 +15,8 @@ from app.core.notify import Sink
 from app.github.client import AppClients
 from app.github.offline import OfflineGitHub
 from app.github.port import GitHubPort
-from app.notify.dispatch import Notifications, SharedLedger
+from app.notify.dispatch import Notifications
+from app.notify.ledger import SharedLedger
 from app.runtime.alerts import AlertWork, Installations
 from app.runtime.cluster import TAKEN_OVER, Cluster, LockLost
 from app.runtime.reconcile import Reconciler
@@ -206,7 +207,11 @@ def wire(
     if notifications is None:
         notifications = _notifications(settings, cluster=cluster, metrics=metrics, sleep=sleep)
     reconciler = Reconciler.from_settings(
-        settings, clients=clients, now=now, notifications=notifications
+        settings,
+        clients=clients,
+        now=now,
+        notifications=notifications,
+        site_lock=cluster.site if cluster else None,
     )
     queue = IssueQueue(
         _runner(reconciler, cluster, metrics),

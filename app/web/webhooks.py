@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.keys import Hints, IssueKey
-from app.core.labels import ALERT, BREACH, DRILL, SECURITY, SEVERITIES, STATUSES, is_incident
+from app.core.labels import ALERT, FLAGS, SEVERITIES, STATUSES, is_incident
 from app.core.policy import Severity
 from app.core.snapshot import Issue, ts
 
@@ -102,7 +102,7 @@ def _declaring(payload: Mapping[str, Any]) -> tuple[Any, Severity | None]:
 
 
 def _tracked(label: str) -> bool:
-    return is_incident([label]) or label in STATUSES or label in (SECURITY, BREACH, DRILL, ALERT)
+    return is_incident([label]) or label in STATUSES or label in (*FLAGS, ALERT)
 
 
 @router.register("issues", "opened", "labeled", "unlabeled", "closed", "reopened")

@@ -19,6 +19,7 @@ from app.cli import build_parser
         ["tick"],
         ["report"],
         ["doctor"],
+        ["oncall"],
     ],
 )
 def test_every_command_explains_itself(

@@ -56,6 +56,15 @@ EVERY_KIND: list[Marker] = [
     markers.AlertIssue("0123456789abcdef", "alertmanager", "fedcba9876543210", ("c6a8e1b2",)),
     markers.AlertNote("0123456789abcdef", "fedcba9876543210", ("c6a8e1b2", "ab12cd34")),
     markers.AlertNote("0123456789abcdef", "none", resolved=True, auto=True),
+    markers.PublicRecord("a1b2c3d4e5f6a7b8c9d0"),
+    markers.PublicReminder("2019-05-15T17:20:18+00:00"),
+    markers.Handover("primary", "2026-03-30T07:00Z"),
+    markers.HandoverIssue("primary", "2026-03-30T07:00Z"),
+    markers.OnCallReply(1234),
+    markers.OnCallLog(),
+    markers.CalendarProblem("vendor-oncall"),
+    markers.CoverNote("primary", "ken", "2026-03-25T10:00Z", "ada"),
+    markers.CoverNote("primary", "ken", "2026-03-25T10:00Z", "ada", "2026-03-26T10:00Z", 7, 99),
 ]
 
 

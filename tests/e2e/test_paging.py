@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,29 @@ async def test_a_public_repositorys_security_incident_is_confidential_from_its_d
     await declare_where(paging, "incident", "sev:P1", "security", private=False)
     assert_confidential_channel(paging)
     assert "security" in paging.h.github.issue().labels
+
+
+async def test_a_handoff_invites_the_incoming_person_to_the_incident_s_channel(
+    paging: Paging,
+) -> None:
+    from tests.conftest import CRON_SECRET
+    from tests.e2e.test_oncall import CONFIG as ONCALL
+    from tests.e2e.test_oncall import HANDOFF
+
+    paging.h.github.files[(REPO.lower(), ".github/incident.yml")] = (
+        ONCALL
+        + "slack: {ken: U0KEN001, ana: U0ANA001, ada: U0ADA001}\n"
+        + "notify:\n  - {to: payments-slack, severities: [P0, P1]}\n"
+    )
+    await declare(paging)
+    invited = " ".join(r.params()["users"] for r in paging.slack.calls("conversations.invite"))
+    assert "U0KEN001" in invited and "U0ADA001" not in invited
+    paging.h.clock.now = HANDOFF + timedelta(minutes=1)
+    tick = await paging.h.client.post(
+        "/cron/tick", headers={"Authorization": f"Bearer {CRON_SECRET}"}
+    )
+    assert tick.status_code == 200
+    await paging.settle()
+    invited = " ".join(r.params()["users"] for r in paging.slack.calls("conversations.invite"))
+    assert "U0ADA001" in invited  # the incoming technical lead (ana was invited already)
+    assert any("On-call handover" in m for m in paging.slack.posted(CHANNEL))

@@ -24,7 +24,8 @@ import pytest
 from app.core.notify import Event, Kind
 from app.core.policy import Severity
 from app.notify import slack_text
-from app.notify.dispatch import Notifications, SharedLedger
+from app.notify.dispatch import Notifications
+from app.notify.ledger import SharedLedger
 from app.notify.operator import parse
 from app.notify.pagerduty import enqueue_body
 from app.runtime.cluster import Cluster
@@ -825,3 +826,29 @@ async def test_two_replicas_sharing_redis_send_an_event_once(
     finally:
         for cluster in clusters:
             await cluster.close()
+
+
+async def test_a_public_update_never_reaches_an_internal_notifier(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only `statuspage` and `email` read public updates: a `public: true` route naming
+    another kind gets nothing (its messages carry the issue's title and links)."""
+    notifications = world.notifications()
+    update = replace(event(Kind.PUBLIC), public_text="We are investigating.", impact=20.0)
+    notifications.submit(update, ["payments-slack", "team-webhook", "payments-pager", "ops-hook"])
+    await notifications.drain()
+    assert world.slack.requests == [] and world.pagerduty.requests == []
+    assert world.hook.requests == []
+    assert [r[2] for r in world.results] == ["skipped"] * 4
+    assert "is not for customers (slack)" in caplog.text
+
+
+async def test_an_all_clear_carrying_the_final_public_entry_still_resolves_the_page(
+    world: World,
+) -> None:
+    notifications = world.notifications()
+    notifications.submit(event(), ["payments-pager"])
+    final = replace(event(Kind.RESOLVED), public_text="Resolved after 42 minutes.")
+    notifications.submit(final, ["payments-pager"])
+    await notifications.drain()
+    assert [e["event_action"] for e in world.pagerduty.events] == ["trigger", "resolve"]

@@ -65,7 +65,7 @@ notifiers:
   a: {kind: slack}
   b: {kind: slack, bot_token: x, webhook_url: "https://y"}
   c: {kind: pagerduty, routing_key: k, extra: 1}
-  d: {kind: email}
+  d: {kind: sms}
   "bad name": {kind: webhook, url: "ftp://x", secret: s}
   e: {kind: slack, bot_token: t, archive_after: soon}
   f: {kind: pagerduty}
@@ -76,7 +76,7 @@ colour: red
         "notifiers.a: give either bot_token or webhook_url (one of them)",
         "notifiers.b: give either bot_token or webhook_url (one of them)",
         "notifiers.c.extra: unknown key",
-        "notifiers.d: kind must be one of slack, pagerduty, webhook",
+        "notifiers.d: kind must be one of slack, pagerduty, webhook, statuspage, email",
         "notifiers.bad name: a name is letters, digits, '.', '_' and '-' (at most 64)",
         "notifiers.bad name.url: must be an https:// URL",
         "notifiers.bad name.secret: must be at least 16 characters: a random one, e.g. "
@@ -143,3 +143,30 @@ def test_a_too_short_secret_stops_tick_with_its_location(
         f"error: NOTIFIERS_FILE {path}: notifiers.ops-hook.secret: must be at least 16 "
         "characters" in capsys.readouterr().err
     )
+
+
+CUSTOMERS = """
+notifiers:
+  status-page: {kind: statuspage, page_id: kctbh9vrtdwd, api_key: "${SP_KEY}",
+                components: {api: cmpapi000001}}
+  customers:
+    kind: email
+    host: smtp.acme.example
+    username: status@acme.example
+    password: "${SMTP_PASSWORD}"
+    from: status@acme.example
+    to: [ana@customer.example]
+    unsubscribe: ["mailto:unsubscribe@acme.example"]
+"""
+
+
+def test_the_customers_notifiers_and_their_defaults() -> None:
+    found = parse(CUSTOMERS, env={"SP_KEY": "sp-op-secret", "SMTP_PASSWORD": "smtp-op-secret"})
+    page, mail = found.notifiers["status-page"], found.notifiers["customers"]
+    assert page.kind == "statuspage" and page.api_url == "https://api.statuspage.io"  # type: ignore[union-attr]
+    assert mail.kind == "email"
+    assert (mail.port, mail.starttls, mail.email_above) == (587, True, 10.0)  # type: ignore[union-attr]
+    assert mail.sender == "status@acme.example"  # type: ignore[union-attr]
+    # The API key and the SMTP password are secrets: the log scrubber gets them.
+    assert sorted(found.secrets()) == ["smtp-op-secret", "sp-op-secret"]
+    assert "smtp-op-secret" not in repr(found) and "sp-op-secret" not in repr(found)

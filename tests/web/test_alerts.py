@@ -333,6 +333,12 @@ async def test_a_burst_of_100_notifications_opens_one_issue(alerting: Harness) -
     assert len(alert_issues(alerting.github)) == 1
     issue = alert_issues(alerting.github)[0]
     assert len(marked(alerting.github.posted_comments(issue.number), markers.Brief)) == 1
+    # The burst asked GitHub once which installation covers the repository and read its
+    # config once: concurrent callers share one lookup (so the answers stay within their
+    # second however many arrive together).
+    asked = [path for method, path, _ in alerting.github.requests if method == "GET"]
+    assert asked.count("/repos/Codertocat/Hello-World/installation") == 1
+    assert asked.count("/repos/Codertocat/Hello-World/contents/.github/incident.yml") == 1
 
 
 async def test_a_restarted_or_second_replica_finds_the_issue_on_github(

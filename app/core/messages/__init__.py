@@ -29,6 +29,7 @@ from app.core.messages.formatting import (
     when,
 )
 from app.core.messages.people import backups, reach
+from app.core.messages.public import DEFAULT_TITLES, public_reminder, record_note, resolved_text
 from app.core.messages.replies import denied_reply, help_reply, invalid_reply, undone_reply
 from app.core.messages.resolution import PHASE_TITLES, all_clear, phase_checklist, recurrence
 from app.core.messages.templates import (
@@ -42,6 +43,7 @@ from app.core.messages.updates import reminder
 
 __all__ = [
     "COMMANDS_HELP",
+    "DEFAULT_TITLES",
     "MAX_BODY",
     "MAX_TITLE",
     "PHASE_TITLES",
@@ -68,10 +70,13 @@ __all__ = [
     "invalid_reply",
     "manual_escalation",
     "phase_checklist",
+    "public_reminder",
     "quiet",
     "reach",
+    "record_note",
     "recurrence",
     "reminder",
+    "resolved_text",
     "security_flagged",
     "severity_changed",
     "status_title",

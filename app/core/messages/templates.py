@@ -18,6 +18,11 @@ COMMANDS_HELP = """\
 | `/legal notified [reference]` | legal was notified (legal, the incident commander or the security officer) |
 | `/regulator notified [reference]` | the regulator was notified: stops its reminder (legal, the incident commander or the security officer) |
 | `/action immediate\\|short\\|long <text> [@owner]` | file an action item now (due in 1 week, 1 month or 1 quarter) |
+| `/public <text>` | a customer-facing update on the public status site (`/public resolved <text>`: the last one; `/public title <text>`: its public title) |
+| `/component <name> operational\\|degraded\\|partial-outage\\|major-outage` | what customers see of a component |
+| `/impact <percent>` | the share of users affected |
+| `/oncall` | who holds each rotating seat now and after the next handoff |
+| `/oncall cover @login [rotation] [until <time>]` | @login takes the rotation's turn from now (until the next handoff, or `<time>`) |
 | `/incident help` | this list |
 
 A comment written in the status update template counts as `/status`. Commands work for \

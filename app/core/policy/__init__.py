@@ -32,6 +32,7 @@ from app.core.policy.problems import (
     public_problems,
     validate,
 )
+from app.core.policy.public import SiteSettings, StatuspagePolicy
 from app.core.policy.sections import (
     NOTIFIER_NAME,
     SLACK_ID,
@@ -93,7 +94,9 @@ __all__ = [
     "Role",
     "Severity",
     "SeverityPolicy",
+    "SiteSettings",
     "Span",
+    "StatuspagePolicy",
     "UnresolvedTrack",
     "bundled",
     "check_text",

@@ -10,6 +10,8 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from app.core.business_calendar import BusinessCalendar
 from app.core.policy.durations import Duration, PositiveDuration
 from app.core.policy.fields import LOGIN_RE, TEAM_RE, Loc, _login, _Problems, _shown
+from app.core.policy.public import SiteSettings, StatuspagePolicy
+from app.core.policy.rotations import MAX_ROTATIONS, Rotation, RotationSeat
 from app.core.policy.sections import (
     SLACK_ID,
     TRIGGER_KEYS,
@@ -107,6 +109,21 @@ class SeverityPolicy(_Model):
         default=False, description="The brief @-mentions every role and team (P0)."
     )
     checklist: list[str] = Field(description="Tasks posted as a GitHub task list.")
+    public_every: PositiveDuration | None = Field(
+        default=None,
+        description="Remind the communication lead when no public update came for this "
+        "long; unset: `update_every`.",
+    )
+    public_first_within: PositiveDuration | None = Field(
+        default=None,
+        description="The first public update is due this long after declaration; unset: "
+        "`public_every`.",
+    )
+    public_only_customer_facing: bool = Field(
+        default=False,
+        description="Public updates are due only while the incident is labelled "
+        "`customer-facing` (P3).",
+    )
 
 
 class Policy(_Model):
@@ -118,6 +135,17 @@ class Policy(_Model):
     roster: dict[str, Annotated[str, AfterValidator(_login)] | None] = Field(
         default_factory=dict,
         description="Seat → GitHub login, e.g. `release_manager.rohan-patel: octocat`.",
+    )
+    rotations: dict[str, Rotation] = Field(
+        default_factory=dict,
+        max_length=MAX_ROTATIONS,
+        description="On-call rotations by name; a roster seat follows one with "
+        "`{rotation: name}` (docs/user-guide/oncall.md).",
+    )
+    seats: dict[str, RotationSeat] = Field(
+        default_factory=dict,
+        description="Roster seats that follow a rotation, as `roster` gives them "
+        "(`seat: {rotation: primary, offset: 1}`); their login is `roster`'s `null` until bound.",
     )
     roles: dict[str, Role] = Field(description="Roles by key, e.g. incident_commander.")
     escalation_chain: list[str] = Field(
@@ -165,6 +193,16 @@ class Policy(_Model):
         description="The operator's notifiers (Slack, PagerDuty, webhooks) this repository's "
         "incidents reach, by severity.",
     )
+    statuspage: StatuspagePolicy | None = Field(
+        default=None,
+        description="The public status site this repository's incidents are published on "
+        "(`repository` and `branch`, both required); none when not configured.",
+    )
+    site: SiteSettings = Field(
+        default_factory=SiteSettings,
+        description="When this repository serves a public status site: its `title` and the "
+        "`components` customers see.",
+    )
     slack: dict[Annotated[str, AfterValidator(_login)], Annotated[str, Field(pattern=SLACK_ID)]] = (
         Field(
             default_factory=dict,
@@ -180,16 +218,21 @@ class Policy(_Model):
         if not isinstance(data, dict) or not isinstance(data.get("roster"), dict):
             return data
         roster: dict[Any, Any] = {}
+        seats = dict(data.get("seats") or {}) if isinstance(data.get("seats"), dict) else {}
         given = data.get("slack")
         slack = dict(given or {}) if given is None or isinstance(given, dict) else None
         for seat, value in data["roster"].items():
-            if isinstance(value, dict) and set(value) <= {"login", "slack"}:
+            if isinstance(value, dict) and "rotation" in value:
+                roster[seat], seats[seat] = None, value
+            elif isinstance(value, dict) and set(value) <= {"login", "slack"}:
                 roster[seat] = value.get("login")
                 if value.get("slack") is not None and value.get("login") and slack is not None:
                     slack[str(value["login"]).lstrip("@")] = value["slack"]
             else:
                 roster[seat] = value
         data = {**data, "roster": roster}
+        if seats:
+            data["seats"] = seats
         if slack is not None and slack:
             data["slack"] = slack
         return data
@@ -233,6 +276,11 @@ class Policy(_Model):
                 for role in getattr(self.breach, name)
                 if role not in self.roles
             ]
+        found += [
+            (("roster", seat, "rotation"), f"no rotation named {_shown(held.rotation)}")
+            for seat, held in self.seats.items()
+            if held.rotation not in self.rotations
+        ]
         if found:
             raise _Problems(found)
         return self
@@ -281,7 +329,10 @@ class Policy(_Model):
         return [
             f"{self.role_title(role)} (`{role}`): nobody to notify — map its seats in `roster:`"
             for role in dict.fromkeys(reached)
-            if role in self.roles and not self.holders(role) and not self.backups(role)
+            if role in self.roles
+            and not self.holders(role)
+            and not self.backups(role)
+            and not any(m in self.seats for m in self.roles[role].members)
         ]
 
     def backups(self, role: str) -> list[str]:
@@ -297,6 +348,7 @@ class Policy(_Model):
     def roster_logins(self) -> frozenset[str]:
         """Every login the roster names (lower case), who may give commands."""
         logins = {v.lower() for v in self.roster.values() if v}
+        logins |= {m for rotation in self.rotations.values() for m in rotation.logins()}
         for role in self.roles.values():
             logins |= {
                 m[1:].lower() for m in role.members + role.backup if LOGIN_RE.match(m) and "@" in m

@@ -262,6 +262,12 @@ class NotifyRoute(_Model):
     severities: list[Severity] = Field(
         default_factory=list, description="Severities sent to it; every severity when empty."
     )
+    public: bool = Field(
+        default=False,
+        description="A route for customers: only public updates (`/public`, the resolution "
+        "told to customers) go to it, and nothing internal ever does. The operator's "
+        "`statuspage` and `email` notifiers take only these.",
+    )
 
 
 class AlertsPolicy(_Model):

@@ -2,7 +2,7 @@
 clock.
 
 The state machine it follows is drawn in README.md ("State machine"). Every comment it plans
-carries a marker (app/core/markers.py), and the next snapshot shows it, so planning again
+carries a marker (app/core/markers/), and the next snapshot shows it, so planning again
 after executing a plan yields nothing new. Each chapter is a module; each step of a plan is a
 function `step(s: Situation) -> list[Action]`, run in the order of `STEPS`.
 """
@@ -20,6 +20,8 @@ from app.core.runbook import (
     declaration,
     escalation,
     follow_through,
+    oncall,
+    public,
     resolution,
     review,
     severity,
@@ -45,6 +47,7 @@ from app.core.runbook.follow_through import (
     wanted_items,
 )
 from app.core.runbook.monthly import Period, due_period, review_issue
+from app.core.runbook.oncall import HANDOVER_WINDOW, handover_issue, on_call_policy
 from app.core.runbook.review import (
     pir_round,
     pir_step,
@@ -68,9 +71,14 @@ STEPS: tuple[StepFunction, ...] = (
     declaration.security,
     breach.breach,
     communication.commands,
+    oncall.commands,
     communication.undone,
+    public.record,
+    oncall.handover,
+    oncall.calendar_problems,
     escalation.escalations,
     communication.reminder,
+    public.reminder,
     follow_through.action_items,
     resolution.phase,
     resolution.all_clear,
@@ -90,11 +98,13 @@ def plan(snapshot: Snapshot, policy: Policy, now: datetime) -> list[Action]:
     if s is None:
         return []
     actions = [action for step in STEPS for action in step(s)]
-    return drill(actions, s.state, policy)
+    return drill(actions, s.state, s.policy)
 
 
 def situation(snapshot: Snapshot, policy: Policy, now: datetime) -> Situation | None:
-    """The incident as `plan` sees it, or None when the issue is no incident."""
+    """The incident as `plan` sees it (the on-call holders folded into the policy), or None
+    when the issue is no incident."""
+    policy = oncall.on_call_policy(snapshot, policy, now)
     state = derive(snapshot, policy)
     if state is None:
         return None
@@ -106,6 +116,7 @@ def situation(snapshot: Snapshot, policy: Policy, now: datetime) -> Situation | 
 __all__ = [
     "DRILL_HEADER",
     "DRILL_QUIET_ROLES",
+    "HANDOVER_WINDOW",
     "MAX_STEPS",
     "STEPS",
     "DueDrill",
@@ -124,8 +135,10 @@ __all__ = [
     "due_drills",
     "due_period",
     "due_steps",
+    "handover_issue",
     "linked_round",
     "next_due",
+    "on_call_policy",
     "pir_round",
     "pir_step",
     "plan",

@@ -50,8 +50,10 @@ def who_reaches(
     """(the mentions a role reaches at `at`, whether they are its backups): its holders on
     the incident (`roles`, as `/assign` left them) or in the config, else its backups.
 
-    `at` is when the call is made: the place where who is on call at that time goes, between
-    the holders and the backups."""
+    `at` is when the call is made. Who is on call is already in `policy`: the plan holds it
+    bound to its moment (`runbook.oncall.on_call_policy`), so a seat that follows a rotation
+    resolves to whoever holds it — between the fixed holders and the backups — and a seat
+    nobody holds (an empty rotation, an unreadable calendar) falls to the backups."""
     holders = (roles or {}).get(role) or policy.holders(role)
     if holders:
         return list(holders), False

@@ -28,7 +28,8 @@ from app.core.snapshot import Comment, Event, Issue, Repo, Snapshot
 from tests.conftest import T0
 from tests.factories import ROSTER, policy
 
-POLICY = policy(ROSTER)
+# With a status site, so the public steps (its note, the public reminders) plan too.
+POLICY = policy(ROSTER + "statuspage: {repository: acme/status, branch: gh-pages}\n")
 LABELS = [
     "incident",
     "sev:P0",
@@ -42,6 +43,7 @@ LABELS = [
     "security",
     "breach",
     "drill",
+    "customer-facing",
     "bug",
 ]
 BODIES = [
@@ -60,6 +62,11 @@ BODIES = [
     "/incident help",
     "/status nope",
     "INCIDENT UPDATE #2\nSeverity: P1\nStatus: Monitoring",
+    "/public We are investigating.",
+    "/public resolved Fixed.\n/component API operational",
+    "/component API degraded",
+    "/public title Slow logins",
+    "PUBLIC UPDATE\nStill on it.",
     "just talking",
     "> /status resolved (quoted)",
 ]

@@ -1,0 +1,161 @@
+"""Views of the schedule: its shifts over a period, as text or as an iCalendar feed people
+subscribe to, and the offline checks `check-config` prints (gaps, overlapping layers,
+overrides for people outside the rotation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from app.core.messages.oncall import local
+from app.core.oncall.record import EMPTY, OnCallRecord
+from app.core.oncall.schedule import LOOKAHEAD, handoffs, in_hours, last_handoff, on_call
+from app.core.policy import Policy
+from app.core.policy.rotations import Layer
+
+AGENDA_DAYS = 14
+MAX_GAPS = 3
+_STEP = timedelta(minutes=15)  # how finely check-config looks for gaps and overlaps
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Someone on call for a rotation from `start` until `end` (None: nobody)."""
+
+    rotation: str
+    login: str | None
+    start: datetime
+    end: datetime
+
+
+def turns(
+    policy: Policy,
+    start: datetime,
+    end: datetime,
+    record: OnCallRecord = EMPTY,
+    *,
+    whole: bool = False,
+) -> list[Turn]:
+    """Each rotation's turns overlapping [start, end), in time order; `whole`: the first
+    from its real beginning (a feed's events keep their UID as the window slides)."""
+    found: list[Turn] = []
+    cuts = handoffs(policy, start, end, record)
+    for name in policy.rotations:
+        began = last_handoff(name, policy, start, LOOKAHEAD, record) if whole else None
+        moments = [began.at if began else start, *(h.at for h in cuts if h.rotation == name), end]
+        for begin, finish in pairwise(moments):
+            if begin < finish:
+                people = on_call(name, policy, record, begin)
+                found.append(Turn(name, people[0] if people else None, begin, finish))
+    return sorted(found, key=lambda t: (t.start, t.rotation))
+
+
+def agenda(policy: Policy, start: datetime, record: OnCallRecord = EMPTY) -> list[str]:
+    """The next two weeks, one line per turn: `Mon 2026-03-30 09:00 Europe/Berlin  primary  ada`."""
+    zone = policy.calendar.timezone
+    end = start + timedelta(days=AGENDA_DAYS)
+    return [
+        f"{local(t.start, zone)}  {t.rotation}  {t.login or '(nobody: backups)'}"
+        for t in turns(policy, start, end, record)
+    ]
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _text(value: str) -> str:
+    """An iCalendar TEXT value (RFC 5545 §3.3.11)."""
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def ics(name: str, shown: list[Turn], stamp: datetime) -> str:
+    """An iCalendar feed of the turns (CRLF lines, one VEVENT each; nobody's turns left out)."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//incident-app//on-call//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{_text(name)}",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+        "X-PUBLISHED-TTL:PT1H",
+    ]
+    for t in shown:
+        if t.login is None:
+            continue
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{t.rotation}-{_stamp(t.start)}@incident-app",
+            f"DTSTAMP:{_stamp(stamp)}",
+            f"DTSTART:{_stamp(t.start)}",
+            f"DTEND:{_stamp(t.end)}",
+            f"SUMMARY:{_text(f'On call ({t.rotation}): {t.login}')}",
+            f"DESCRIPTION:{_text(f'@{t.login} holds the {t.rotation} rotation.')}",
+            "TRANSP:TRANSPARENT",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def warnings(policy: Policy, start: datetime) -> list[str]:
+    """What check-config warns of in the rotations over the next two weeks: no seat follows
+    one, an override for someone outside it, gaps nobody holds, layers whose hours overlap."""
+    found: list[str] = []
+    followed = {held.rotation for held in policy.seats.values()}
+    for name, rotation in policy.rotations.items():
+        where = f"rotations.{name}"
+        if name not in followed:
+            found.append(f"{where}: no roster seat follows it (`seat: {{rotation: {name}}}`)")
+        if rotation.calendar is not None:
+            continue  # its shifts are the calendar's: `doctor` fetches it
+        members = {m.lower() for m in rotation.members} | {
+            m.lower() for layer in rotation.layers for m in layer.members
+        }
+        found += [
+            f"{where}.overrides.{n}: `{o.login}` is not a member of the rotation"
+            for n, o in enumerate(rotation.overrides)
+            if o.login.lower() not in members
+        ]
+        found += _gaps(name, policy, start)
+        found += _overlaps(name, policy, start)
+    return found
+
+
+def _gaps(name: str, policy: Policy, start: datetime) -> list[str]:
+    zone = policy.calendar.timezone
+    nobody = [
+        t
+        for t in turns(policy, start, start + timedelta(days=AGENDA_DAYS))
+        if t.rotation == name and t.login is None
+    ]
+    return [
+        f"rotations.{name}: nobody is on call from {local(t.start, zone)} to {local(t.end, zone)}"
+        for t in nobody[:MAX_GAPS]
+    ]
+
+
+def _overlaps(name: str, policy: Policy, start: datetime) -> list[str]:
+    rotation = policy.rotations[name]
+    zone = ZoneInfo(rotation.timezone or policy.calendar.timezone)
+    found: list[str] = []
+    for i, first in enumerate(rotation.layers):
+        for j in range(i + 1, len(rotation.layers)):
+            second = rotation.layers[j]
+            at = start.replace(minute=0, second=0, microsecond=0)
+            while at < start + timedelta(days=AGENDA_DAYS):
+                if _inside(first, zone, at) and _inside(second, zone, at):
+                    found.append(
+                        f"rotations.{name}.layers: {i} and {j} overlap (e.g. at "
+                        f"{local(at, policy.calendar.timezone)}); the first listed wins"
+                    )
+                    break
+                at += _STEP
+    return found
+
+
+def _inside(layer: Layer, zone: ZoneInfo, at: datetime) -> bool:
+    return in_hours(layer.hours, ZoneInfo(layer.timezone) if layer.timezone else zone, at)
