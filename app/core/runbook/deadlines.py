@@ -12,10 +12,13 @@ from datetime import datetime, time, timedelta
 
 from app.core import markers
 from app.core.commands import Status
+from app.core.oncall import next_handoff
 from app.core.policy import Policy
 from app.core.runbook.breach import breach_open
 from app.core.runbook.communication import next_reminder_at
 from app.core.runbook.escalation import breach_schedule, due_steps, posted_steps
+from app.core.runbook.oncall import PAGED
+from app.core.runbook.public import next_public_due
 from app.core.runbook.resolution import resolutions
 from app.core.runbook.review import due_date
 from app.core.runbook.situation import Situation
@@ -29,12 +32,14 @@ REPOSITORY_CHECK = timedelta(days=1)
 
 def next_due(s: Situation, *, archive_after: timedelta | None = None) -> datetime | None:
     """The first moment after `s.now` at which planning this incident again may do
-    something: an escalation step, an update reminder, a breach deadline (resolved or not),
-    or (with Slack's `archive_after`) its channel's archiving. None when nothing is ever due
-    again."""
-    found = [*_escalation_dues(s), *_breach_dues(s)]
+    something: an escalation step, an update reminder, a public-update reminder, a rotation's
+    handoff (P0/P1), a breach deadline (resolved or not), or (with Slack's `archive_after`) its
+    channel's archiving. None when nothing is ever due again."""
+    found = [*_escalation_dues(s), *_breach_dues(s), *_handoff_dues(s)]
     if s.state.status is not Status.RESOLVED:
         found.append(next_reminder_at(s.policy, s.state, s.now))
+        if (public := next_public_due(s)) is not None:
+            found.append(public)
     elif archive_after is not None and (resolved := resolutions(s.state)):
         found.append(resolved[-1] + archive_after)
     return _first_after(found, s.now)
@@ -56,6 +61,16 @@ def _breach_dues(s: Situation) -> list[datetime]:
         return []
     posted, _ = posted_steps(s.state)
     return [step.due for step in breach_schedule(s.policy, s.state) if step.id not in posted]
+
+
+def _handoff_dues(s: Situation) -> list[datetime]:
+    """An open P0/P1 gets a note at each rotation's handoff (`oncall.handover`)."""
+    if not s.policy.rotations or s.state.status is Status.RESOLVED:
+        return []
+    if s.state.severity not in PAGED or s.snapshot.issue.state != "open":
+        return []
+    at = next_handoff(s.policy, s.now, s.snapshot.oncall)
+    return [at] if at is not None else []
 
 
 def reminder_due(snapshot: Snapshot, policy: Policy, now: datetime) -> datetime | None:
