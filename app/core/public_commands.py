@@ -14,6 +14,12 @@ MAX_TITLE_CHARS = 120
 MAX_COMPONENT_CHARS = 60
 _PUBLIC_TEMPLATE_RE = re.compile(r"^\s*[#*_\s]*PUBLIC UPDATE[*_\s:]*$", re.I)
 _PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
+# The status update template's heading: where a PUBLIC UPDATE section ends at the latest.
+_INTERNAL_TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
+# What GitHub does not show (an HTML comment, closed or not), and characters that are no
+# text: controls (XML refuses them, so the Atom feed would break), lone surrogates.
+_HIDDEN_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_NO_TEXT_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 class ComponentState(StrEnum):
@@ -94,10 +100,27 @@ def public_template(lines: list[str], is_command: Callable[[str], bool]) -> Publ
     (command lines among them are not part of it)."""
     for index, line in enumerate(lines):
         if _PUBLIC_TEMPLATE_RE.match(line):
-            rest = [x for x in lines[index + 1 :] if not is_command(x)]
-            text = "\n".join(rest).strip()
+            rest: list[str] = []
+            for following in lines[index + 1 :]:
+                if _INTERNAL_TEMPLATE_RE.search(following):
+                    break  # the internal update that follows is not for customers
+                if not is_command(following):
+                    rest.append(following)
+            text = public_text("\n".join(rest))
             return Publish(text[:MAX_PUBLIC_CHARS], template=True) if text else None
     return None
+
+
+def shown(text: str) -> str:
+    """The text as GitHub shows it: without its HTML comments (closed or not)."""
+    return _HIDDEN_RE.sub("", text)
+
+
+def public_text(text: str) -> str:
+    """What customers may read of a text typed on GitHub: what GitHub shows of it (no HTML
+    comment) and no control characters."""
+    clean = _NO_TEXT_RE.sub("", shown(text))
+    return "\n".join(line.rstrip() for line in clean.splitlines()).strip()
 
 
 def impact_percent(text: str) -> float | None:
@@ -127,18 +150,18 @@ def public_command(name: str, args: list[str], rest: str) -> PublicCommand | Pro
             state = ComponentState(args[-1].lower())
         except ValueError:
             return ("/component", f"{_echo(args[-1])} is no state; {_COMPONENT_HELP}")
-        component = " ".join(args[:-1]).strip("`\"'")
+        component = public_text(" ".join(args[:-1])).strip("`\"'")
         if not component or len(component) > MAX_COMPONENT_CHARS:
             return ("/component", _COMPONENT_HELP)
         return SetComponent(component, state)
     first = args[0].lower() if args else ""
     if first == "title":
-        text = rest[len(args[0]) :].strip()
+        text = public_text(rest[len(args[0]) :])
         if not text:
             return ("/public", "use /public title <what customers read as its title>")
         return PublicTitle(text[:MAX_TITLE_CHARS])
     final = first == "resolved"
-    text = rest[len(args[0]) :].strip() if final else rest
+    text = public_text(rest[len(args[0]) :] if final else rest)
     if not text:
         return ("/public", "use /public <what customers should read>")
     return Publish(text[:MAX_PUBLIC_CHARS], final=final)

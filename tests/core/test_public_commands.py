@@ -88,3 +88,42 @@ def test_the_template_heading_alone_is_no_update() -> None:
 )
 def test_an_impact_field_stating_a_percentage(text: str, share: float | None) -> None:
     assert cmd.impact_percent(text) == share
+
+
+def test_the_template_stops_at_an_internal_update_after_it() -> None:
+    body = (
+        "PUBLIC UPDATE\nCheckout is slow for some customers.\n\n"
+        "INCIDENT UPDATE\nImpact: db-7 primary out of disk\nActions: failing over"
+    )
+    publish = [c for c in cmd.parse(body) if isinstance(c, cmd.Publish)]
+    assert publish == [cmd.Publish("Checkout is slow for some customers.", template=True)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "/public Checkout is slow. <!-- db-7 is down, rohan on it -->",
+        "/public Checkout is slow. <!-- db-7 is down",
+        "PUBLIC UPDATE\nCheckout is slow.\n<!--\ndb-7 is down\n-->",
+    ],
+)
+def test_what_github_hides_never_goes_public(body: str) -> None:
+    [publish] = [c for c in cmd.parse(body) if isinstance(c, cmd.Publish)]
+    assert publish.text == "Checkout is slow."
+
+
+def test_control_characters_are_left_out_of_public_text() -> None:
+    [publish] = cmd.parse("/public Checkout\x1b[31m is\x07 slow\ud800.")
+    assert isinstance(publish, cmd.Publish)
+    assert publish.text == "Checkout[31m is slow."
+    [title] = cmd.parse("/public title Slow\x00 checkout")
+    assert title == cmd.PublicTitle("Slow checkout")
+
+
+def test_a_command_github_hides_is_no_command() -> None:
+    assert (
+        cmd.parse("Draft:\n<!--\n/public We were breached\n/component API major-outage\n-->") == []
+    )
+    assert cmd.parse("<!-- /public not yet --> /public Checkout is slow.") == [
+        cmd.Publish("Checkout is slow.")
+    ]
