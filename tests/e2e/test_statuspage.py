@@ -323,3 +323,19 @@ async def test_another_owners_status_repository_is_never_written(harness: Harnes
     item = await say(harness, f"/public {PUBLIC}")
     assert int(item["reactions"].get("+1", 0)) == 1  # the command itself is handled
     assert not [r for r in github.requests if "/repos/acme/status" in r[1]]
+
+
+async def test_an_empty_status_repository_gets_its_first_commit(harness: Harness) -> None:
+    harness.github.empty.add(SITE_REPO)  # created without a README: not one commit
+    await declared(harness)
+    await say(harness, f"/public {PUBLIC}")
+
+    files = site(harness)
+    assert PUBLIC in files["index.html"]
+    assert files[".nojekyll"] == ""
+    assert [c["message"] for c in harness.github.git_log(SITE_REPO, BRANCH)] == [
+        "Update the status site",
+        "Start the status site",
+    ]
+    await say(harness, "/public resolved Checkout works again.")
+    assert commits(harness) == 3
