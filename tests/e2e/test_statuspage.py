@@ -339,3 +339,17 @@ async def test_an_empty_status_repository_gets_its_first_commit(harness: Harness
     ]
     await say(harness, "/public resolved Checkout works again.")
     assert commits(harness) == 3
+
+
+async def test_a_change_waiting_for_its_minute_is_not_lost_by_a_restart(harness: Harness) -> None:
+    await declared(harness)
+    await say(harness, f"/public {PUBLIC}")
+    harness.clock.advance(seconds=-100)  # the resolution comes 20 s after the commit: it waits
+    await say(harness, "/status resolved failed over to db-8")
+    harness.github.issue().state = "closed"
+    assert commits(harness) == 1
+    harness.app.state.reconciler.publisher._sites.clear()  # restarted: what waited is gone
+    harness.clock.advance(minutes=1)
+    await tick(harness)  # reads the incident again (closed lately) from GitHub's record
+    assert commits(harness) == 2
+    assert "All Systems Operational" in site(harness)["index.html"]
