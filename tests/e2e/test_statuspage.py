@@ -353,3 +353,21 @@ async def test_a_change_waiting_for_its_minute_is_not_lost_by_a_restart(harness:
     await tick(harness)  # reads the incident again (closed lately) from GitHub's record
     assert commits(harness) == 2
     assert "All Systems Operational" in site(harness)["index.html"]
+
+
+async def test_a_component_the_site_does_not_list_never_reaches_it(harness: Harness) -> None:
+    await declared(harness)
+    item = await say(
+        harness, f"/public {PUBLIC}\n/component db-7 major-outage\n/component checkout degraded"
+    )
+
+    files = site(harness)
+    for path, text in files.items():
+        assert "db-7" not in text, path  # history.json included: Pages serves it too
+    assert "Degraded performance" in files["index.html"]
+    summary = json.loads(files["status.json"])
+    assert [c["name"] for c in summary["components"]] == ["API", "Checkout"]
+    before = len(harness.github.requests)
+    await harness.deliver("issue_comment", comment_payload(harness, item), delivery="again")
+    assert not [r for r in harness.github.requests[before:] if SITE_REPO in r[1]]
+    assert commits(harness) == 1

@@ -148,3 +148,13 @@ def test_an_unreadable_history_is_an_empty_one() -> None:
     assert read_history("not json") == History()
     assert read_history('{"incidents": [{"id": 1}]}') == History()
     assert read_history(None) == History()
+
+
+def test_only_the_components_the_site_lists_are_shown() -> None:
+    named = _incident(
+        components=(("checkout", ComponentState.DEGRADED), ("db-7", ComponentState.MAJOR_OUTAGE))
+    )
+    assert named.limited_to(CONFIG.components).components == (
+        ("Checkout", ComponentState.DEGRADED),
+    )
+    assert named.limited_to(()) == named  # a site without a list shows what incidents name
