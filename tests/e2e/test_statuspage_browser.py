@@ -69,3 +69,37 @@ async def test_a_customer_reads_the_status_site_on_a_phone(
             await expect(page.get_by_role("heading", level=1)).to_have_text("Acme status")
         finally:
             await browser.close()
+
+
+async def test_long_words_never_make_a_phone_scroll_sideways(
+    harness: Harness, tmp_path: Path
+) -> None:
+    await declared(harness)
+    harness.github.files[(SITE_REPO.lower(), ".github/incident.yml")] = (
+        "site:\n  title: Acme status\n  components: [API, " + "Checkout" * 7 + "]\n"
+    )
+    await say(harness, "/public title " + "Checkout" * 15)
+    await say(harness, "/public " + "x" * 300 + f"\n/component {'Checkout' * 7} degraded")
+    for path, text in harness.github.git_files(SITE_REPO, BRANCH).items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS, timeout=TIMEOUT_MS
+        )
+        try:
+            context = await browser.new_context(java_script_enabled=False, viewport=PHONE)
+            page = await context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            for path in ["index.html"] + [
+                str(p.relative_to(tmp_path)) for p in (tmp_path / "incidents").iterdir()
+            ]:
+                await page.goto((tmp_path / path).as_uri())
+                width = await page.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["width"], path
+            await page.screenshot(
+                path=str(ARTIFACTS / "status-site-long-words.png"), full_page=True
+            )
+        finally:
+            await browser.close()

@@ -17,7 +17,7 @@ STYLE = """
 --major:#bc4c00;--critical:#cf222e;--link:#0969da}
 *{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
-background:#fff}
+background:#fff;overflow-wrap:anywhere}
 .wrap{max-width:46rem;margin:0 auto;padding:1rem}
 a{color:var(--link)}
 a:focus{outline:3px solid var(--link);outline-offset:2px}
