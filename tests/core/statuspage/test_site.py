@@ -87,6 +87,8 @@ def test_resolved_incidents_leave_the_components_operational_and_stay_90_days() 
     assert "incidents/new000000000000000000.html" in page
     assert "incidents/old000000000000000000.html" not in page
     assert "incidents/old000000000000000000.html" in files  # its page stays
+    # The page says from which day: still true when no change writes it again for months.
+    assert "Past incidents since 2026-08-26</h2>" in page
     assert all(c.state is ComponentState.OPERATIONAL for c in components(CONFIG, [old, recent]))
 
 
