@@ -10,8 +10,8 @@ import pytest
 
 from app.core import markers
 from tests.conftest import Harness, delivery_for, marked
-from tests.e2e.test_statuspage import arrange, tick
 from tests.e2e.test_statuspage import _label as label
+from tests.e2e.test_statuspage import arrange, tick
 
 pytestmark = pytest.mark.anyio
 
