@@ -241,7 +241,7 @@ def parse(body: str | None) -> list[Command]:
     if not any(isinstance(c, Publish) for c in found):
         public = public_template(lines, lambda line: bool(_LINE_RE.match(line)))
         if public is not None:
-            found.append(public)
+            found.append(Invalid(*public) if isinstance(public, tuple) else public)
     return found
 
 

@@ -95,7 +95,9 @@ PublicCommand = Publish | PublicTitle | SetComponent | SetImpact
 Problem = tuple[str, str]  # (the command, what is valid): an Invalid for app/core/commands
 
 
-def public_template(lines: list[str], is_command: Callable[[str], bool]) -> Publish | None:
+def public_template(
+    lines: list[str], is_command: Callable[[str], bool]
+) -> Publish | Problem | None:
     """A comment whose heading line is `PUBLIC UPDATE`: the lines after it are the update
     (command lines among them are not part of it)."""
     for index, line in enumerate(lines):
@@ -107,8 +109,17 @@ def public_template(lines: list[str], is_command: Callable[[str], bool]) -> Publ
                 if not is_command(following):
                     rest.append(following)
             text = public_text("\n".join(rest))
-            return Publish(text[:MAX_PUBLIC_CHARS], template=True) if text else None
+            if len(text) > MAX_PUBLIC_CHARS:
+                return ("PUBLIC UPDATE", _too_long(text, MAX_PUBLIC_CHARS))
+            return Publish(text, template=True) if text else None
     return None
+
+
+def _too_long(text: str, limit: int) -> str:
+    return (
+        f"at most {limit} characters (this one has {len(text)}): customers read an update "
+        "whole or not at all, so shorten it"
+    )
 
 
 def shown(text: str) -> str:
@@ -159,12 +170,16 @@ def public_command(name: str, args: list[str], rest: str) -> PublicCommand | Pro
         text = public_text(rest[len(args[0]) :])
         if not text:
             return ("/public", "use /public title <what customers read as its title>")
-        return PublicTitle(text[:MAX_TITLE_CHARS])
+        if len(text) > MAX_TITLE_CHARS:
+            return ("/public", f"a title has {_too_long(text, MAX_TITLE_CHARS)}")
+        return PublicTitle(text)
     final = first == "resolved"
     text = public_text(rest[len(args[0]) :] if final else rest)
     if not text:
         return ("/public", "use /public <what customers should read>")
-    return Publish(text[:MAX_PUBLIC_CHARS], final=final)
+    if len(text) > MAX_PUBLIC_CHARS:
+        return ("/public", _too_long(text, MAX_PUBLIC_CHARS))
+    return Publish(text, final=final)
 
 
 def _number(text: str) -> float | None:

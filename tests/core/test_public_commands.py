@@ -67,10 +67,23 @@ def test_bad_public_commands_say_what_is_valid(body: str, command: str, says: st
     assert says in found.problem
 
 
-def test_public_text_is_cut_to_its_limit() -> None:
-    [found] = cmd.parse("/public " + "x" * 5000)
-    assert isinstance(found, cmd.Publish)
-    assert len(found.text) == cmd.MAX_PUBLIC_CHARS
+@pytest.mark.parametrize(
+    ("body", "command", "says"),
+    [
+        ("/public " + "x" * 2001, "/public", "at most 2000 characters (this one has 2001)"),
+        ("/public resolved " + "x" * 2001, "/public", "at most 2000 characters"),
+        ("PUBLIC UPDATE\n" + "x" * 2001, "PUBLIC UPDATE", "at most 2000 characters"),
+        ("/public title " + "x" * 121, "/public", "a title has at most 120 characters"),
+    ],
+)
+def test_a_public_text_over_its_limit_is_refused_not_cut(
+    body: str, command: str, says: str
+) -> None:
+    [found] = cmd.parse(body)
+    assert isinstance(found, cmd.Invalid)
+    assert found.command == command
+    assert says in found.problem
+    assert cmd.parse("/public " + "x" * 2000) == [cmd.Publish("x" * 2000)]
 
 
 def test_the_template_heading_alone_is_no_update() -> None:

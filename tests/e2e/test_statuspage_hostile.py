@@ -43,3 +43,11 @@ async def test_hostile_public_texts_are_text_everywhere(harness: Harness) -> Non
     [incident] = summary["incidents"]
     assert incident["name"] == TITLE
     assert [u["body"] for u in incident["incident_updates"]][1] == TEXT
+
+
+async def test_a_public_update_too_long_is_refused_with_a_reply(harness: Harness) -> None:
+    await declared(harness)
+    await say(harness, "/public " + "We are investigating. " * 100)
+    assert site(harness) == {}  # nothing published, not even a cut-off sentence
+    [reply] = [c for c in harness.github.posted_comments() if "at most 2000 characters" in c]
+    assert "(this one has 2199)" in reply
