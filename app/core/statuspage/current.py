@@ -15,7 +15,7 @@ INDICATORS = {
     "none": "All Systems Operational",
     "minor": "Minor Service Outage",
     "major": "Partial System Outage",
-    "critical": "Major System Outage",
+    "critical": "Major Service Outage",
 }
 _INDICATOR_OF = {
     ComponentState.OPERATIONAL: "none",

@@ -96,6 +96,8 @@ def test_the_worst_open_component_sets_the_indicator() -> None:
     a = _incident("a" * 20, components=(("API", ComponentState.DEGRADED),))
     b = _incident("b" * 20, components=(("API", ComponentState.MAJOR_OUTAGE),))
     assert indicator(CONFIG, [a, b]) == "critical"
+    status = json.loads(render(CONFIG, History().merged([a, b]), now=T)["status.json"])["status"]
+    assert status == {"indicator": "critical", "description": "Major Service Outage"}
     assert indicator(CONFIG, [_incident("c" * 20, components=())]) == "minor"
     assert indicator(CONFIG, []) == "none"
 
