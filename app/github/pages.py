@@ -10,6 +10,7 @@ through the contents API, which creates the branch.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -85,8 +86,6 @@ async def read_text(gh: GitHubPort, repo: str, branch: Branch, path: str) -> str
     if isinstance(reply.data, str):
         return reply.data
     if isinstance(reply.data, dict) and reply.data.get("encoding") == "base64":
-        import base64
-
         return base64.b64decode(str(reply.data.get("content", ""))).decode("utf-8", "replace")
     return None
 
