@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Page, async_playwright, expect
 
 from tests.conftest import Harness
 from tests.e2e.test_statuspage import BRANCH, INTERNAL, SITE_REPO, declared, say
@@ -16,6 +16,22 @@ from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, TIMEOUT_MS
 pytestmark = pytest.mark.anyio
 
 PHONE = {"width": 375, "height": 740}
+
+
+async def assert_accessible(page: Page) -> None:
+    """One h1, headings that never skip a level, the page's language, landmarks, a skip
+    link to the main content."""
+    levels = await page.locator("h1, h2, h3, h4, h5, h6").evaluate_all(
+        "hs => hs.map(h => Number(h.tagName[1]))"
+    )
+    assert levels.count(1) == 1 and levels[0] == 1, levels
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert await page.locator("html").get_attribute("lang") == "en"
+    for role in ("banner", "main", "contentinfo"):
+        await expect(page.get_by_role(role)).to_have_count(1)
+    await expect(page.get_by_role("link", name="Skip to content")).to_have_attribute(
+        "href", "#main"
+    )
 
 
 async def test_a_customer_reads_the_status_site_on_a_phone(
@@ -58,12 +74,14 @@ async def test_a_customer_reads_the_status_site_on_a_phone(
             assert "db-7" not in text and "rohan" not in text
             box = await page.locator("main").bounding_box()
             assert box is not None and box["width"] <= PHONE["width"]  # no sideways scrolling
+            await assert_accessible(page)
             await page.screenshot(path=str(ARTIFACTS / "status-site.png"), full_page=True)
 
             await page.get_by_role("link", name="Checkout problems").click()
             await expect(page.get_by_role("heading", level=1)).to_have_text("Checkout problems")
             await expect(page.get_by_role("heading", name="Updates")).to_be_visible()
             await expect(page.get_by_text("Identified", exact=True)).to_be_visible()
+            await assert_accessible(page)
             await page.screenshot(path=str(ARTIFACTS / "status-site-incident.png"), full_page=True)
             await page.get_by_role("link", name="Acme status").click()
             await expect(page.get_by_role("heading", level=1)).to_have_text("Acme status")
