@@ -4,6 +4,7 @@ phone's width. Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ async def assert_accessible(page: Page) -> None:
         "hs => hs.map(h => Number(h.tagName[1]))"
     )
     assert levels.count(1) == 1 and levels[0] == 1, levels
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+    assert all(b - a <= 1 for a, b in pairwise(levels)), levels
     assert await page.locator("html").get_attribute("lang") == "en"
     for role in ("banner", "main", "contentinfo"):
         await expect(page.get_by_role(role)).to_have_count(1)
