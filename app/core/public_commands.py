@@ -16,9 +16,11 @@ _PUBLIC_TEMPLATE_RE = re.compile(r"^\s*[#*_\s]*PUBLIC UPDATE[*_\s:]*$", re.I)
 _PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
 # The status update template's heading: where a PUBLIC UPDATE section ends at the latest.
 _INTERNAL_TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
-# What GitHub does not show (an HTML comment, closed or not), and characters that are no
-# text: controls (XML refuses them, so the Atom feed would break), lone surrogates.
-_HIDDEN_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+# What GitHub does not show: an HTML comment, and one left open at the start of a line (an
+# HTML block: hidden to the end); an open one inside a line is shown as typed (CommonMark).
+# Characters that are no text: controls (XML refuses them: the feed would break), lone
+# surrogates.
+_HIDDEN_RE = re.compile(r"<!--.*?-->|^ {0,3}<!--.*\Z", re.S | re.M)
 _NO_TEXT_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -123,7 +125,7 @@ def _too_long(text: str, limit: int) -> str:
 
 
 def shown(text: str) -> str:
-    """The text as GitHub shows it: without its HTML comments (closed or not)."""
+    """The text as GitHub shows it: without its HTML comments."""
     return _HIDDEN_RE.sub("", text)
 
 

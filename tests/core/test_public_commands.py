@@ -116,7 +116,7 @@ def test_the_template_stops_at_an_internal_update_after_it() -> None:
     "body",
     [
         "/public Checkout is slow. <!-- db-7 is down, rohan on it -->",
-        "/public Checkout is slow. <!-- db-7 is down",
+        "PUBLIC UPDATE\nCheckout is slow.\n<!-- db-7 is down\nrohan is on it",
         "PUBLIC UPDATE\nCheckout is slow.\n<!--\ndb-7 is down\n-->",
     ],
 )
@@ -138,5 +138,9 @@ def test_a_command_github_hides_is_no_command() -> None:
         cmd.parse("Draft:\n<!--\n/public We were breached\n/component API major-outage\n-->") == []
     )
     assert cmd.parse("<!-- /public not yet --> /public Checkout is slow.") == [
+        cmd.Publish("Checkout is slow.")
+    ]
+    # An HTML comment left open inside a line is text on GitHub: the next line is shown.
+    assert cmd.parse("Is it <!-- this?\n/public Checkout is slow.") == [
         cmd.Publish("Checkout is slow.")
     ]
