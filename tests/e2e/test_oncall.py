@@ -184,12 +184,46 @@ async def test_a_cover_is_recorded_in_the_on_call_issue_and_takes_effect_at_once
     assert len(markers.of(markers.CoverNote, "\n".join(github.posted_comments(log.number)))) == 1
 
 
+# The commander's seat alone follows the rotation (no secondary to hide a stale assignee).
+COMMANDER_ONLY = CONFIG.replace("  architect.morgan-lee: {rotation: primary, offset: 1}\n", "")
+
+
+async def covered_by_ada_until_17_30(harness: Harness) -> None:
+    harness.github.files[(REPO.lower(), ".github/incident.yml")] = COMMANDER_ONLY
+    harness.github.add_issue(labels=("incident", "sev:P1"))
+    await harness.deliver("issues", delivery_for(harness.github, "issues.opened-incident-p0.json"))
+    harness.clock.advance(minutes=5)
+    await say(harness, "/oncall cover @ada until 17:30", by="ken")
+    assert harness.github.issue().assignees == ["ada"]
+
+
+async def test_a_cover_s_end_hands_the_seat_back(harness: Harness) -> None:
+    await covered_by_ada_until_17_30(harness)
+    harness.clock.now = datetime(2019, 5, 15, 15, 31, tzinfo=UTC)  # 17:31 Berlin
+    await tick(harness)
+    notes = marked(harness.github.posted_comments(), markers.Handover)
+    assert "@ken takes over from `ada`" in notes[-1]
+    assert harness.github.issue().assignees == ["ken"]
+
+
+async def test_a_handoff_after_a_missed_one_replaces_whom_the_app_had_assigned(
+    harness: Harness,
+) -> None:
+    await covered_by_ada_until_17_30(harness)
+    harness.clock.now = HANDOFF + timedelta(minutes=1)  # no tick saw the cover end at 17:30
+    await tick(harness)
+    notes = marked(harness.github.posted_comments(), markers.Handover)
+    assert "@ana takes over from `ada`" in notes[-1]
+    assert harness.github.issue().assignees == ["ana"]
+
+
 @pytest.mark.parametrize(
     ("command", "reason"),
     [
         ("/oncall cover @mallory", "`mallory` is neither a member of `primary` nor has write"),
         ("/oncall cover @ada secondary", "there is no rotation `secondary`"),
         ("/oncall cover @ada until tea time", "`tea time` is no time to come"),
+        ("/oncall cover @ada until 2019-05-15 09:00", "`2019-05-15 09:00` is no time to come"),
     ],
 )
 async def test_a_cover_that_cannot_be_given_is_refused_and_changes_nothing(

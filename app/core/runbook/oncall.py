@@ -24,7 +24,6 @@ from app.core.state import IncidentState, briefed_at, declared_at
 # A handoff further back than this is history: a stopped app tells of the latest one only.
 HANDOVER_WINDOW = timedelta(hours=12)
 PAGED = (Severity.P0, Severity.P1)
-_JUST_BEFORE = timedelta(seconds=1)
 
 
 def on_call_policy(snapshot: Snapshot, policy: Policy, now: datetime) -> Policy:
@@ -78,6 +77,7 @@ def calendar_problems(s: Situation) -> list[Action]:
 def _handed(s: Situation, handoff: Handoff) -> list[Action]:
     """The assignee swap and the note for one handoff, or nothing when no role changes."""
     policy, state, record = s.policy, s.state, s.snapshot.oncall
+    placed = _placed_at(state, handoff.rotation)
     changes: list[texts.RoleChange] = []
     outgoing_logins: list[tuple[str, str, str]] = []  # (role, outgoing, incoming)
     for role_key, role in policy.roles.items():
@@ -85,7 +85,7 @@ def _handed(s: Situation, handoff: Handoff) -> list[Action]:
             held = policy.seats.get(seat)
             if held is None or held.rotation != handoff.rotation:
                 continue
-            before = holder_at(seat, policy, record, handoff.at - _JUST_BEFORE)
+            before = holder_at(seat, policy, record, placed)
             after = holder_at(seat, policy, record, handoff.at)
             if (before or "").lower() == (after or "").lower():
                 continue
@@ -98,6 +98,16 @@ def _handed(s: Situation, handoff: Handoff) -> list[Action]:
     zone = policy.rotations[handoff.rotation].timezone or policy.calendar.timezone
     note = texts.handover_note(handoff.rotation, handoff.at, zone, changes)
     return [*actions, PostComment(note, "handover")]
+
+
+def _placed_at(state: IncidentState, rotation: str) -> datetime:
+    """When the app last placed the rotation's seats on the incident: its latest handover
+    note for the rotation, else the declaration. The outgoing person is who held the seat
+    then, not just before the handoff: a missed handoff (a cover's end, an outage of the
+    app) leaves that person assigned."""
+    notes = state.notes_of(markers.Handover)
+    told = [n.comment.created_at for n in notes if n.marker.rotation == rotation]
+    return max(told, default=state.declared_at)
 
 
 def _reassigned(s: Situation, swaps: list[tuple[str, str, str]]) -> list[Action]:
