@@ -233,13 +233,20 @@ def _cover(s: Situation, comment: Comment, c: OnCall) -> list[Action]:
     return [write, PostComment(reply, "oncall-reply")]
 
 
-def _next_deadline(policy: Policy, state: IncidentState, zone: str) -> str:
-    """The incident's next deadline in words: its response, else its next update."""
+def _next_deadline(policy: Policy, state: IncidentState, zone: str, at: datetime) -> str:
+    """The incident's next deadline at the handoff `at`, in words: one already missed first
+    (`response overdue since …`), else the first to come of its response and next update."""
     respond_by, _ = deadlines(policy, state)
+    _, update_due, _ = next_update(policy, state)
+    dues = [("update", update_due)]
     if state.acked_at is None:
-        return f"response due {texts.local(respond_by, zone)}"
-    _, due, _ = next_update(policy, state)
-    return f"update due {texts.local(due, zone)}"
+        dues.insert(0, ("response", respond_by))
+    missed = [d for d in dues if d[1] <= at]
+    if missed:
+        what, when = min(missed, key=lambda d: d[1])
+        return f"{what} overdue since {texts.local(when, zone)}"
+    what, when = min(dues, key=lambda d: d[1])
+    return f"{what} due {texts.local(when, zone)}"
 
 
 def handover_issue(
@@ -266,7 +273,7 @@ def handover_issue(
             snap.issue.title,
             state.severity.value,
             state.status.value,
-            _next_deadline(policy, state, zone),
+            _next_deadline(policy, state, zone, handoff.at),
         )
         for snap, state in open_ones
     ]
