@@ -15,10 +15,12 @@ import respx
 
 from app.core import markers
 from app.core.labels import ONCALL
+from app.runtime import handover
 from app.settings import Settings
 from app.web.server import create_app
 from tests.conftest import (
     CRON_SECRET,
+    INSTALLATION_ID,
     REPO,
     T0,
     Clock,
@@ -119,6 +121,29 @@ async def test_a_replica_that_remembers_nothing_hands_over_nothing_twice(
     assert answer.status_code == 200
     assert len(github.writes) == writes  # the markers on GitHub are the record
     assert len(handover_issues(harness)) == 1
+
+
+async def test_handover_issues_are_capped_per_installation_and_hour(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github = harness.github
+    monkeypatch.setattr(handover, "HANDOVER_ISSUES_PER_HOUR", 2)
+    repos = [REPO, "Codertocat/Two", "Codertocat/Three"]
+    github.repos[INSTALLATION_ID] = repos  # an organisation's rotation, three repositories
+    for repo in repos:
+        github.files[(repo.lower(), ".github/incident.yml")] = CONFIG
+        github.add_issue(labels=("incident", "sev:P1"), repo=repo)
+    harness.clock.now = HANDOFF + timedelta(minutes=1)
+    await tick(harness)
+    assert len(handover_issues(harness)) == 2
+    harness.clock.advance(minutes=30)
+    await tick(harness)
+    assert len(handover_issues(harness)) == 2  # the hour's budget is spent
+    harness.clock.now = HANDOFF + timedelta(minutes=62)
+    await tick(harness)
+    assert len(handover_issues(harness)) == 3  # the third follows, once
+    await tick(harness)
+    assert len(handover_issues(harness)) == 3
 
 
 async def test_a_hand_made_assign_stays_through_a_handoff(harness: Harness) -> None:

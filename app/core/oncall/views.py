@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from itertools import combinations, pairwise
 from zoneinfo import ZoneInfo
 
 from app.core.messages.oncall import local
 from app.core.oncall.record import EMPTY, OnCallRecord
-from app.core.oncall.schedule import LOOKAHEAD, handoffs, in_hours, last_handoff, on_call
+from app.core.oncall.schedule import LOOKAHEAD, handoffs, last_handoff, on_call
 from app.core.policy import Policy
-from app.core.policy.rotations import Layer
+from app.core.policy.rotations import Layer, parse_hours
 
 AGENDA_DAYS = 14
 MAX_GAPS = 3
-_STEP = timedelta(minutes=15)  # how finely check-config looks for gaps and overlaps
+OVERLAP_DAYS = 366  # how far ahead check-config looks for layers that overlap
 
 
 @dataclass(frozen=True)
@@ -139,23 +139,51 @@ def _gaps(name: str, policy: Policy, start: datetime) -> list[str]:
 
 
 def _overlaps(name: str, policy: Policy, start: datetime) -> list[str]:
+    """Layers of the rotation whose hours overlap within OVERLAP_DAYS: time zones move their
+    offsets on different dates, so layers that tile the day in July may overlap in January."""
     rotation = policy.rotations[name]
     zone = ZoneInfo(rotation.timezone or policy.calendar.timezone)
+    windows = [_windows(layer, zone, start) for layer in rotation.layers]
     found: list[str] = []
-    for i, first in enumerate(rotation.layers):
-        for j in range(i + 1, len(rotation.layers)):
-            second = rotation.layers[j]
-            at = start.replace(minute=0, second=0, microsecond=0)
-            while at < start + timedelta(days=AGENDA_DAYS):
-                if _inside(first, zone, at) and _inside(second, zone, at):
-                    found.append(
-                        f"rotations.{name}.layers: {i} and {j} overlap (e.g. at "
-                        f"{local(at, policy.calendar.timezone)}); the first listed wins"
-                    )
-                    break
-                at += _STEP
+    for i, j in combinations(range(len(windows)), 2):
+        at = _first_overlap(windows[i], windows[j])
+        if at is not None:
+            found.append(
+                f"rotations.{name}.layers: {i} and {j} overlap (e.g. at "
+                f"{local(max(at, start), policy.calendar.timezone)}); the first listed wins"
+            )
     return found
 
 
-def _inside(layer: Layer, zone: ZoneInfo, at: datetime) -> bool:
-    return in_hours(layer.hours, ZoneInfo(layer.timezone) if layer.timezone else zone, at)
+def _windows(layer: Layer, zone: ZoneInfo, start: datetime) -> list[tuple[datetime, datetime]]:
+    """The layer's daily hours as UTC intervals, from the day before `start` for a year."""
+    begin, end = parse_hours(layer.hours)
+    where = ZoneInfo(layer.timezone) if layer.timezone else zone
+    first = start.astimezone(where).date() - timedelta(days=1)
+    found: list[tuple[datetime, datetime]] = []
+    for n in range(OVERLAP_DAYS + 1):
+        day = first + timedelta(days=n)
+        ends = day + timedelta(days=1) if end <= begin else day
+        found.append(
+            (
+                datetime.combine(day, begin, tzinfo=where).astimezone(UTC),
+                datetime.combine(ends, end, tzinfo=where).astimezone(UTC),
+            )
+        )
+    return [(a, b) for a, b in found if b > start]
+
+
+def _first_overlap(
+    first: list[tuple[datetime, datetime]], second: list[tuple[datetime, datetime]]
+) -> datetime | None:
+    """The first moment two sorted interval lists overlap, if they do."""
+    i = j = 0
+    while i < len(first) and j < len(second):
+        (a0, a1), (b0, b1) = first[i], second[j]
+        if max(a0, b0) < min(a1, b1):
+            return max(a0, b0)
+        if a1 <= b1:
+            i += 1
+        else:
+            j += 1
+    return None
