@@ -270,7 +270,12 @@ async def test_a_cover_may_go_to_someone_with_write_access(harness: Harness) -> 
     harness.clock.advance(minutes=5)
     await say(harness, "/oncall cover @rohan", by="ken")
     (reply,) = marked(github.posted_comments(), markers.OnCallReply)
-    assert reply.startswith("@rohan is on call for `primary` from now until the next handoff")
+    assert reply.startswith(
+        "@rohan is on call for `primary` from now until the next handoff "
+        "(Wed 2019-05-15 18:00 Europe/Berlin)"
+    )
+    (log,) = [i for i in github.issues.values() if markers.of(markers.OnCallLog, i.body)]
+    assert "until the next handoff (Wed 2019-05-15 18:00 Europe/Berlin), asked by `ken`" in log.body
     (note,) = marked(github.posted_comments(), markers.Handover)
     assert "@rohan takes over from `ken`" in note
 

@@ -12,7 +12,7 @@ from app.core.actions import Action, AddAssignees, OpenIssue, PostComment, Remov
 from app.core.commands import Status
 from app.core.labels import ONCALL
 from app.core.messages import oncall as texts
-from app.core.oncall import Handoff, bound, holder_at, last_handoff, next_handoff
+from app.core.oncall import Cover, Handoff, bound, cover_end, holder_at, last_handoff, next_handoff
 from app.core.oncall.command import OnCall
 from app.core.policy import Policy, Severity
 from app.core.runbook.roles import logins
@@ -217,7 +217,9 @@ def _cover(s: Situation, comment: Comment, c: OnCall) -> list[Action]:
     )
     source = f"{s.snapshot.repo.full_name}#{s.snapshot.issue.number}"
     shown = policy.rotations[rotation].timezone or policy.calendar.timezone
-    record = texts.cover_record(note, source, shown)
+    given = Cover(rotation, login, comment.created_at)
+    ends = None if until else cover_end(rotation, given, policy, s.snapshot.oncall)
+    record = texts.cover_record(note, source, shown, ends)
     write: Action = (
         PostComment(record, "cover", number=s.snapshot.oncall.issue)
         if s.snapshot.oncall.issue
@@ -229,7 +231,7 @@ def _cover(s: Situation, comment: Comment, c: OnCall) -> list[Action]:
             "oncall",
         )
     )
-    reply = texts.cover_reply(comment.id, login, rotation, until, shown)
+    reply = texts.cover_reply(comment.id, login, rotation, until, shown, ends)
     return [write, PostComment(reply, "oncall-reply")]
 
 
