@@ -115,6 +115,9 @@ def warnings(policy: Policy, start: datetime) -> list[str]:
         members = {m.lower() for m in rotation.members} | {
             m.lower() for layer in rotation.layers for m in layer.members
         }
+        found += _twice(f"{where}.members", rotation.members)
+        for n, layer in enumerate(rotation.layers):
+            found += _twice(f"{where}.layers.{n}.members", layer.members)
         found += [
             f"{where}.overrides.{n}: `{o.login}` is not a member of the rotation"
             for n, o in enumerate(rotation.overrides)
@@ -123,6 +126,17 @@ def warnings(policy: Policy, start: datetime) -> list[str]:
         found += _gaps(name, policy, start)
         found += _overlaps(name, policy, start)
     return found
+
+
+def _twice(where: str, members: list[str]) -> list[str]:
+    """Members listed more than once (they take two turns of each round: a typo, mostly)."""
+    seen: set[str] = set()
+    twice: list[str] = []
+    for m in members:
+        if m.lower() in seen:
+            twice.append(m)
+        seen.add(m.lower())
+    return [f"{where}: `{m}` is listed more than once (one turn each time)" for m in twice]
 
 
 def _gaps(name: str, policy: Policy, start: datetime) -> list[str]:

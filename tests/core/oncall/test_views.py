@@ -35,3 +35,12 @@ def test_layers_that_overlap_only_in_winter_are_warned_of_in_summer() -> None:
 def test_layers_that_tile_the_day_all_year_are_not_warned_of() -> None:
     tiled = SUNNY.replace('"08:00-16:00", members: [sam]', '"08:00-15:00", members: [sam]')
     assert warnings(policy(tiled), JULY) == []
+
+
+def test_a_member_listed_twice_is_warned_of() -> None:
+    twice = SUNNY.replace("members: [ada, ken]", "members: [ada, ken, Ada]").replace(
+        '"08:00-16:00", members: [sam]', '"08:00-15:00", members: [sam]'
+    )
+    assert warnings(policy(twice), JULY) == [
+        "rotations.primary.members: `Ada` is listed more than once (one turn each time)"
+    ]
