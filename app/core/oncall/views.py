@@ -146,10 +146,27 @@ def _gaps(name: str, policy: Policy, start: datetime) -> list[str]:
         for t in turns(policy, start, start + timedelta(days=AGENDA_DAYS))
         if t.rotation == name and t.login is None
     ]
+    gaps = [(t.start, t.end) for t in nobody[:MAX_GAPS]] or _seasonal_gap(name, policy, start)
     return [
-        f"rotations.{name}: nobody is on call from {local(t.start, zone)} to {local(t.end, zone)}"
-        for t in nobody[:MAX_GAPS]
+        f"rotations.{name}: nobody is on call from {local(a, zone)} to {local(b, zone)}"
+        for a, b in gaps
     ]
+
+
+def _seasonal_gap(name: str, policy: Policy, start: datetime) -> list[tuple[datetime, datetime]]:
+    """For a rotation whose layers alone hold it (no base members): the first stretch within
+    OVERLAP_DAYS that none of their hours covers (time zones move on different dates)."""
+    rotation = policy.rotations[name]
+    if rotation.members or not rotation.layers:
+        return []
+    zone = ZoneInfo(rotation.timezone or policy.calendar.timezone)
+    windows = sorted(w for layer in rotation.layers for w in _windows(layer, zone, start))
+    covered = start
+    for begin, end in windows:
+        if begin > covered:
+            return [(covered, begin)]
+        covered = max(covered, end)
+    return []
 
 
 def _overlaps(name: str, policy: Policy, start: datetime) -> list[str]:

@@ -44,3 +44,25 @@ def test_a_member_listed_twice_is_warned_of() -> None:
     assert warnings(policy(twice), JULY) == [
         "rotations.primary.members: `Ada` is listed more than once (one turn each time)"
     ]
+
+
+def test_layers_that_tile_the_day_in_winter_only_leave_a_gap_in_summer() -> None:
+    # Tokyo's 08:00-20:00 and Berlin's 12:00-24:00 meet at 11:00 and 23:00 UTC in winter;
+    # from Berlin's summer time on, Berlin's hours end at 22:00 UTC, an hour before Tokyo's.
+    tiled = """\
+calendar: {timezone: Europe/Berlin}
+rotations:
+  primary:
+    start: "2026-01-05 09:00"
+    layers:
+      - {hours: "08:00-20:00", members: [kenji], timezone: Asia/Tokyo}
+      - {hours: "12:00-24:00", members: [ada]}
+roster:
+  release_manager.rohan-patel: {rotation: primary}
+"""
+    assert warnings(policy(tiled), datetime(2026, 1, 15, tzinfo=UTC)) == [
+        "rotations.primary: nobody is on call from Mon 2026-03-30 00:00 Europe/Berlin "
+        "to Mon 2026-03-30 01:00 Europe/Berlin",
+        "rotations.primary.layers: 0 and 1 overlap (e.g. at Sun 2026-03-29 12:00 "
+        "Europe/Berlin); the first listed wins",
+    ]
