@@ -262,6 +262,8 @@ class GitHubDouble:
         self.search_cap = 1000
         # Git objects by sha, as the Git Data API stores them: blobs, trees, commits.
         self.git_objects: dict[str, dict[str, Any]] = {}
+        # Repositories without a single commit: GitHub's Git Data API answers 409 there.
+        self.empty: set[str] = set()
         self.token_requests: list[str] = []  # the App JWT each token request carried
         self._ids = itertools.count(1000)
         prefix = re.escape(httpx.URL(api).path.rstrip("/"))
@@ -488,6 +490,12 @@ class GitHubDouble:
         self, method: str, path: str, body: Any, request: httpx.Request
     ) -> httpx.Response | None:
         """The Git Data API: blobs, trees, commits, and updating a branch (fast-forward)."""
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/git/.*", path)
+        if m is not None and m[1] in self.empty:
+            return httpx.Response(409, json={"message": "Git Repository is empty."})
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path)
+        if m is not None and m[1] in self.empty and method == "PUT":
+            return self._first_commit(m[1], m[2], body)
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/git/(blobs|trees|commits)(?:/([0-9a-f]+))?", path)
         if m is not None:
             kind, sha = m[2][:-1], m[3]
@@ -522,6 +530,19 @@ class GitHubDouble:
                 200, json={"ref": f"refs/heads/{m[2]}", "object": {"sha": body["sha"]}}
             )
         return None
+
+    def _first_commit(self, repo: str, path: str, body: Any) -> httpx.Response:
+        """The contents API on an empty repository: its first commit, on the branch named
+        (GitHub makes it the repository's first branch)."""
+        blob = self._store("blob", {"content": base64.b64decode(body["content"]).decode()})
+        tree = self._store("tree", {"entries": {path: blob}})
+        sha = self._store(
+            "commit",
+            {"tree": tree, "parents": [], "message": body["message"], "date": iso(self.clock.now)},
+        )
+        self.refs[(repo, body["branch"])] = sha
+        self.empty.discard(repo)
+        return httpx.Response(201, json={"content": {"path": path}, "commit": {"sha": sha}})
 
     def _git_create(self, kind: str, body: Any) -> httpx.Response:
         if kind == "blob":

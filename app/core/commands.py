@@ -22,6 +22,7 @@ from app.core.public_commands import (
     impact_percent,
     public_command,
     public_template,
+    shown,
 )
 from app.core.update_template import UpdateFields, promised_time, template_fields
 
@@ -184,10 +185,11 @@ _QUOTE_OR_FENCE = re.compile(r"^\s*(>|```|~~~)")
 
 
 def _visible_lines(body: str) -> list[str]:
-    """Lines outside quotes and code fences: quoted commands are not commands."""
+    """Lines outside quotes, code fences and HTML comments: quoted commands, and those GitHub
+    does not show, are not commands."""
     lines: list[str] = []
     fenced = False
-    for line in body[:MAX_SCANNED_CHARS].splitlines():
+    for line in shown(body[:MAX_SCANNED_CHARS]).splitlines():
         stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
             fenced = not fenced
@@ -239,7 +241,7 @@ def parse(body: str | None) -> list[Command]:
     if not any(isinstance(c, Publish) for c in found):
         public = public_template(lines, lambda line: bool(_LINE_RE.match(line)))
         if public is not None:
-            found.append(public)
+            found.append(Invalid(*public) if isinstance(public, tuple) else public)
     return found
 
 

@@ -14,6 +14,14 @@ MAX_TITLE_CHARS = 120
 MAX_COMPONENT_CHARS = 60
 _PUBLIC_TEMPLATE_RE = re.compile(r"^\s*[#*_\s]*PUBLIC UPDATE[*_\s:]*$", re.I)
 _PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
+# The status update template's heading: where a PUBLIC UPDATE section ends at the latest.
+_INTERNAL_TEMPLATE_RE = re.compile(r"INCIDENT UPDATE", re.I)
+# What GitHub does not show: an HTML comment, and one left open at the start of a line (an
+# HTML block: hidden to the end); an open one inside a line is shown as typed (CommonMark).
+# Characters that are no text: controls (XML refuses them: the feed would break), lone
+# surrogates.
+_HIDDEN_RE = re.compile(r"<!--.*?-->|^ {0,3}<!--.*\Z", re.S | re.M)
+_NO_TEXT_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 class ComponentState(StrEnum):
@@ -89,15 +97,43 @@ PublicCommand = Publish | PublicTitle | SetComponent | SetImpact
 Problem = tuple[str, str]  # (the command, what is valid): an Invalid for app/core/commands
 
 
-def public_template(lines: list[str], is_command: Callable[[str], bool]) -> Publish | None:
+def public_template(
+    lines: list[str], is_command: Callable[[str], bool]
+) -> Publish | Problem | None:
     """A comment whose heading line is `PUBLIC UPDATE`: the lines after it are the update
     (command lines among them are not part of it)."""
     for index, line in enumerate(lines):
         if _PUBLIC_TEMPLATE_RE.match(line):
-            rest = [x for x in lines[index + 1 :] if not is_command(x)]
-            text = "\n".join(rest).strip()
-            return Publish(text[:MAX_PUBLIC_CHARS], template=True) if text else None
+            rest: list[str] = []
+            for following in lines[index + 1 :]:
+                if _INTERNAL_TEMPLATE_RE.search(following):
+                    break  # the internal update that follows is not for customers
+                if not is_command(following):
+                    rest.append(following)
+            text = public_text("\n".join(rest))
+            if len(text) > MAX_PUBLIC_CHARS:
+                return ("PUBLIC UPDATE", _too_long(text, MAX_PUBLIC_CHARS))
+            return Publish(text, template=True) if text else None
     return None
+
+
+def _too_long(text: str, limit: int) -> str:
+    return (
+        f"at most {limit} characters (this one has {len(text)}): customers read an update "
+        "whole or not at all, so shorten it"
+    )
+
+
+def shown(text: str) -> str:
+    """The text as GitHub shows it: without its HTML comments."""
+    return _HIDDEN_RE.sub("", text)
+
+
+def public_text(text: str) -> str:
+    """What customers may read of a text typed on GitHub: what GitHub shows of it (no HTML
+    comment) and no control characters."""
+    clean = _NO_TEXT_RE.sub("", shown(text))
+    return "\n".join(line.rstrip() for line in clean.splitlines()).strip()
 
 
 def impact_percent(text: str) -> float | None:
@@ -127,21 +163,25 @@ def public_command(name: str, args: list[str], rest: str) -> PublicCommand | Pro
             state = ComponentState(args[-1].lower())
         except ValueError:
             return ("/component", f"{_echo(args[-1])} is no state; {_COMPONENT_HELP}")
-        component = " ".join(args[:-1]).strip("`\"'")
+        component = public_text(" ".join(args[:-1])).strip("`\"'")
         if not component or len(component) > MAX_COMPONENT_CHARS:
             return ("/component", _COMPONENT_HELP)
         return SetComponent(component, state)
     first = args[0].lower() if args else ""
     if first == "title":
-        text = rest[len(args[0]) :].strip()
+        text = public_text(rest[len(args[0]) :])
         if not text:
             return ("/public", "use /public title <what customers read as its title>")
-        return PublicTitle(text[:MAX_TITLE_CHARS])
+        if len(text) > MAX_TITLE_CHARS:
+            return ("/public", f"a title has {_too_long(text, MAX_TITLE_CHARS)}")
+        return PublicTitle(text)
     final = first == "resolved"
-    text = rest[len(args[0]) :].strip() if final else rest
+    text = public_text(rest[len(args[0]) :] if final else rest)
     if not text:
         return ("/public", "use /public <what customers should read>")
-    return Publish(text[:MAX_PUBLIC_CHARS], final=final)
+    if len(text) > MAX_PUBLIC_CHARS:
+        return ("/public", _too_long(text, MAX_PUBLIC_CHARS))
+    return Publish(text, final=final)
 
 
 def _number(text: str) -> float | None:

@@ -3,11 +3,14 @@
 A write is a tree carrying the changed files' text, a commit and the branch moved. Each
 file's Git blob id is compared with the tree's first, so an unchanged site is no commit at
 all; the branch moves only by a fast-forward (`force: false`), and a branch that moved
-meanwhile raises `BranchMoved` for the caller to read again and retry.
+meanwhile raises `BranchMoved` for the caller to read again and retry. An empty repository
+(not one commit) refuses the Git Data API (409): its first commit is `.nojekyll`, made
+through the contents API, which creates the branch.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +22,8 @@ from app.github.errors import Malformed, Unprocessable
 from app.github.port import GitHubPort
 
 MODE = "100644"
+FIRST_FILE = ".nojekyll"
+FIRST_MESSAGE = "Start the status site"
 
 
 class BranchMoved(Exception):
@@ -45,8 +50,8 @@ def blob_id(text: str) -> str:
 
 async def read_branch(gh: GitHubPort, repo: str, name: str) -> Branch:
     """The branch's head, its commit time and its files (a missing branch is an empty one)."""
-    ref = await gh.request("GET", f"/repos/{repo}/git/ref/heads/{quote(name)}", ok=(404,))
-    if ref.status == 404:
+    ref = await gh.request("GET", f"/repos/{repo}/git/ref/heads/{quote(name)}", ok=(404, 409))
+    if ref.status in (404, 409):  # no such branch; 409: an empty repository
         return Branch(name)
     try:
         head = str(ref.data["object"]["sha"])
@@ -81,8 +86,6 @@ async def read_text(gh: GitHubPort, repo: str, branch: Branch, path: str) -> str
     if isinstance(reply.data, str):
         return reply.data
     if isinstance(reply.data, dict) and reply.data.get("encoding") == "base64":
-        import base64
-
         return base64.b64decode(str(reply.data.get("content", ""))).decode("utf-8", "replace")
     return None
 
@@ -109,7 +112,10 @@ async def commit(
     body: dict[str, object] = {"tree": entries}
     if branch.tree is not None:
         body["base_tree"] = branch.tree
-    tree = await gh.request("POST", f"/repos/{repo}/git/trees", json=body)
+    tree = await gh.request("POST", f"/repos/{repo}/git/trees", json=body, ok=(409,))
+    if tree.status == 409:  # "Git Repository is empty."
+        started = await _first_commit(gh, repo, branch.name)
+        return await commit(gh, repo, started, files, message)
     made = await gh.request(
         "POST",
         f"/repos/{repo}/git/commits",
@@ -139,3 +145,20 @@ async def commit(
         # "Update is not a fast forward" or "Reference already exists": someone else wrote.
         raise BranchMoved(str(exc)) from exc
     return sha
+
+
+async def _first_commit(gh: GitHubPort, repo: str, name: str) -> Branch:
+    """An empty repository's first commit (`.nojekyll`, through the contents API, the one
+    write GitHub takes there), and the branch it made."""
+    try:
+        await gh.request(
+            "PUT",
+            f"/repos/{repo}/contents/{FIRST_FILE}",
+            json={"message": FIRST_MESSAGE, "content": "", "branch": name},
+        )
+    except Unprocessable as exc:
+        raise BranchMoved(str(exc)) from exc  # someone else made it meanwhile
+    started = await read_branch(gh, repo, name)
+    if started.head is None:
+        raise BranchMoved(f"{repo}: no branch {name} after its first commit")
+    return started

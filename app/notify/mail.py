@@ -59,20 +59,22 @@ def status_word(event: Event) -> str:
     return STATUS_WORDS.get(event.status, STATUS_WORDS["investigating"])
 
 
-def _lines(event: Event) -> tuple[str, list[str], list[str]]:
-    """(status, the update's paragraphs, the component lines) of a message."""
+def _lines(event: Event, config: EmailNotifier) -> tuple[str, list[str], list[str]]:
+    """(status, the update's paragraphs, the component lines) of a message: only the
+    components the notifier lists, spelled as it does (all when it lists none)."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", event.public_text) if p.strip()]
+    listed = {name.lower(): name for name in config.components}
     components = [
-        f"{name}: {COMPONENT_WORDS[state]}"
+        f"{listed.get(name.lower(), name)}: {COMPONENT_WORDS[state]}"
         for name, state in event.components.items()
-        if state in COMPONENT_WORDS
+        if state in COMPONENT_WORDS and (not listed or name.lower() in listed)
     ]
     return status_word(event), paragraphs, components
 
 
 def plain_text(event: Event, config: EmailNotifier) -> str:
     """The message's text: the public title, status, update, components, the site's link."""
-    status, paragraphs, components = _lines(event)
+    status, paragraphs, components = _lines(event, config)
     parts = [event.public_title or DEFAULT_TITLE, f"Status: {status}", *paragraphs]
     if components:
         parts.append("\n".join([COMPONENTS_HEADING, *(f"- {c}" for c in components)]))
@@ -85,7 +87,7 @@ def plain_text(event: Event, config: EmailNotifier) -> str:
 def html_text(event: Event, config: EmailNotifier) -> str:
     """The same as HTML (escaped: the update is the responder's text)."""
     e = html.escape
-    status, paragraphs, components = _lines(event)
+    status, paragraphs, components = _lines(event, config)
     parts = [
         f"<h1>{e(event.public_title or DEFAULT_TITLE)}</h1>",
         f"<p><strong>Status: {e(status)}</strong></p>",

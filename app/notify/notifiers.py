@@ -207,6 +207,13 @@ class EmailNotifier(Model):
         description="A CA bundle (PEM) to trust for this server's certificate, beside the "
         "system's (a private relay).",
     )
+    components: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="The components mails may name (as the status site lists them; matched "
+        "whatever their case): a `/component` naming another is left out. Unset: every "
+        "component an incident names.",
+    )
     email_above: float = Field(
         default=EMAIL_ABOVE,
         ge=0,

@@ -5,13 +5,16 @@ P0/P1 is the incident's own plan (`core/runbook/oncall.handover`).
 Idempotent: the issue carries a marker naming the rotation and the handoff, and is looked for
 before one is opened, so a second tick, or a replica's, opens none. Its pace: one issue per
 rotation and handoff (three a day for follow-the-sun), paced with every other write by the
-client's per-installation Pacer (about one a second, under GitHub's 80 a minute).
+client's per-installation Pacer (about one a second, under GitHub's 80 a minute), and at most
+HANDOVER_ISSUES_PER_HOUR per installation an hour (an organisation's rotation shared by many
+repositories would otherwise open one in each at once, against GitHub's 500 an hour): the
+rest follow at later ticks while the handoff is within the handover window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.core import markers, runbook
 from app.core.actions import Action
@@ -25,6 +28,10 @@ from app.core.state import IncidentState, derive
 from app.github.executor import execute
 from app.github.port import GitHubPort, paginate
 from app.runtime.reconcile import Reconciler, RunReport
+
+# Handover issues one installation opens in an hour, per process (GitHub: 500 writes an hour).
+HANDOVER_ISSUES_PER_HOUR = 100
+_HOUR = timedelta(hours=1)
 
 
 def due_handoffs(policy: Policy, record: OnCallRecord, now: datetime) -> list[Handoff]:
@@ -86,6 +93,7 @@ class Handovers:
     def __init__(self, reconciler: Reconciler) -> None:
         self._reconciler = reconciler
         self._done: set[tuple[str, str, str]] = set()  # (repository, rotation, at)
+        self._opened: dict[int, list[datetime]] = {}  # installation → when it opened one
 
     async def run(
         self,
@@ -111,6 +119,8 @@ class Handovers:
         self._done |= {self._key(repo, h) for h in due if (h.rotation, iso(h.at)) in done}
         runs: list[RunReport] = []
         for found, action in to_open(policy, due, done, open_incidents):
+            if action is not None and not dry_run and not self._budget(key.installation_id, now):
+                break  # a later tick opens it, while the handoff is within the window
             run = RunReport(key, incident=False, planned=[action] if action else [])
             if action is not None and not dry_run:
                 run.outcome = await execute(
@@ -120,6 +130,15 @@ class Handovers:
                 self._done.add(self._key(repo, found))
             runs.append(run)
         return runs
+
+    def _budget(self, installation: int, now: datetime) -> bool:
+        """Whether the installation may open one more handover issue this hour (counted)."""
+        recent = [t for t in self._opened.get(installation, []) if now - t < _HOUR]
+        self._opened[installation] = recent
+        if len(recent) >= HANDOVER_ISSUES_PER_HOUR:
+            return False
+        recent.append(now)
+        return True
 
     @staticmethod
     def _key(repo: Repo, handoff: Handoff) -> tuple[str, str, str]:

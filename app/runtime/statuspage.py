@@ -74,6 +74,11 @@ class _Site:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pending: dict[str, PublicIncident] = field(default_factory=dict)
     known: dict[str, PublicIncident] = field(default_factory=dict)  # as the branch has them
+    components: tuple[str, ...] = ()  # the site's list, as last read
+
+    def shown(self, incident: PublicIncident) -> PublicIncident:
+        """The incident as this site shows it: only the components it lists."""
+        return incident.limited_to(self.components)
 
 
 class Publisher:
@@ -105,7 +110,7 @@ class Publisher:
         """Put `incident` on its site, unless the site has it so already. Never raises."""
         key = SiteKey(installation_id, where.repository, where.branch)
         site = self._sites.setdefault(key, _Site())
-        if site.known.get(incident.id) == incident and incident.id not in site.pending:
+        if site.known.get(incident.id) == site.shown(incident) and incident.id not in site.pending:
             return Published(unchanged=True)
         site.pending[incident.id] = incident
         return await self._write(gh, key, site)
@@ -136,18 +141,20 @@ class Publisher:
             branch = await pages.read_branch(gh, key.repository, key.branch)
             history = read_history(await pages.read_text(gh, key.repository, branch, HISTORY_FILE))
             site.known = dict(history.incidents)
-            wanted = {i: v for i, v in site.pending.items() if history.incidents.get(i) != v}
+            cname = await pages.read_text(gh, key.repository, branch, CNAME)
+            settings = (await self._config.load(gh, owner, name)).policy.site
+            config = SiteConfig(
+                settings.title, site_url(key.repository, cname), tuple(settings.components)
+            )
+            site.components = config.components
+            shown = (site.shown(incident) for incident in site.pending.values())
+            wanted = {i.id: i for i in shown if history.incidents.get(i.id) != i}
             if not wanted:
                 site.pending.clear()
                 return Published(unchanged=True)
             now = self._now()
             if branch.committed_at is not None and now - branch.committed_at < MIN_INTERVAL:
                 return Published(deferred=True)
-            cname = await pages.read_text(gh, key.repository, branch, CNAME)
-            settings = (await self._config.load(gh, owner, name)).policy.site
-            config = SiteConfig(
-                settings.title, site_url(key.repository, cname), tuple(settings.components)
-            )
             merged = history.merged(wanted.values())
             files = render(config, merged, now=now, cname=cname)
             try:

@@ -15,10 +15,12 @@ import respx
 
 from app.core import markers
 from app.core.labels import ONCALL
+from app.runtime import handover
 from app.settings import Settings
 from app.web.server import create_app
 from tests.conftest import (
     CRON_SECRET,
+    INSTALLATION_ID,
     REPO,
     T0,
     Clock,
@@ -121,6 +123,29 @@ async def test_a_replica_that_remembers_nothing_hands_over_nothing_twice(
     assert len(handover_issues(harness)) == 1
 
 
+async def test_handover_issues_are_capped_per_installation_and_hour(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github = harness.github
+    monkeypatch.setattr(handover, "HANDOVER_ISSUES_PER_HOUR", 2)
+    repos = [REPO, "Codertocat/Two", "Codertocat/Three"]
+    github.repos[INSTALLATION_ID] = repos  # an organisation's rotation, three repositories
+    for repo in repos:
+        github.files[(repo.lower(), ".github/incident.yml")] = CONFIG
+        github.add_issue(labels=("incident", "sev:P1"), repo=repo)
+    harness.clock.now = HANDOFF + timedelta(minutes=1)
+    await tick(harness)
+    assert len(handover_issues(harness)) == 2
+    harness.clock.advance(minutes=30)
+    await tick(harness)
+    assert len(handover_issues(harness)) == 2  # the hour's budget is spent
+    harness.clock.now = HANDOFF + timedelta(minutes=62)
+    await tick(harness)
+    assert len(handover_issues(harness)) == 3  # the third follows, once
+    await tick(harness)
+    assert len(handover_issues(harness)) == 3
+
+
 async def test_a_hand_made_assign_stays_through_a_handoff(harness: Harness) -> None:
     github = harness.github
     await declare(harness)
@@ -184,12 +209,46 @@ async def test_a_cover_is_recorded_in_the_on_call_issue_and_takes_effect_at_once
     assert len(markers.of(markers.CoverNote, "\n".join(github.posted_comments(log.number)))) == 1
 
 
+# The commander's seat alone follows the rotation (no secondary to hide a stale assignee).
+COMMANDER_ONLY = CONFIG.replace("  architect.morgan-lee: {rotation: primary, offset: 1}\n", "")
+
+
+async def covered_by_ada_until_17_30(harness: Harness) -> None:
+    harness.github.files[(REPO.lower(), ".github/incident.yml")] = COMMANDER_ONLY
+    harness.github.add_issue(labels=("incident", "sev:P1"))
+    await harness.deliver("issues", delivery_for(harness.github, "issues.opened-incident-p0.json"))
+    harness.clock.advance(minutes=5)
+    await say(harness, "/oncall cover @ada until 17:30", by="ken")
+    assert harness.github.issue().assignees == ["ada"]
+
+
+async def test_a_cover_s_end_hands_the_seat_back(harness: Harness) -> None:
+    await covered_by_ada_until_17_30(harness)
+    harness.clock.now = datetime(2019, 5, 15, 15, 31, tzinfo=UTC)  # 17:31 Berlin
+    await tick(harness)
+    notes = marked(harness.github.posted_comments(), markers.Handover)
+    assert "@ken takes over from `ada`" in notes[-1]
+    assert harness.github.issue().assignees == ["ken"]
+
+
+async def test_a_handoff_after_a_missed_one_replaces_whom_the_app_had_assigned(
+    harness: Harness,
+) -> None:
+    await covered_by_ada_until_17_30(harness)
+    harness.clock.now = HANDOFF + timedelta(minutes=1)  # no tick saw the cover end at 17:30
+    await tick(harness)
+    notes = marked(harness.github.posted_comments(), markers.Handover)
+    assert "@ana takes over from `ada`" in notes[-1]
+    assert harness.github.issue().assignees == ["ana"]
+
+
 @pytest.mark.parametrize(
     ("command", "reason"),
     [
         ("/oncall cover @mallory", "`mallory` is neither a member of `primary` nor has write"),
         ("/oncall cover @ada secondary", "there is no rotation `secondary`"),
         ("/oncall cover @ada until tea time", "`tea time` is no time to come"),
+        ("/oncall cover @ada until 2019-05-15 09:00", "`2019-05-15 09:00` is no time to come"),
     ],
 )
 async def test_a_cover_that_cannot_be_given_is_refused_and_changes_nothing(
@@ -211,7 +270,12 @@ async def test_a_cover_may_go_to_someone_with_write_access(harness: Harness) -> 
     harness.clock.advance(minutes=5)
     await say(harness, "/oncall cover @rohan", by="ken")
     (reply,) = marked(github.posted_comments(), markers.OnCallReply)
-    assert reply.startswith("@rohan is on call for `primary` from now until the next handoff")
+    assert reply.startswith(
+        "@rohan is on call for `primary` from now until the next handoff "
+        "(Wed 2019-05-15 18:00 Europe/Berlin)"
+    )
+    (log,) = [i for i in github.issues.values() if markers.of(markers.OnCallLog, i.body)]
+    assert "until the next handoff (Wed 2019-05-15 18:00 Europe/Berlin), asked by `ken`" in log.body
     (note,) = marked(github.posted_comments(), markers.Handover)
     assert "@rohan takes over from `ken`" in note
 

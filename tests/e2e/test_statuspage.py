@@ -323,3 +323,51 @@ async def test_another_owners_status_repository_is_never_written(harness: Harnes
     item = await say(harness, f"/public {PUBLIC}")
     assert int(item["reactions"].get("+1", 0)) == 1  # the command itself is handled
     assert not [r for r in github.requests if "/repos/acme/status" in r[1]]
+
+
+async def test_an_empty_status_repository_gets_its_first_commit(harness: Harness) -> None:
+    harness.github.empty.add(SITE_REPO)  # created without a README: not one commit
+    await declared(harness)
+    await say(harness, f"/public {PUBLIC}")
+
+    files = site(harness)
+    assert PUBLIC in files["index.html"]
+    assert files[".nojekyll"] == ""
+    assert [c["message"] for c in harness.github.git_log(SITE_REPO, BRANCH)] == [
+        "Update the status site",
+        "Start the status site",
+    ]
+    await say(harness, "/public resolved Checkout works again.")
+    assert commits(harness) == 3
+
+
+async def test_a_change_waiting_for_its_minute_is_not_lost_by_a_restart(harness: Harness) -> None:
+    await declared(harness)
+    await say(harness, f"/public {PUBLIC}")
+    harness.clock.advance(seconds=-100)  # the resolution comes 20 s after the commit: it waits
+    await say(harness, "/status resolved failed over to db-8")
+    harness.github.issue().state = "closed"
+    assert commits(harness) == 1
+    harness.app.state.reconciler.publisher._sites.clear()  # restarted: what waited is gone
+    harness.clock.advance(minutes=1)
+    await tick(harness)  # reads the incident again (closed lately) from GitHub's record
+    assert commits(harness) == 2
+    assert "All Systems Operational" in site(harness)["index.html"]
+
+
+async def test_a_component_the_site_does_not_list_never_reaches_it(harness: Harness) -> None:
+    await declared(harness)
+    item = await say(
+        harness, f"/public {PUBLIC}\n/component db-7 major-outage\n/component checkout degraded"
+    )
+
+    files = site(harness)
+    for path, text in files.items():
+        assert "db-7" not in text, path  # history.json included: Pages serves it too
+    assert "Degraded performance" in files["index.html"]
+    summary = json.loads(files["status.json"])
+    assert [c["name"] for c in summary["components"]] == ["API", "Checkout"]
+    before = len(harness.github.requests)
+    await harness.deliver("issue_comment", comment_payload(harness, item), delivery="again")
+    assert not [r for r in harness.github.requests[before:] if SITE_REPO in r[1]]
+    assert commits(harness) == 1

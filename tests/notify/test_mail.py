@@ -347,3 +347,25 @@ async def test_a_retry_goes_on_with_the_recipients_not_yet_sent_to(
         ("customers", "public", "sent"),
     ]
     assert [user for user, _ in smtp.logins] == [USER, USER]  # two sessions
+
+
+def test_only_the_components_the_notifier_lists_are_named() -> None:
+    from app.notify.mail import html_text, plain_text
+    from app.notify.operator import EmailNotifier
+
+    config = EmailNotifier.model_validate(
+        {
+            "kind": "email",
+            "host": "smtp.acme.example",
+            "from": "status@acme.example",
+            "to": CUSTOMERS,
+            "unsubscribe": UNSUBSCRIBE,
+            "components": ["Checkout", "API"],
+        }
+    )
+    event = replace(public(), components={"checkout": "degraded", "db-7": "major-outage"})
+    text, page = plain_text(event, config), html_text(event, config)
+    assert "- Checkout: Degraded performance" in text  # spelled as the notifier lists it
+    assert "db-7" not in text + page  # an internal name /component gave never reaches mail
+    unlisted = config.model_copy(update={"components": []})
+    assert "- db-7: Major outage" in plain_text(event, unlisted)  # no list: every one named

@@ -132,10 +132,22 @@ def calendar_problem(calendar: str, problem: str, seats: Sequence[str]) -> str:
     )
 
 
+def _cover_until(until: datetime | None, ends: datetime | None, zone: str) -> str:
+    if until:
+        return f"until {local(until, zone)}"
+    return f"until the next handoff ({local(ends, zone)})" if ends else "until the next handoff"
+
+
 def cover_reply(
-    comment_id: int, login: str, rotation: str, until: datetime | None, zone: str
+    comment_id: int,
+    login: str,
+    rotation: str,
+    until: datetime | None,
+    zone: str,
+    ends: datetime | None = None,
 ) -> str:
-    end = f"until {local(until, zone)}" if until else "until the next handoff"
+    """The reply to `/oncall cover`; `ends`: the next handoff that ends a cover without `until`."""
+    end = _cover_until(until, ends, zone)
     return (
         f"@{login} is on call for `{rotation}` from now {end} (recorded in the repository's "
         f"{ONCALL_TITLE} issue).\n" + markers.render(markers.OnCallReply(comment_id))
@@ -146,13 +158,11 @@ def cover_refused(comment_id: int, reason: str) -> str:
     return f"Nothing changed: {reason}.\n" + markers.render(markers.OnCallReply(comment_id))
 
 
-def cover_record(note: markers.CoverNote, source: str, zone: str) -> str:
+def cover_record(
+    note: markers.CoverNote, source: str, zone: str, ends: datetime | None = None
+) -> str:
     """The comment in the On-call issue that is the record of a cover."""
-    end = (
-        f"until {local(datetime.fromisoformat(note.until), zone)}"
-        if note.until
-        else ("until the next handoff")
-    )
+    end = _cover_until(datetime.fromisoformat(note.until) if note.until else None, ends, zone)
     start = local(datetime.fromisoformat(note.start), zone)
     return (
         f"`{note.login}` covers `{note.rotation}` from {start} {end}, asked by `{note.by}` in "

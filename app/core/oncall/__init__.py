@@ -4,6 +4,7 @@ from app.core.oncall.record import EMPTY, CalendarFeed, Cover, OnCallRecord, Shi
 from app.core.oncall.schedule import (
     Handoff,
     bound,
+    cover_end,
     handoffs,
     holder_at,
     last_handoff,
@@ -19,6 +20,7 @@ __all__ = [
     "OnCallRecord",
     "Shift",
     "bound",
+    "cover_end",
     "handoffs",
     "holder_at",
     "last_handoff",

@@ -120,7 +120,8 @@ def _person(people: dict[str, str], summary: str, attendees: tuple[str, ...]) ->
     return next((login for key, login in people.items() if key in text), None)
 
 
-def _cover_end(name: str, cover: Cover, policy: Policy, record: OnCallRecord) -> datetime:
+def cover_end(name: str, cover: Cover, policy: Policy, record: OnCallRecord) -> datetime:
+    """When a cover ends: its `until`, else rotation `name`'s next handoff without covers."""
     if cover.until is not None:
         return cover.until
     found = _changes(name, policy, OnCallRecord(calendars=record.calendars), cover.start)
@@ -137,7 +138,7 @@ def on_call(name: str, policy: Policy, record: OnCallRecord, at: datetime) -> li
     else:
         order = _base_order(rotation, _zone(rotation, policy), at)
     for cover in sorted(record.covers, key=lambda c: c.start, reverse=True):
-        if cover.rotation == name and cover.start <= at < _cover_end(name, cover, policy, record):
+        if cover.rotation == name and cover.start <= at < cover_end(name, cover, policy, record):
             return _first(cover.login, order)
     return order
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from itertools import combinations, pairwise
 from zoneinfo import ZoneInfo
 
 from app.core.messages.oncall import local
 from app.core.oncall.record import EMPTY, OnCallRecord
-from app.core.oncall.schedule import LOOKAHEAD, handoffs, in_hours, last_handoff, on_call
+from app.core.oncall.schedule import LOOKAHEAD, handoffs, last_handoff, on_call
 from app.core.policy import Policy
-from app.core.policy.rotations import Layer
+from app.core.policy.rotations import Layer, parse_hours
 
 AGENDA_DAYS = 14
 MAX_GAPS = 3
-_STEP = timedelta(minutes=15)  # how finely check-config looks for gaps and overlaps
+OVERLAP_DAYS = 366  # how far ahead check-config looks for layers that overlap
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,9 @@ def warnings(policy: Policy, start: datetime) -> list[str]:
         members = {m.lower() for m in rotation.members} | {
             m.lower() for layer in rotation.layers for m in layer.members
         }
+        found += _twice(f"{where}.members", rotation.members)
+        for n, layer in enumerate(rotation.layers):
+            found += _twice(f"{where}.layers.{n}.members", layer.members)
         found += [
             f"{where}.overrides.{n}: `{o.login}` is not a member of the rotation"
             for n, o in enumerate(rotation.overrides)
@@ -125,6 +128,17 @@ def warnings(policy: Policy, start: datetime) -> list[str]:
     return found
 
 
+def _twice(where: str, members: list[str]) -> list[str]:
+    """Members listed more than once (they take two turns of each round: a typo, mostly)."""
+    seen: set[str] = set()
+    twice: list[str] = []
+    for m in members:
+        if m.lower() in seen:
+            twice.append(m)
+        seen.add(m.lower())
+    return [f"{where}: `{m}` is listed more than once (one turn each time)" for m in twice]
+
+
 def _gaps(name: str, policy: Policy, start: datetime) -> list[str]:
     zone = policy.calendar.timezone
     nobody = [
@@ -132,30 +146,75 @@ def _gaps(name: str, policy: Policy, start: datetime) -> list[str]:
         for t in turns(policy, start, start + timedelta(days=AGENDA_DAYS))
         if t.rotation == name and t.login is None
     ]
+    gaps = [(t.start, t.end) for t in nobody[:MAX_GAPS]] or _seasonal_gap(name, policy, start)
     return [
-        f"rotations.{name}: nobody is on call from {local(t.start, zone)} to {local(t.end, zone)}"
-        for t in nobody[:MAX_GAPS]
+        f"rotations.{name}: nobody is on call from {local(a, zone)} to {local(b, zone)}"
+        for a, b in gaps
     ]
 
 
+def _seasonal_gap(name: str, policy: Policy, start: datetime) -> list[tuple[datetime, datetime]]:
+    """For a rotation whose layers alone hold it (no base members): the first stretch within
+    OVERLAP_DAYS that none of their hours covers (time zones move on different dates)."""
+    rotation = policy.rotations[name]
+    if rotation.members or not rotation.layers:
+        return []
+    zone = ZoneInfo(rotation.timezone or policy.calendar.timezone)
+    windows = sorted(w for layer in rotation.layers for w in _windows(layer, zone, start))
+    covered = start
+    for begin, end in windows:
+        if begin > covered:
+            return [(covered, begin)]
+        covered = max(covered, end)
+    return []
+
+
 def _overlaps(name: str, policy: Policy, start: datetime) -> list[str]:
+    """Layers of the rotation whose hours overlap within OVERLAP_DAYS: time zones move their
+    offsets on different dates, so layers that tile the day in July may overlap in January."""
     rotation = policy.rotations[name]
     zone = ZoneInfo(rotation.timezone or policy.calendar.timezone)
+    windows = [_windows(layer, zone, start) for layer in rotation.layers]
     found: list[str] = []
-    for i, first in enumerate(rotation.layers):
-        for j in range(i + 1, len(rotation.layers)):
-            second = rotation.layers[j]
-            at = start.replace(minute=0, second=0, microsecond=0)
-            while at < start + timedelta(days=AGENDA_DAYS):
-                if _inside(first, zone, at) and _inside(second, zone, at):
-                    found.append(
-                        f"rotations.{name}.layers: {i} and {j} overlap (e.g. at "
-                        f"{local(at, policy.calendar.timezone)}); the first listed wins"
-                    )
-                    break
-                at += _STEP
+    for i, j in combinations(range(len(windows)), 2):
+        at = _first_overlap(windows[i], windows[j])
+        if at is not None:
+            found.append(
+                f"rotations.{name}.layers: {i} and {j} overlap (e.g. at "
+                f"{local(max(at, start), policy.calendar.timezone)}); the first listed wins"
+            )
     return found
 
 
-def _inside(layer: Layer, zone: ZoneInfo, at: datetime) -> bool:
-    return in_hours(layer.hours, ZoneInfo(layer.timezone) if layer.timezone else zone, at)
+def _windows(layer: Layer, zone: ZoneInfo, start: datetime) -> list[tuple[datetime, datetime]]:
+    """The layer's daily hours as UTC intervals, from the day before `start` for a year."""
+    begin, end = parse_hours(layer.hours)
+    where = ZoneInfo(layer.timezone) if layer.timezone else zone
+    first = start.astimezone(where).date() - timedelta(days=1)
+    found: list[tuple[datetime, datetime]] = []
+    for n in range(OVERLAP_DAYS + 1):
+        day = first + timedelta(days=n)
+        ends = day + timedelta(days=1) if end <= begin else day
+        found.append(
+            (
+                datetime.combine(day, begin, tzinfo=where).astimezone(UTC),
+                datetime.combine(ends, end, tzinfo=where).astimezone(UTC),
+            )
+        )
+    return [(a, b) for a, b in found if b > start]
+
+
+def _first_overlap(
+    first: list[tuple[datetime, datetime]], second: list[tuple[datetime, datetime]]
+) -> datetime | None:
+    """The first moment two sorted interval lists overlap, if they do."""
+    i = j = 0
+    while i < len(first) and j < len(second):
+        (a0, a1), (b0, b1) = first[i], second[j]
+        if max(a0, b0) < min(a1, b1):
+            return max(a0, b0)
+        if a1 <= b1:
+            i += 1
+        else:
+            j += 1
+    return None

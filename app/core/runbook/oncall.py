@@ -12,7 +12,7 @@ from app.core.actions import Action, AddAssignees, OpenIssue, PostComment, Remov
 from app.core.commands import Status
 from app.core.labels import ONCALL
 from app.core.messages import oncall as texts
-from app.core.oncall import Handoff, bound, holder_at, last_handoff, next_handoff
+from app.core.oncall import Cover, Handoff, bound, cover_end, holder_at, last_handoff, next_handoff
 from app.core.oncall.command import OnCall
 from app.core.policy import Policy, Severity
 from app.core.runbook.roles import logins
@@ -24,7 +24,6 @@ from app.core.state import IncidentState, briefed_at, declared_at
 # A handoff further back than this is history: a stopped app tells of the latest one only.
 HANDOVER_WINDOW = timedelta(hours=12)
 PAGED = (Severity.P0, Severity.P1)
-_JUST_BEFORE = timedelta(seconds=1)
 
 
 def on_call_policy(snapshot: Snapshot, policy: Policy, now: datetime) -> Policy:
@@ -78,6 +77,7 @@ def calendar_problems(s: Situation) -> list[Action]:
 def _handed(s: Situation, handoff: Handoff) -> list[Action]:
     """The assignee swap and the note for one handoff, or nothing when no role changes."""
     policy, state, record = s.policy, s.state, s.snapshot.oncall
+    placed = _placed_at(state, handoff.rotation)
     changes: list[texts.RoleChange] = []
     outgoing_logins: list[tuple[str, str, str]] = []  # (role, outgoing, incoming)
     for role_key, role in policy.roles.items():
@@ -85,7 +85,7 @@ def _handed(s: Situation, handoff: Handoff) -> list[Action]:
             held = policy.seats.get(seat)
             if held is None or held.rotation != handoff.rotation:
                 continue
-            before = holder_at(seat, policy, record, handoff.at - _JUST_BEFORE)
+            before = holder_at(seat, policy, record, placed)
             after = holder_at(seat, policy, record, handoff.at)
             if (before or "").lower() == (after or "").lower():
                 continue
@@ -98,6 +98,16 @@ def _handed(s: Situation, handoff: Handoff) -> list[Action]:
     zone = policy.rotations[handoff.rotation].timezone or policy.calendar.timezone
     note = texts.handover_note(handoff.rotation, handoff.at, zone, changes)
     return [*actions, PostComment(note, "handover")]
+
+
+def _placed_at(state: IncidentState, rotation: str) -> datetime:
+    """When the app last placed the rotation's seats on the incident: its latest handover
+    note for the rotation, else the declaration. The outgoing person is who held the seat
+    then, not just before the handoff: a missed handoff (a cover's end, an outage of the
+    app) leaves that person assigned."""
+    notes = state.notes_of(markers.Handover)
+    told = [n.comment.created_at for n in notes if n.marker.rotation == rotation]
+    return max(told, default=state.declared_at)
 
 
 def _reassigned(s: Situation, swaps: list[tuple[str, str, str]]) -> list[Action]:
@@ -207,7 +217,9 @@ def _cover(s: Situation, comment: Comment, c: OnCall) -> list[Action]:
     )
     source = f"{s.snapshot.repo.full_name}#{s.snapshot.issue.number}"
     shown = policy.rotations[rotation].timezone or policy.calendar.timezone
-    record = texts.cover_record(note, source, shown)
+    given = Cover(rotation, login, comment.created_at)
+    ends = None if until else cover_end(rotation, given, policy, s.snapshot.oncall)
+    record = texts.cover_record(note, source, shown, ends)
     write: Action = (
         PostComment(record, "cover", number=s.snapshot.oncall.issue)
         if s.snapshot.oncall.issue
@@ -219,17 +231,24 @@ def _cover(s: Situation, comment: Comment, c: OnCall) -> list[Action]:
             "oncall",
         )
     )
-    reply = texts.cover_reply(comment.id, login, rotation, until, shown)
+    reply = texts.cover_reply(comment.id, login, rotation, until, shown, ends)
     return [write, PostComment(reply, "oncall-reply")]
 
 
-def _next_deadline(policy: Policy, state: IncidentState, zone: str) -> str:
-    """The incident's next deadline in words: its response, else its next update."""
+def _next_deadline(policy: Policy, state: IncidentState, zone: str, at: datetime) -> str:
+    """The incident's next deadline at the handoff `at`, in words: one already missed first
+    (`response overdue since …`), else the first to come of its response and next update."""
     respond_by, _ = deadlines(policy, state)
+    _, update_due, _ = next_update(policy, state)
+    dues = [("update", update_due)]
     if state.acked_at is None:
-        return f"response due {texts.local(respond_by, zone)}"
-    _, due, _ = next_update(policy, state)
-    return f"update due {texts.local(due, zone)}"
+        dues.insert(0, ("response", respond_by))
+    missed = [d for d in dues if d[1] <= at]
+    if missed:
+        what, when = min(missed, key=lambda d: d[1])
+        return f"{what} overdue since {texts.local(when, zone)}"
+    what, when = min(dues, key=lambda d: d[1])
+    return f"{what} due {texts.local(when, zone)}"
 
 
 def handover_issue(
@@ -256,7 +275,7 @@ def handover_issue(
             snap.issue.title,
             state.severity.value,
             state.status.value,
-            _next_deadline(policy, state, zone),
+            _next_deadline(policy, state, zone, handoff.at),
         )
         for snap, state in open_ones
     ]

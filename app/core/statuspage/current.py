@@ -15,7 +15,7 @@ INDICATORS = {
     "none": "All Systems Operational",
     "minor": "Minor Service Outage",
     "major": "Partial System Outage",
-    "critical": "Major System Outage",
+    "critical": "Major Service Outage",
 }
 _INDICATOR_OF = {
     ComponentState.OPERATIONAL: "none",
@@ -76,7 +76,12 @@ def indicator(config: SiteConfig, incidents: list[PublicIncident]) -> str:
     return worst
 
 
+def history_start(now: datetime) -> datetime:
+    """Where the front page's history begins: 90 days before `now`."""
+    return now - timedelta(days=HISTORY_DAYS)
+
+
 def recent(history: History, now: datetime) -> list[PublicIncident]:
     """The open incidents and those updated in the last 90 days, newest first."""
-    since = now - timedelta(days=HISTORY_DAYS)
+    since = history_start(now)
     return [i for i in history.ordered() if i.open or i.updated_at >= since]

@@ -7,7 +7,7 @@ no issue number, no internal status text, no login.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -116,6 +116,20 @@ class PublicIncident:
         if self.resolved_at is not None:
             times.append(self.resolved_at)
         return max(times)
+
+    def limited_to(self, names: Iterable[str]) -> PublicIncident:
+        """This incident with only the components of a site that lists `names` (matched
+        whatever their case, spelled as the site does); a site that lists none shows every
+        component its incidents name."""
+        spelled = {name.lower(): name for name in names}
+        if not spelled:
+            return self
+        kept = tuple(
+            (spelled[name.lower()], state)
+            for name, state in self.components
+            if name.lower() in spelled
+        )
+        return self if kept == self.components else replace(self, components=kept)
 
     def as_json(self) -> dict[str, Any]:
         return {

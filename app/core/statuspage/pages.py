@@ -7,7 +7,7 @@ from datetime import datetime
 from html import escape
 
 from app.core.commands import ComponentState
-from app.core.statuspage.current import HISTORY_DAYS, INDICATORS, components, indicator
+from app.core.statuspage.current import INDICATORS, components, indicator
 from app.core.statuspage.model import PublicIncident, SiteConfig, iso
 
 # Colours meet WCAG AA (4.5:1) for their text: white on the banners, and each state's
@@ -17,7 +17,7 @@ STYLE = """
 --major:#bc4c00;--critical:#cf222e;--link:#0969da}
 *{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
-background:#fff}
+background:#fff;overflow-wrap:anywhere}
 .wrap{max-width:46rem;margin:0 auto;padding:1rem}
 a{color:var(--link)}
 a:focus{outline:3px solid var(--link);outline-offset:2px}
@@ -126,9 +126,10 @@ def _component_list(config: SiteConfig, incidents: list[PublicIncident]) -> list
     return [*lines, "</ul>", "</section>"]
 
 
-def index(config: SiteConfig, incidents: list[PublicIncident]) -> str:
+def index(config: SiteConfig, incidents: list[PublicIncident], *, since: datetime) -> str:
     """The front page: the page's status, each component, open incidents with their
-    updates, and the last 90 days."""
+    updates, and the past ones `since` (90 days before it was written: the page says the
+    day, so it stays true however long no change writes it again)."""
     level = indicator(config, incidents)
     body = [
         "<header>",
@@ -148,7 +149,7 @@ def index(config: SiteConfig, incidents: list[PublicIncident]) -> str:
     body += [
         "</section>",
         '<section aria-labelledby="history">',
-        f'<h2 id="history">Past incidents (last {HISTORY_DAYS} days)</h2>',
+        f'<h2 id="history">Past incidents since {since:%Y-%m-%d}</h2>',
     ]
     past = [i for i in incidents if not i.open]
     for incident in past:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from app.core.statuspage import feed, pages, summary
-from app.core.statuspage.current import recent
+from app.core.statuspage.current import history_start, recent
 from app.core.statuspage.model import History, SiteConfig
 
 HISTORY_FILE = "history.json"
@@ -24,7 +24,7 @@ def render(
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     shown = recent(history, day)
     files = {
-        "index.html": pages.index(config, shown),
+        "index.html": pages.index(config, shown, since=history_start(day)),
         "feed.atom": feed.atom(config, history.ordered()),
         "status.json": _json(summary.summary(config, history.ordered())),
         HISTORY_FILE: _json(history.as_json()),

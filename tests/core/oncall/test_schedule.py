@@ -122,6 +122,21 @@ def test_a_cover_holds_the_turn_until_the_next_handoff() -> None:
     assert last is not None and (last.outgoing, last.incoming) == ("ana", "casey")
 
 
+def test_overlapping_covers_the_latest_holds_then_the_earlier_again_while_it_runs() -> None:
+    long = Cover("primary", "casey", start=utc(2026, 3, 25, 10), until=utc(2026, 3, 25, 18))
+    short = Cover("primary", "ken", start=utc(2026, 3, 25, 12), until=utc(2026, 3, 25, 14))
+    record = OnCallRecord(covers=(short, long))  # the record's order does not matter
+    assert ic(BERLIN_WEEKLY, utc(2026, 3, 25, 11), record) == "casey"
+    assert ic(BERLIN_WEEKLY, utc(2026, 3, 25, 13), record) == "ken"
+    assert ic(BERLIN_WEEKLY, utc(2026, 3, 25, 15), record) == "casey"
+    assert ic(BERLIN_WEEKLY, utc(2026, 3, 25, 18), record) == "ana"
+    times = [
+        h.at.hour
+        for h in handoffs(policy(BERLIN_WEEKLY), utc(2026, 3, 25, 9), utc(2026, 3, 25, 19), record)
+    ]
+    assert times == [10, 12, 14, 18]
+
+
 def test_an_empty_rotation_falls_back_to_the_seat_s_backup() -> None:
     text = BERLIN_WEEKLY.replace("[ada, ken, ana]", "[]")
     now = bound(policy(text), OnCallRecord(), utc(2026, 3, 25))

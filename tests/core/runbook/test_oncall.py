@@ -75,3 +75,19 @@ def test_the_handover_issue_lists_the_incidents_open_at_the_handoff() -> None:
     ]
     later = Handoff("primary", DECLARED - timedelta(minutes=1), "ken", "ada")
     assert handover_issue(p, later, [(snap, state)]) is None  # declared after it: not open then
+
+
+def test_the_handover_issue_says_a_missed_deadline_is_overdue() -> None:
+    p = policy(DAILY)
+    snap = snapshot()
+    state = derive(snap, p)
+    assert state is not None
+    late = Handoff("primary", DECLARED + timedelta(hours=1, minutes=30), "ken", "ada")
+    found = handover_issue(p, late, [(snap, state)])
+    assert isinstance(found, OpenIssue)
+    assert "| response overdue since Tue 2026-11-24 17:00 Europe/Berlin |" in found.body
+    acked = derive(snapshot(comments=[(timedelta(minutes=5), "/ack")]), p)
+    assert acked is not None
+    found = handover_issue(p, late, [(snap, acked)])
+    assert isinstance(found, OpenIssue)
+    assert "| update due Tue 2026-11-24 18:00 Europe/Berlin |" in found.body

@@ -87,6 +87,8 @@ def test_resolved_incidents_leave_the_components_operational_and_stay_90_days() 
     assert "incidents/new000000000000000000.html" in page
     assert "incidents/old000000000000000000.html" not in page
     assert "incidents/old000000000000000000.html" in files  # its page stays
+    # The page says from which day: still true when no change writes it again for months.
+    assert "Past incidents since 2026-08-26</h2>" in page
     assert all(c.state is ComponentState.OPERATIONAL for c in components(CONFIG, [old, recent]))
 
 
@@ -94,6 +96,8 @@ def test_the_worst_open_component_sets_the_indicator() -> None:
     a = _incident("a" * 20, components=(("API", ComponentState.DEGRADED),))
     b = _incident("b" * 20, components=(("API", ComponentState.MAJOR_OUTAGE),))
     assert indicator(CONFIG, [a, b]) == "critical"
+    status = json.loads(render(CONFIG, History().merged([a, b]), now=T)["status.json"])["status"]
+    assert status == {"indicator": "critical", "description": "Major Service Outage"}
     assert indicator(CONFIG, [_incident("c" * 20, components=())]) == "minor"
     assert indicator(CONFIG, []) == "none"
 
@@ -148,3 +152,13 @@ def test_an_unreadable_history_is_an_empty_one() -> None:
     assert read_history("not json") == History()
     assert read_history('{"incidents": [{"id": 1}]}') == History()
     assert read_history(None) == History()
+
+
+def test_only_the_components_the_site_lists_are_shown() -> None:
+    named = _incident(
+        components=(("checkout", ComponentState.DEGRADED), ("db-7", ComponentState.MAJOR_OUTAGE))
+    )
+    assert named.limited_to(CONFIG.components).components == (
+        ("Checkout", ComponentState.DEGRADED),
+    )
+    assert named.limited_to(()) == named  # a site without a list shows what incidents name
