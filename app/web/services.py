@@ -180,6 +180,33 @@ def _ticker(
     )
 
 
+def _timing(
+    settings: Settings,
+    queue: IssueQueue,
+    reconciler: Reconciler,
+    clients: Callable[[int], GitHubPort],
+    now: Callable[[], datetime],
+    cluster: Cluster | None,
+    ticker: Ticker | None,
+    notifications: Sink | None,
+    sleep: Callable[[float], Awaitable[None]],
+) -> Timing | None:
+    """The process's own clock (app/runtime/timing.py), when it has GitHub credentials."""
+    if not settings.has_credentials:
+        return None
+    return timing_wire(
+        queue=queue,
+        reconciler=reconciler,
+        clients=clients,
+        now=now,
+        cluster=cluster,
+        ticker=ticker,
+        sender=notifications if isinstance(notifications, Notifications) else None,
+        sleep=sleep,
+        sweep_every=settings.sweep_minutes,
+    )
+
+
 def wire(
     settings: Settings,
     *,
@@ -220,20 +247,8 @@ def wire(
     )
     redeliverer = Redeliverer(app=app_client, now=now) if app_client is not None else None
     ticker = _ticker(app_client, clients, reconciler, queue, cluster, redeliverer)
-    timing = (
-        timing_wire(
-            queue=queue,
-            reconciler=reconciler,
-            clients=clients,
-            now=now,
-            cluster=cluster,
-            ticker=ticker,
-            sender=notifications if isinstance(notifications, Notifications) else None,
-            sleep=sleep,
-            sweep_every=settings.sweep_minutes,
-        )
-        if settings.has_credentials
-        else None
+    timing = _timing(
+        settings, queue, reconciler, clients, now, cluster, ticker, notifications, sleep
     )
     alert_work = (
         _alert_work(settings, clients, reconciler, queue, cluster, metrics, now=now, sleep=sleep)

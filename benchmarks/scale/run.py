@@ -111,36 +111,10 @@ def run_one(
 ) -> Row:
     row = Row(repos, mode, latency, incidents)
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        gh_port = free_port()
-        github = f"http://127.0.0.1:{gh_port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        stack.enter_context(
-            process(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.scale.github",
-                    "--port",
-                    str(gh_port),
-                    "--repos",
-                    str(repos),
-                    "--incidents",
-                    str(incidents),
-                    "--latency",
-                    str(latency),
-                    "--lag",
-                    str(lag),
-                    "--first",
-                    str(FIRST),
-                    "--spacing",
-                    str(spacing),
-                    *(["--declared"] if declared else []),
-                ],
-                env,
-                str(ROOT),
-            )
-        )
-        wait_for(f"{github}/_bench")
+        seeding = ["--repos", str(repos), "--incidents", str(incidents), "--latency", str(latency)]
+        seeding += ["--lag", str(lag), "--first", str(FIRST), "--spacing", str(spacing)]
+        github = start_github(stack, env, seeding + (["--declared"] if declared else []))
         base = {
             **env,
             "APP_ID": str(APP_ID),
@@ -153,43 +127,44 @@ def run_one(
             "WRITE_INTERVAL": "1",
         }
         if mode == "replicas":
-            redis_port = free_port()
-            stack.enter_context(
-                process(
-                    [
-                        shutil.which("redis-server") or "redis-server",
-                        "--port",
-                        str(redis_port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        tmp,
-                    ],
-                    env,
-                    tmp,
-                )
-            )
-            base["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}"
-            time.sleep(0.5)
-        servers = []
-        for _ in range(3 if mode == "replicas" else 1):
-            port = free_port()
-            stack.enter_context(
-                process(
-                    [str(Path(sys.executable).parent / "incident-app"), "serve"],
-                    {**base, "PORT": str(port)},
-                    tmp,
-                )
-            )
-            servers.append(f"http://127.0.0.1:{port}")
-        for server in servers:
-            wait_for(f"{server}/healthz")
+            base["REDIS_URL"] = start_redis(stack, env, tmp)
+        servers = start_servers(stack, base, tmp, 3 if mode == "replicas" else 1)
         drive(row, github, servers, mode)
     return row
+
+
+def start_github(stack: contextlib.ExitStack, env: dict[str, str], seeding: list[str]) -> str:
+    """The GitHub double's process; its URL once it answers."""
+    port = free_port()
+    args = [sys.executable, "-m", "benchmarks.scale.github", "--port", str(port), *seeding]
+    stack.enter_context(process(args, env, str(ROOT)))
+    github = f"http://127.0.0.1:{port}"
+    wait_for(f"{github}/_bench")
+    return github
+
+
+def start_redis(stack: contextlib.ExitStack, env: dict[str, str], tmp: str) -> str:
+    port = free_port()
+    server = shutil.which("redis-server") or "redis-server"
+    args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", tmp]
+    stack.enter_context(process([*args, "--appendonly", "no"], env, tmp))
+    time.sleep(0.5)
+    return f"redis://127.0.0.1:{port}"
+
+
+def start_servers(
+    stack: contextlib.ExitStack, base: dict[str, str], tmp: str, count: int
+) -> list[str]:
+    """`incident-app serve` × `count`; their URLs once each answers /healthz."""
+    servers = []
+    for _ in range(count):
+        port = free_port()
+        command = [str(Path(sys.executable).parent / "incident-app"), "serve"]
+        stack.enter_context(process(command, {**base, "PORT": str(port)}, tmp))
+        servers.append(f"http://127.0.0.1:{port}")
+    for server in servers:
+        wait_for(f"{server}/healthz")
+    return servers
 
 
 def drive(row: Row, github: str, servers: list[str], mode: str) -> None:
